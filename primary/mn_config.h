@@ -1,0 +1,103 @@
+/* mn_config: machnetd's configuration, read from a libconfig file.
+ *
+ * Loading validates everything before machnetd touches EAL or a device; every
+ * error is reported as "FILE:LINE: what was expected". Field names mirror the
+ * file's keys (docs/CONFIG.md is the reference). Pure C + libconfig, no EAL,
+ * so the unit tests run without hugepages.
+ */
+#ifndef MN_CONFIG_H
+#define MN_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MN_CFG_MAX_IFACES   8
+#define MN_CFG_MAX_ENGINES  16
+#define MN_CFG_MAX_EAL_ARGS 32
+#define MN_CFG_NAME_LEN     32
+#define MN_CFG_STR_LEN      256
+#define MN_CFG_ERR_LEN      512
+
+enum mn_idle_policy {
+	MN_IDLE_BUSY = 0,	/* spin: for dedicated cores */
+	MN_IDLE_YIELD,		/* sched_yield() after idle_polls empty polls */
+	MN_IDLE_SLEEP,		/* nanosleep(idle_sleep_us) after idle_polls empty polls */
+};
+
+enum mn_cc_mode {
+	MN_CC_AUTO = 0,		/* delay-based when the peer advertises the extension, else fixed */
+	MN_CC_FIXED,		/* fixed window with halving on loss, always */
+};
+
+struct mn_cfg_iface {
+	char name[MN_CFG_NAME_LEN];	/* "link0" */
+	char device[MN_CFG_STR_LEN];	/* vdev string "net_memif0,role=server,..." or "" for PCI */
+	char pci[MN_CFG_NAME_LEN];	/* "0000:3b:00.0" or "" */
+	bool has_mac;
+	uint8_t mac[6];			/* required for PCI unless pci is set; optional for vdevs */
+	uint32_t ip;			/* host order */
+	uint8_t prefix_len;		/* 0..32, default 24 */
+	uint32_t gateway;		/* host order, 0 = none */
+	uint16_t mtu;			/* 576..9000, default 1500 */
+	bool rx_checksum;		/* verify IP/UDP checksums on receive (default true) */
+	int line;			/* line of this entry in the file, for later messages */
+};
+
+struct mn_config {
+	char path[MN_CFG_STR_LEN];
+	char instance[MN_CFG_NAME_LEN];	/* [A-Za-z0-9_-]{1,31}; default "mn0" */
+
+	/* lcores: CPU numbers. main runs the control thread; one engine each. */
+	unsigned main_cpu;		/* default 0 */
+	unsigned n_engines;		/* >= 1 */
+	unsigned engine_cpus[MN_CFG_MAX_ENGINES];
+
+	/* memory */
+	uint32_t mbufs;			/* default 65535 */
+	uint32_t mbuf_cache;		/* default 256, <= 512 and <= mbufs/1.5 */
+	uint32_t mbuf_data_size;	/* data room incl. headroom; default 2048 + 128 */
+	uint32_t hugepage_mb;		/* EAL -m; default 1024 */
+
+	unsigned n_ifaces;		/* >= 1 */
+	struct mn_cfg_iface ifaces[MN_CFG_MAX_IFACES];
+
+	/* transport */
+	uint32_t min_rto_us;		/* default 1000 */
+	uint32_t max_rto_us;		/* default 1000000 */
+	uint32_t max_retries;		/* default 8 */
+	uint32_t window;		/* packets, default 32 */
+	enum mn_cc_mode cc;
+	uint32_t target_delay_us;	/* Swift target delay, default 50 */
+	uint32_t connect_timeout_ms;	/* default 3000 */
+
+	/* engine idle policy */
+	enum mn_idle_policy idle;	/* default yield */
+	uint32_t idle_polls;		/* empty polls before idling, default 256 */
+	uint32_t idle_sleep_us;		/* for MN_IDLE_SLEEP, default 50 */
+
+	/* ARP */
+	uint32_t arp_timeout_s;		/* default 300 */
+
+	/* apps */
+	uint32_t max_apps;		/* default 64 */
+	uint32_t channel_ring;		/* power of two, default 1024 */
+
+	/* extra EAL arguments (from the file's eal.args list) */
+	unsigned n_eal_args;
+	char eal_args[MN_CFG_MAX_EAL_ARGS][MN_CFG_STR_LEN];
+	char log_level[MN_CFG_NAME_LEN];	/* EAL --log-level, default "" (EAL's) */
+};
+
+/* Fills cfg with every default (no interfaces, one engine on CPU 1). */
+void mn_config_defaults(struct mn_config *cfg);
+
+/* Loads and validates path into cfg. Returns 0, or -EINVAL (bad content) /
+ * -ENOENT / -EACCES (cannot read) with err holding "FILE:LINE: message"
+ * (LINE omitted when the problem is the file as a whole). */
+int mn_config_load(const char *path, struct mn_config *cfg, char *err, size_t errlen);
+
+/* Writes a human-readable summary of cfg (used by --check -v). */
+void mn_config_print(const struct mn_config *cfg, void *file /* FILE * */);
+
+#endif
