@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# test.sh: set the machine up, build, and run every test of machnet-mp.
+#
+#   sudo scripts/test.sh [--quick] [--no-setup] [--suite NAME]...
+#
+# Runs, in order:
+#   1. scripts/setup.sh (packages, hugepages, build in build/);
+#   2. the unit and integration suites of build/ (gcc);
+#   3. the unit suite again under ASan+UBSan (build-asan/);
+#   4. a clang build with the libFuzzer target, fuzzed for 60 s (build-clang/).
+# Ends with one line "N passed, N failed" (", N skipped" when some were)
+# and exits non-zero when anything failed. --quick runs step 2 only.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+QUICK=0
+SETUP=1
+SUITES=()
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--quick) QUICK=1; shift ;;
+	--no-setup) SETUP=0; shift ;;
+	--suite) SUITES+=("$2"); shift 2 ;;
+	-h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "test.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+	esac
+done
+[ ${#SUITES[@]} -eq 0 ] && SUITES=(unit integration)
+
+pass=0; fail=0; skip=0
+failed_names=()
+
+# Adds the results of one meson test run (its testlog.json) to the totals.
+tally() {
+	local log=$1 label=$2 out
+	if [ ! -f "$log" ]; then
+		echo "test.sh: $label produced no test log" >&2
+		fail=$((fail + 1)); failed_names+=("$label: (no log)")
+		return
+	fi
+	out=$(python3 - "$log" "$label" <<'PY'
+import json, sys
+p = f = s = 0
+names = []
+for line in open(sys.argv[1]):
+    line = line.strip()
+    if not line:
+        continue
+    r = json.loads(line)
+    res = r.get("result", "")
+    if res in ("OK", "EXPECTEDFAIL"):
+        p += 1
+    elif res == "SKIP":
+        s += 1
+    else:
+        f += 1
+        names.append(f"{sys.argv[2]}: {r.get('name')} ({res})")
+print(p, f, s)
+for n in names:
+    print(n)
+PY
+)
+	read -r p f s <<<"$(head -1 <<<"$out")"
+	pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
+	while IFS= read -r n; do [ -n "$n" ] && failed_names+=("$n"); done < <(tail -n +2 <<<"$out")
+}
+
+# One build + test step: builddir, meson setup options (env CC honoured), suites.
+run_step() {
+	local dir=$1 opts=$2; shift 2
+	local suite_args=()
+	for s in "$@"; do suite_args+=(--suite "$s"); done
+	echo "== $dir: meson test ${suite_args[*]}"
+	if [ ! -f "$dir/build.ninja" ]; then
+		# shellcheck disable=SC2086
+		if ! meson setup "$dir" $opts >"$dir.setup.log" 2>&1; then
+			cat "$dir.setup.log" >&2
+			fail=$((fail + 1)); failed_names+=("$dir: meson setup"); return
+		fi
+	fi
+	if ! ninja -C "$dir" >"$dir.ninja.log" 2>&1; then
+		tail -40 "$dir.ninja.log" >&2
+		fail=$((fail + 1)); failed_names+=("$dir: build"); return
+	fi
+	rm -f "$dir/meson-logs/testlog.json"
+	meson test -C "$dir" --print-errorlogs "${suite_args[@]}"
+	tally "$dir/meson-logs/testlog.json" "$dir"
+}
+
+if [ "$SETUP" = 1 ]; then
+	if ! scripts/setup.sh; then
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+fi
+
+run_step build "" "${SUITES[@]}"
+if [ "$QUICK" = 0 ]; then
+	run_step build-asan "-Db_sanitize=address,undefined -Db_lundef=false" unit
+	CC=clang run_step build-clang "-Dfuzz=true" fuzz
+fi
+
+if [ ${#failed_names[@]} -gt 0 ]; then
+	echo "failed:"
+	printf '  %s\n' "${failed_names[@]}"
+fi
+if [ "$skip" -gt 0 ]; then
+	echo "$pass passed, $fail failed, $skip skipped"
+else
+	echo "$pass passed, $fail failed"
+fi
+[ "$fail" -eq 0 ]
