@@ -100,4 +100,28 @@ int mn_config_load(const char *path, struct mn_config *cfg, char *err, size_t er
 /* Writes a human-readable summary of cfg (used by --check -v). */
 void mn_config_print(const struct mn_config *cfg, void *file /* FILE * */);
 
+/* True when the interface names neither a vdev nor a PCI address: machnetd
+ * picks the (PCI) port whose MAC is ifc->mac, so EAL must probe every PCI
+ * device for this config. */
+static inline bool mn_cfg_iface_by_mac(const struct mn_cfg_iface *ifc)
+{
+	return ifc->device[0] == '\0' && ifc->pci[0] == '\0' && ifc->has_mac;
+}
+
+/* Builds machnetd's EAL argument vector from a loaded cfg:
+ *   machnetd --proc-type=primary --file-prefix=<instance>
+ *   --lcores=0@<main_cpu>,1@<engine_cpus[0]>,... -m <hugepage_mb> --iova-mode=va
+ *   --vdev=<device> (per vdev interface)
+ *   --no-pci            when no interface uses PCI, or
+ *   -a <pci> (each)     when interfaces name PCI addresses (allow-list), or
+ *   nothing             when a port is selected by MAC (all PCI probed)
+ *   --log-level=<log_level> (if set), then eal.args in order.
+ * Lcore id 0 is the main (control) thread; ids 1..n_engines are the engines.
+ * The strings live in buf; argv[argc] is set to NULL, so max_argv must leave
+ * room for it. Returns argc, or -EINVAL (bad arguments), -E2BIG (argv too
+ * short) or -ENOSPC (buf too short). Command-line arguments after `--` are
+ * machnetd's to append. */
+int mn_config_eal_argv(const struct mn_config *cfg, char *buf, size_t buflen,
+		       char **argv, int max_argv);
+
 #endif
