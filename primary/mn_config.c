@@ -36,7 +36,6 @@ struct ctx {
 struct lines {
 	int memory;
 	int mbufs;
-	int mbuf_cache;
 	int mbuf_data_size;
 	int hugepage_mb;
 	int min_rto;
@@ -453,7 +452,7 @@ static int parse_memory(struct ctx *c, const config_setting_t *root, struct line
 	if ((r = check_keys(c, g, "memory", keys)) ||
 	    (r = get_u32(c, g, "memory", "mbufs", 1024, 1 << 24, &cfg->mbufs, &ln->mbufs)) ||
 	    (r = get_u32(c, g, "memory", "mbuf_cache", 0, MN_MEMPOOL_CACHE_MAX,
-			 &cfg->mbuf_cache, &ln->mbuf_cache)) ||
+			 &cfg->mbuf_cache, NULL)) ||
 	    (r = get_u32(c, g, "memory", "mbuf_data_size", 256, UINT16_MAX,
 			 &cfg->mbuf_data_size, &ln->mbuf_data_size)) ||
 	    (r = get_u32(c, g, "memory", "hugepage_mb", 64, 1 << 20,
@@ -780,11 +779,8 @@ static int cross_checks(struct ctx *c, const struct lines *ln)
 	const struct mn_config *cfg = c->cfg;
 	uint64_t pool;
 
-	/* DPDK's rte_mempool_create refuses cache_size * 1.5 > n. */
-	if ((uint64_t)cfg->mbuf_cache * 3 > (uint64_t)cfg->mbufs * 2)
-		return fail_line(c, ln->mbuf_cache ? ln->mbuf_cache : ln->mbufs,
-				 "'memory.mbuf_cache' %u is too large for %u mbufs (DPDK needs mbuf_cache <= mbufs / 1.5)",
-				 cfg->mbuf_cache, cfg->mbufs);
+	/* DPDK's rte_mempool_create also refuses mbuf_cache * 1.5 > mbufs; the
+	 * ranges (mbufs >= 1024, mbuf_cache <= 512) already guarantee it. */
 	for (unsigned i = 0; i < cfg->n_ifaces; i++) {
 		uint32_t need = (uint32_t)cfg->ifaces[i].mtu + MN_ETH_HDR_LEN + MN_PKTMBUF_HEADROOM;
 
@@ -796,7 +792,7 @@ static int cross_checks(struct ctx *c, const struct lines *ln)
 	}
 	pool = (uint64_t)cfg->mbufs * (cfg->mbuf_data_size + MN_MBUF_OVERHEAD);
 	if (pool > (uint64_t)cfg->hugepage_mb << 20)
-		return fail_line(c, ln->hugepage_mb ? ln->hugepage_mb : ln->memory,
+		return fail_line(c, ln->hugepage_mb ? ln->hugepage_mb : ln->mbufs ? ln->mbufs : ln->memory,
 				 "'memory.hugepage_mb' %u cannot hold the mbuf pool: %u mbufs x (%u + %u B) = %" PRIu64
 				 " MB", cfg->hugepage_mb, cfg->mbufs, cfg->mbuf_data_size, MN_MBUF_OVERHEAD,
 				 (pool + (1 << 20) - 1) >> 20);
@@ -852,10 +848,13 @@ int mn_config_load(const char *path, struct mn_config *cfg, char *err, size_t er
 			fail_line(&c, 0, "cannot read: %s", config_error_text(&lc));
 		} else {
 			const char *f2 = config_error_file(&lc);
+			const char *t = config_error_text(&lc);
 
+			if (!t)
+				t = "syntax error";
 			if (err && errlen)
-				snprintf(err, errlen, "%s:%d: syntax error: %s", f2 ? f2 : path,
-					 config_error_line(&lc), config_error_text(&lc));
+				snprintf(err, errlen, "%s:%d: %s%s", f2 ? f2 : path, config_error_line(&lc),
+					 strstr(t, "syntax error") ? "" : "syntax error: ", t);
 			r = -EINVAL;
 		}
 		goto out;

@@ -1,0 +1,523 @@
+/* Unit tests for mn_config: defaults, every key of a full file, each class of
+ * mistake reported at the right line, every shipped conf/ example loading, and
+ * the EAL argument vector derived from a config.
+ *
+ * Usage: test_config DATA_DIR CONF_DIR (meson passes both).
+ */
+#include <CUnit/Basic.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mn_config.h"
+
+static const char *data_dir;
+static const char *conf_dir;
+
+static const char *path_in(char *buf, size_t len, const char *dir, const char *sub, const char *name)
+{
+	snprintf(buf, len, "%s/%s%s%s", dir, sub, sub[0] ? "/" : "", name);
+	return buf;
+}
+
+static int load(const char *sub, const char *name, struct mn_config *cfg, char *err, size_t errlen)
+{
+	char p[1024];
+
+	return mn_config_load(path_in(p, sizeof(p), data_dir, sub, name), cfg, err, errlen);
+}
+
+#define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
+
+static void check_defaults_except_ifaces(const struct mn_config *c)
+{
+	CU_ASSERT_STRING_EQUAL(c->instance, "mn0");
+	CU_ASSERT_EQUAL(c->main_cpu, 0);
+	CU_ASSERT_EQUAL(c->n_engines, 1);
+	CU_ASSERT_EQUAL(c->engine_cpus[0], 1);
+	CU_ASSERT_EQUAL(c->mbufs, 65535);
+	CU_ASSERT_EQUAL(c->mbuf_cache, 256);
+	CU_ASSERT_EQUAL(c->mbuf_data_size, 2176);
+	CU_ASSERT_EQUAL(c->hugepage_mb, 1024);
+	CU_ASSERT_EQUAL(c->min_rto_us, 1000);
+	CU_ASSERT_EQUAL(c->max_rto_us, 1000000);
+	CU_ASSERT_EQUAL(c->max_retries, 8);
+	CU_ASSERT_EQUAL(c->window, 32);
+	CU_ASSERT_EQUAL(c->cc, MN_CC_AUTO);
+	CU_ASSERT_EQUAL(c->target_delay_us, 50);
+	CU_ASSERT_EQUAL(c->connect_timeout_ms, 3000);
+	CU_ASSERT_EQUAL(c->idle, MN_IDLE_YIELD);
+	CU_ASSERT_EQUAL(c->idle_polls, 256);
+	CU_ASSERT_EQUAL(c->idle_sleep_us, 50);
+	CU_ASSERT_EQUAL(c->arp_timeout_s, 300);
+	CU_ASSERT_EQUAL(c->max_apps, 64);
+	CU_ASSERT_EQUAL(c->channel_ring, 1024);
+	CU_ASSERT_EQUAL(c->n_eal_args, 0);
+	CU_ASSERT_STRING_EQUAL(c->log_level, "");
+}
+
+static void check_default_iface(const struct mn_cfg_iface *x)
+{
+	CU_ASSERT_STRING_EQUAL(x->name, "link0");
+	CU_ASSERT_STRING_EQUAL(x->device, "net_null0");
+	CU_ASSERT_STRING_EQUAL(x->pci, "");
+	CU_ASSERT_FALSE(x->has_mac);
+	CU_ASSERT_EQUAL(x->ip, IP(198, 18, 0, 1));
+	CU_ASSERT_EQUAL(x->prefix_len, 24);
+	CU_ASSERT_EQUAL(x->gateway, 0);
+	CU_ASSERT_EQUAL(x->mtu, 1500);
+	CU_ASSERT_TRUE(x->rx_checksum);
+}
+
+static void test_defaults_struct(void)
+{
+	struct mn_config c;
+
+	memset(&c, 0xa5, sizeof(c));
+	mn_config_defaults(&c);
+	check_defaults_except_ifaces(&c);
+	CU_ASSERT_EQUAL(c.n_ifaces, 0);
+}
+
+static void test_minimal_file(void)
+{
+	struct mn_config c;
+	char err[MN_CFG_ERR_LEN];
+
+	CU_ASSERT_EQUAL_FATAL(load("good", "minimal.conf", &c, err, sizeof(err)), 0);
+	CU_ASSERT_STRING_EQUAL(err, "");
+	check_defaults_except_ifaces(&c);
+	CU_ASSERT_EQUAL_FATAL(c.n_ifaces, 1);
+	check_default_iface(&c.ifaces[0]);
+	CU_ASSERT_EQUAL(c.ifaces[0].line, 2);
+}
+
+static void test_empty_groups_file(void)
+{
+	struct mn_config c;
+	char err[MN_CFG_ERR_LEN];
+
+	CU_ASSERT_EQUAL_FATAL(load("good", "empty-groups.conf", &c, err, sizeof(err)), 0);
+	check_defaults_except_ifaces(&c);
+	CU_ASSERT_EQUAL_FATAL(c.n_ifaces, 1);
+	check_default_iface(&c.ifaces[0]);
+}
+
+static void test_full_file(void)
+{
+	static const uint8_t mac[6] = { 0x02, 0xab, 0xcd, 0x00, 0x00, 0x09 };
+	struct mn_config c;
+	char err[MN_CFG_ERR_LEN];
+	const struct mn_cfg_iface *w, *l;
+
+	CU_ASSERT_EQUAL_FATAL(load("good", "full.conf", &c, err, sizeof(err)), 0);
+	CU_ASSERT_STRING_EQUAL(c.instance, "full_1-x");
+	CU_ASSERT_EQUAL(c.main_cpu, 3);
+	CU_ASSERT_EQUAL_FATAL(c.n_engines, 3);
+	CU_ASSERT_EQUAL(c.engine_cpus[0], 5);
+	CU_ASSERT_EQUAL(c.engine_cpus[1], 3);	/* sharing main's CPU is allowed */
+	CU_ASSERT_EQUAL(c.engine_cpus[2], 7);
+	CU_ASSERT_EQUAL(c.mbufs, 8192);
+	CU_ASSERT_EQUAL(c.mbuf_cache, 128);
+	CU_ASSERT_EQUAL(c.mbuf_data_size, 9216);
+	CU_ASSERT_EQUAL(c.hugepage_mb, 256);
+	CU_ASSERT_EQUAL_FATAL(c.n_ifaces, 2);
+	w = &c.ifaces[0];
+	CU_ASSERT_STRING_EQUAL(w->name, "wan");
+	CU_ASSERT_STRING_EQUAL(w->device,
+			       "net_memif3,role=client,socket=/run/machnet/x.sock,socket-abstract=no");
+	CU_ASSERT_STRING_EQUAL(w->pci, "");
+	CU_ASSERT_TRUE(w->has_mac);
+	CU_ASSERT_EQUAL(memcmp(w->mac, mac, 6), 0);
+	CU_ASSERT_EQUAL(w->ip, IP(198, 19, 4, 20));
+	CU_ASSERT_EQUAL(w->prefix_len, 28);
+	CU_ASSERT_EQUAL(w->gateway, IP(198, 19, 4, 17));
+	CU_ASSERT_EQUAL(w->mtu, 9000);
+	CU_ASSERT_FALSE(w->rx_checksum);
+	CU_ASSERT_FALSE(mn_cfg_iface_by_mac(w));
+	l = &c.ifaces[1];
+	CU_ASSERT_STRING_EQUAL(l->name, "lan");
+	CU_ASSERT_STRING_EQUAL(l->device, "");
+	CU_ASSERT_STRING_EQUAL(l->pci, "3b:00.1");
+	CU_ASSERT_FALSE(l->has_mac);
+	CU_ASSERT_EQUAL(l->ip, IP(198, 18, 7, 1));
+	CU_ASSERT_EQUAL(l->prefix_len, 16);
+	CU_ASSERT_EQUAL(l->gateway, 0);
+	CU_ASSERT_EQUAL(l->mtu, 576);
+	CU_ASSERT_TRUE(l->rx_checksum);
+	CU_ASSERT_EQUAL(c.min_rto_us, 200);
+	CU_ASSERT_EQUAL(c.max_rto_us, 200);
+	CU_ASSERT_EQUAL(c.max_retries, 64);
+	CU_ASSERT_EQUAL(c.window, 256);
+	CU_ASSERT_EQUAL(c.cc, MN_CC_FIXED);
+	CU_ASSERT_EQUAL(c.target_delay_us, 120);
+	CU_ASSERT_EQUAL(c.connect_timeout_ms, 500);
+	CU_ASSERT_EQUAL(c.idle, MN_IDLE_SLEEP);
+	CU_ASSERT_EQUAL(c.idle_polls, 0);
+	CU_ASSERT_EQUAL(c.idle_sleep_us, 20);
+	CU_ASSERT_EQUAL(c.arp_timeout_s, 30);
+	CU_ASSERT_EQUAL(c.max_apps, 128);
+	CU_ASSERT_EQUAL(c.channel_ring, 65536);
+	CU_ASSERT_STRING_EQUAL(c.log_level, "pmd.net.memif:debug");
+	CU_ASSERT_EQUAL_FATAL(c.n_eal_args, 2);
+	CU_ASSERT_STRING_EQUAL(c.eal_args[0], "--huge-dir=/dev/hugepages");
+	CU_ASSERT_STRING_EQUAL(c.eal_args[1], "--single-file-segments");
+}
+
+/* One bad file per mistake: the message must start with "FILE:LINE: " (or
+ * "FILE: " for line 0: the file as a whole) and contain the phrase. */
+static const struct bad_case {
+	const char *file;
+	int line;
+	const char *phrase;
+} bad_cases[] = {
+	{ "syntax.conf", 4, "syntax error" },
+	{ "unknown-top.conf", 2, "unknown key 'interface' in top level (expected one of: instance, lcores," },
+	{ "unknown-memory.conf", 3, "unknown key 'mbuf' in memory (expected one of: mbufs," },
+	{ "unknown-nested.conf", 6, "unknown key 'mtus' in interfaces[0] (expected one of: name, device," },
+	{ "wrong-type-mtu.conf", 6, "'interfaces[0].mtu' must be an integer" },
+	{ "wrong-type-float.conf", 8, "'transport.window' must be an integer" },
+	{ "wrong-type-group.conf", 1, "'memory' must be a group" },
+	{ "wrong-type-bool.conf", 6, "'interfaces[0].rx_checksum' must be true or false" },
+	{ "bad-ip.conf", 5, "'interfaces[0].ip' must be an IPv4 address" },
+	{ "bad-cidr.conf", 5, "'interfaces[0].ip' must be an IPv4 address" },
+	{ "network-address.conf", 5, "is the network or broadcast address of its /24 subnet" },
+	{ "bad-mac.conf", 6, "'interfaces[0].mac' must be a MAC address" },
+	{ "multicast-mac.conf", 6, "'interfaces[0].mac' must be a unicast address" },
+	{ "bad-prefix.conf", 6, "'interfaces[0].prefix_len' must be in 0..32 (got 33)" },
+	{ "prefix-twice.conf", 6, "prefix given twice" },
+	{ "gateway-outside.conf", 6, "198.18.1.1 is not another host in the interface's subnet 198.18.0.0/24" },
+	{ "mtu-range.conf", 6, "'interfaces[0].mtu' must be in 576..9000 (got 9001)" },
+	{ "window-range.conf", 10, "'transport.window' must be in 1..256 (got 0)" },
+	{ "retries-range.conf", 8, "'transport.max_retries' must be in 1..64 (got 65)" },
+	{ "rto-order.conf", 9, "'transport.min_rto_us' 5000 must be <= 'transport.max_rto_us' 4000" },
+	{ "ring-range.conf", 8, "'apps.channel_ring' must be in 64..65536 (got 32)" },
+	{ "ring-pow2.conf", 10, "'apps.channel_ring' must be a power of two" },
+	{ "apps-max.conf", 8, "'apps.max' must be in 1..128 (got 129)" },
+	{ "dup-engines.conf", 5, "duplicate lcore: CPU 1" },
+	{ "no-engines.conf", 1, "'lcores.engines' must list 1..16 CPUs (got 0)" },
+	{ "engine-string.conf", 1, "'lcores.engines[1]' must be an integer" },
+	{ "dup-names.conf", 3, "interfaces[1]: duplicate interface name 'link0'" },
+	{ "dup-ips.conf", 3, "interfaces[1]: duplicate ip 198.18.0.1" },
+	{ "dup-vdev.conf", 3, "interfaces[1]: duplicate vdev name 'net_null0'" },
+	{ "missing-ip.conf", 2, "interfaces[0]: missing required key 'ip'" },
+	{ "missing-interfaces.conf", 0, "missing required key 'interfaces'" },
+	{ "empty-interfaces.conf", 2, "'interfaces' must hold 1..8 interfaces (got 0)" },
+	{ "interfaces-group.conf", 1, "'interfaces' must be a list of groups" },
+	{ "device-and-pci.conf", 6, "set either 'device' (a vdev) or 'pci', not both" },
+	{ "no-device.conf", 2, "needs 'device' (a vdev), 'pci', or 'mac'" },
+	{ "bad-pci.conf", 5, "'interfaces[0].pci' must be a PCI address" },
+	{ "bad-device.conf", 4, "'interfaces[0].device' must be a DPDK vdev argument" },
+	{ "cache-too-large.conf", 1, "'memory.mbuf_cache' must be in 0..512 (got 1024)" },
+	{ "mbufs-too-few.conf", 1, "'memory.mbufs' must be in 1024..16777216 (got 1000)" },
+	{ "data-size-mtu.conf", 6, "'memory.mbuf_data_size' 2176 is too small for interfaces[0].mtu 9000 (needs >= 9142" },
+	{ "data-size-explicit.conf", 2, "'memory.mbuf_data_size' 1600 is too small for interfaces[0].mtu 1500" },
+	{ "hugepage-small.conf", 3, "'memory.hugepage_mb' 64 cannot hold the mbuf pool" },
+	{ "bad-instance.conf", 1, "'instance' must be 1..31 characters of [A-Za-z0-9_-]" },
+	{ "bad-idle.conf", 8, "'engine.idle' must be \"busy\", \"yield\" or \"sleep\" (got \"spin\")" },
+	{ "bad-cc.conf", 8, "'transport.cc' must be \"auto\" or \"fixed\"" },
+	{ "eal-managed.conf", 10, "'eal.args[1]': --file-prefix is set by machnetd" },
+	{ "eal-args-type.conf", 8, "'eal.args' must be an array of strings" },
+};
+
+static void test_bad_files(void)
+{
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		const struct bad_case *b = &bad_cases[i];
+		struct mn_config c;
+		char err[MN_CFG_ERR_LEN], path[1024], prefix[1100];
+		int r = load("bad", b->file, &c, err, sizeof(err));
+		bool ok_prefix, ok_phrase;
+
+		path_in(path, sizeof(path), data_dir, "bad", b->file);
+		if (b->line > 0)
+			snprintf(prefix, sizeof(prefix), "%s:%d: ", path, b->line);
+		else
+			snprintf(prefix, sizeof(prefix), "%s: ", path);
+		ok_prefix = strncmp(err, prefix, strlen(prefix)) == 0;
+		ok_phrase = strstr(err, b->phrase) != NULL;
+		if (r != -EINVAL || !ok_prefix || !ok_phrase)
+			fprintf(stderr, "\n  %s: r=%d, want line %d and \"%s\"\n  got \"%s\"\n",
+				b->file, r, b->line, b->phrase, err);
+		CU_ASSERT_EQUAL(r, -EINVAL);
+		CU_ASSERT_TRUE(ok_prefix);
+		CU_ASSERT_TRUE(ok_phrase);
+	}
+}
+
+/* Every file in data/bad must have a row above, so none goes untested. */
+static void test_bad_files_all_listed(void)
+{
+	char dir[1024];
+	DIR *d = opendir(path_in(dir, sizeof(dir), data_dir, "", "bad"));
+	struct dirent *e;
+	int files = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	while ((e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		bool listed = false;
+
+		if (n < 5 || strcmp(e->d_name + n - 5, ".conf") != 0)
+			continue;
+		files++;
+		for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
+			if (strcmp(bad_cases[i].file, e->d_name) == 0)
+				listed = true;
+		if (!listed)
+			fprintf(stderr, "\n  data/bad/%s has no expected error\n", e->d_name);
+		CU_ASSERT_TRUE(listed);
+	}
+	closedir(d);
+	CU_ASSERT_EQUAL(files, (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
+}
+
+static void test_missing_file(void)
+{
+	struct mn_config c;
+	char err[MN_CFG_ERR_LEN];
+
+	CU_ASSERT_EQUAL(load("good", "does-not-exist.conf", &c, err, sizeof(err)), -ENOENT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "does-not-exist.conf: cannot read"));
+	/* A directory opens but is not a config. */
+	CU_ASSERT_EQUAL(load("", "good", &c, err, sizeof(err)), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "not a regular file"));
+	/* Errors are still reported (as codes) without an err buffer. */
+	CU_ASSERT_EQUAL(load("bad", "syntax.conf", &c, NULL, 0), -EINVAL);
+}
+
+/* An empty file parses but lacks interfaces; unreadable is -EACCES. */
+static void test_empty_and_unreadable_file(void)
+{
+	char path[] = "/tmp/mn_config_test_XXXXXX";
+	struct mn_config c;
+	char err[MN_CFG_ERR_LEN];
+	int fd = mkstemp(path);
+
+	CU_ASSERT_TRUE_FATAL(fd >= 0);
+	close(fd);
+	CU_ASSERT_EQUAL(mn_config_load(path, &c, err, sizeof(err)), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, ": missing required key 'interfaces'"));
+	CU_ASSERT_EQUAL(chmod(path, 0), 0);
+	if (geteuid() != 0) {
+		CU_ASSERT_EQUAL(mn_config_load(path, &c, err, sizeof(err)), -EACCES);
+	} else {
+		fprintf(stderr, "(root reads mode-0 files: -EACCES not checked) ");
+	}
+	unlink(path);
+}
+
+/* Every shipped example (conf/ *.conf) must load: the docs point at them. */
+static void test_conf_examples(void)
+{
+	DIR *d = opendir(conf_dir);
+	struct dirent *e;
+	int n = 0;
+	bool seen_a = false, seen_b = false;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		struct mn_config c;
+		char err[MN_CFG_ERR_LEN], p[1024];
+		int r;
+
+		if (len < 5 || strcmp(e->d_name + len - 5, ".conf") != 0)
+			continue;
+		r = mn_config_load(path_in(p, sizeof(p), conf_dir, "", e->d_name), &c, err, sizeof(err));
+		if (r)
+			fprintf(stderr, "\n  %s\n", err);
+		CU_ASSERT_EQUAL(r, 0);
+		n++;
+		if (strcmp(e->d_name, "mn-a.conf") == 0)
+			seen_a = r == 0 && strcmp(c.instance, "mn-a") == 0 &&
+				 c.ifaces[0].ip == IP(198, 18, 0, 1);
+		if (strcmp(e->d_name, "mn-b.conf") == 0)
+			seen_b = r == 0 && strcmp(c.instance, "mn-b") == 0 &&
+				 c.ifaces[0].ip == IP(198, 18, 0, 2);
+	}
+	closedir(d);
+	CU_ASSERT(n >= 4);
+	CU_ASSERT_TRUE(seen_a);
+	CU_ASSERT_TRUE(seen_b);
+}
+
+static int find_arg(char **argv, int argc, const char *s)
+{
+	for (int i = 0; i < argc; i++)
+		if (strcmp(argv[i], s) == 0)
+			return i;
+	return -1;
+}
+
+static void test_eal_memif(void)
+{
+	static const char *const want[] = {
+		"machnetd", "--proc-type=primary", "--file-prefix=mn-a", "--lcores=0@0,1@1",
+		"-m", "512", "--iova-mode=va",
+		"--vdev=net_memif0,role=server,socket=/run/machnet/mn-a.sock,socket-abstract=no",
+		"--no-pci",
+	};
+	struct mn_config c;
+	char err[MN_CFG_ERR_LEN], p[1024], buf[2048];
+	char *argv[MN_CFG_MAX_EAL_ARGS + 32];
+	int argc;
+
+	CU_ASSERT_EQUAL_FATAL(mn_config_load(path_in(p, sizeof(p), conf_dir, "", "mn-a.conf"),
+					     &c, err, sizeof(err)), 0);
+	argc = mn_config_eal_argv(&c, buf, sizeof(buf), argv, (int)(sizeof(argv) / sizeof(argv[0])));
+	CU_ASSERT_EQUAL_FATAL(argc, (int)(sizeof(want) / sizeof(want[0])));
+	for (int i = 0; i < argc; i++)
+		CU_ASSERT_STRING_EQUAL(argv[i], want[i]);
+	CU_ASSERT_PTR_NULL(argv[argc]);
+}
+
+static void test_eal_pci_and_extras(void)
+{
+	struct mn_config c;
+	char err[MN_CFG_ERR_LEN], buf[2048];
+	char *argv[MN_CFG_MAX_EAL_ARGS + 32];
+	int argc, a;
+
+	CU_ASSERT_EQUAL_FATAL(load("good", "full.conf", &c, err, sizeof(err)), 0);
+	argc = mn_config_eal_argv(&c, buf, sizeof(buf), argv, (int)(sizeof(argv) / sizeof(argv[0])));
+	CU_ASSERT_FATAL(argc > 4);
+	CU_ASSERT_EQUAL(find_arg(argv, argc, "--no-pci"), -1);
+	a = find_arg(argv, argc, "-a");
+	CU_ASSERT_FATAL(a > 0 && a + 1 < argc);
+	CU_ASSERT_STRING_EQUAL(argv[a + 1], "3b:00.1");
+	CU_ASSERT(find_arg(argv, argc, "--lcores=0@3,1@5,2@3,3@7") > 0);
+	CU_ASSERT(find_arg(argv, argc, "--file-prefix=full_1-x") > 0);
+	CU_ASSERT(find_arg(argv, argc, "--proc-type=primary") > 0);
+	CU_ASSERT(find_arg(argv, argc, "--vdev=net_memif3,role=client,socket=/run/machnet/x.sock,"
+			   "socket-abstract=no") > 0);
+	a = find_arg(argv, argc, "-m");
+	CU_ASSERT_FATAL(a > 0 && a + 1 < argc);
+	CU_ASSERT_STRING_EQUAL(argv[a + 1], "256");
+	/* log level, then the file's extra args, in order, at the end */
+	CU_ASSERT_STRING_EQUAL(argv[argc - 3], "--log-level=pmd.net.memif:debug");
+	CU_ASSERT_STRING_EQUAL(argv[argc - 2], "--huge-dir=/dev/hugepages");
+	CU_ASSERT_STRING_EQUAL(argv[argc - 1], "--single-file-segments");
+	CU_ASSERT_PTR_NULL(argv[argc]);
+}
+
+static void test_eal_shipped_pci(void)
+{
+	struct mn_config c;
+	char err[MN_CFG_ERR_LEN], p[1024], buf[2048];
+	char *argv[64];
+	int argc, a;
+
+	CU_ASSERT_EQUAL_FATAL(mn_config_load(path_in(p, sizeof(p), conf_dir, "", "pci-nic.conf"),
+					     &c, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(c.idle, MN_IDLE_BUSY);
+	argc = mn_config_eal_argv(&c, buf, sizeof(buf), argv, 64);
+	CU_ASSERT_FATAL(argc > 0);
+	CU_ASSERT_EQUAL(find_arg(argv, argc, "--no-pci"), -1);
+	a = find_arg(argv, argc, "-a");
+	CU_ASSERT_FATAL(a > 0 && a + 1 < argc);
+	CU_ASSERT_STRING_EQUAL(argv[a + 1], "0000:3b:00.0");
+}
+
+static void test_eal_by_mac(void)
+{
+	struct mn_config c;
+	char err[MN_CFG_ERR_LEN], buf[2048];
+	char *argv[64];
+	int argc;
+
+	CU_ASSERT_EQUAL_FATAL(load("good", "by-mac.conf", &c, err, sizeof(err)), 0);
+	CU_ASSERT_TRUE(mn_cfg_iface_by_mac(&c.ifaces[0]));
+	CU_ASSERT_FALSE(mn_cfg_iface_by_mac(&c.ifaces[1]));
+	argc = mn_config_eal_argv(&c, buf, sizeof(buf), argv, 64);
+	CU_ASSERT_FATAL(argc > 0);
+	/* all PCI devices must be probed to find the port with that MAC */
+	CU_ASSERT_EQUAL(find_arg(argv, argc, "--no-pci"), -1);
+	CU_ASSERT_EQUAL(find_arg(argv, argc, "-a"), -1);
+	CU_ASSERT(find_arg(argv, argc, "--vdev=net_memif0,socket=/run/machnet/m.sock,socket-abstract=no") > 0);
+}
+
+static void test_eal_limits(void)
+{
+	struct mn_config c;
+	char err[MN_CFG_ERR_LEN], buf[2048];
+	char *argv[64];
+	int full;
+
+	CU_ASSERT_EQUAL_FATAL(load("good", "full.conf", &c, err, sizeof(err)), 0);
+	full = mn_config_eal_argv(&c, buf, sizeof(buf), argv, 64);
+	CU_ASSERT_FATAL(full > 0);
+	/* argv needs argc + 1 slots (NULL terminator) */
+	CU_ASSERT_EQUAL(mn_config_eal_argv(&c, buf, sizeof(buf), argv, full), -E2BIG);
+	CU_ASSERT_EQUAL(mn_config_eal_argv(&c, buf, sizeof(buf), argv, full + 1), full);
+	CU_ASSERT_EQUAL(mn_config_eal_argv(&c, buf, 64, argv, 64), -ENOSPC);
+	CU_ASSERT_EQUAL(mn_config_eal_argv(NULL, buf, sizeof(buf), argv, 64), -EINVAL);
+}
+
+static void test_print(void)
+{
+	struct mn_config c;
+	char err[MN_CFG_ERR_LEN], out[4096];
+	FILE *f;
+	size_t n;
+
+	CU_ASSERT_EQUAL_FATAL(load("good", "full.conf", &c, err, sizeof(err)), 0);
+	f = fmemopen(out, sizeof(out) - 1, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	mn_config_print(&c, f);
+	n = (size_t)ftell(f);
+	fclose(f);
+	out[n] = '\0';
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "full_1-x"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "198.19.4.20/28 via 198.19.4.17"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "02:ab:cd:00:00:09"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "pci 3b:00.1"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "idle sleep"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "channel ring 65536"));
+}
+
+int main(int argc, char **argv)
+{
+	CU_pSuite s;
+	unsigned failed;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s DATA_DIR CONF_DIR\n", argv[0]);
+		return 2;
+	}
+	data_dir = argv[1];
+	conf_dir = argv[2];
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("config", NULL, NULL);
+	if (!s ||
+	    !CU_add_test(s, "defaults struct", test_defaults_struct) ||
+	    !CU_add_test(s, "minimal file gets every default", test_minimal_file) ||
+	    !CU_add_test(s, "empty groups get every default", test_empty_groups_file) ||
+	    !CU_add_test(s, "every key of a full file", test_full_file) ||
+	    !CU_add_test(s, "bad files: line and message", test_bad_files) ||
+	    !CU_add_test(s, "every bad file has an expectation", test_bad_files_all_listed) ||
+	    !CU_add_test(s, "missing file", test_missing_file) ||
+	    !CU_add_test(s, "empty and unreadable file", test_empty_and_unreadable_file) ||
+	    !CU_add_test(s, "conf/ examples load", test_conf_examples) ||
+	    !CU_add_test(s, "EAL argv for memif", test_eal_memif) ||
+	    !CU_add_test(s, "EAL argv for PCI, log level, extra args", test_eal_pci_and_extras) ||
+	    !CU_add_test(s, "EAL argv for conf/pci-nic.conf", test_eal_shipped_pci) ||
+	    !CU_add_test(s, "EAL argv for a port chosen by MAC", test_eal_by_mac) ||
+	    !CU_add_test(s, "EAL argv buffer limits", test_eal_limits) ||
+	    !CU_add_test(s, "print", test_print)) {
+		CU_cleanup_registry();
+		return 1;
+	}
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	if (CU_get_number_of_tests_run() == 0)
+		failed = 1;
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+}
