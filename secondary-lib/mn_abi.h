@@ -97,6 +97,207 @@ struct mn_info {
 
 /* ===== Section 2: app slots, channels and control requests (owner: libmachnet) ===== */
 
+/* Who touches what:
+ * - The primary's control code (primary/mn_ctrl.c) creates the control
+ *   memzone and every channel's rings at start (no memory is reserved later,
+ *   so nothing ever grows the heap while apps run), answers control requests
+ *   over rte_mp and watches each app's pidfd.
+ * - One engine lcore owns each channel: it is the only primary thread on the
+ *   channel's rings and the only thread that allocates or frees mbufs.
+ * - An app never calls a mempool or PMD function: it takes free mbufs from its
+ *   channel's fill ring and gives used ones back on its used ring. Every ring
+ *   an app touches is single-producer/single-consumer between that app thread
+ *   and the owning engine, so after the app dies the engine is the only user
+ *   and can reset it. */
+
+#define MN_CTRL_MZ_NAME		"mn_ctrl"	/* struct mn_ctrl_shm */
+#define MN_CTRL_ACTION		"mn_ctrl"	/* rte_mp action: struct mn_ctrl_req -> mn_ctrl_rep */
+#define MN_CTRL_MAGIC		0x4d4e4354u	/* "MNCT" */
+#define MN_MBUF_META_NAME	"machnet_msg_meta"	/* mbuf dynfield: struct mn_msg_meta */
+
+#define MN_MAX_APPS		64	/* app slots; also app lcore ids 32..95 */
+#define MN_APP_LCORE_BASE	32	/* app lcore id = base + lock index */
+#define MN_MAX_CHANNELS		256	/* channels of all apps together */
+#define MN_TX_HEADROOM		96	/* Ethernet+IPv4+UDP+Machnet header bytes every
+					 * segment must leave before its data */
+#define MN_SEG_DATA_OFF		128	/* data_off the library gives each segment */
+
+/* Ring names: "mnc<chan>.<kind>" (at most 11 chars: RTE_RING_NAMESIZE minus
+ * the memzone prefix leaves 29). Element sizes: pointers (8 B) except ev. */
+#define MN_RING_NAME_FMT	"mnc%u.%s"
+#define MN_RING_TX	"tx"	/* app -> engine: head mbuf of each message to send */
+#define MN_RING_RX	"rx"	/* engine -> app: head mbuf of each received message */
+#define MN_RING_FILL	"fill"	/* engine -> app: free single mbufs, reset */
+#define MN_RING_USED	"used"	/* app -> engine: head of each consumed chain (or
+				 * unsent one) to be freed */
+#define MN_RING_EV	"ev"	/* engine -> app: struct mn_event (32 B elements) */
+#define MN_ENGINE_CMD_FMT	"mne%u.cmd"	/* control -> engine: struct mn_engine_cmd */
+#define MN_ENGINE_DONE_FMT	"mne%u.done"	/* engine -> control: struct mn_engine_cmd */
+
+enum mn_slot_state {
+	MN_SLOT_FREE = 0,
+	MN_SLOT_LIVE = 1,	/* process registered and alive */
+	MN_SLOT_DEAD = 2,	/* died or said goodbye; channels being reclaimed */
+};
+
+/* One app process. Written by the primary only. */
+struct mn_app_slot {
+	uint32_t state;		/* enum mn_slot_state */
+	int32_t pid;
+	uint32_t gen;		/* bumped at each reuse; requests name slot+gen */
+	uint32_t lcore_id;	/* the app's EAL lcore id, for tools */
+	uint32_t n_chans;
+	uint32_t pad[3];
+};
+
+enum mn_chan_state {
+	MN_CHAN_FREE = 0,
+	MN_CHAN_LIVE = 1,	/* handed to its engine */
+	MN_CHAN_CLOSING = 2,	/* engine reclaiming; rings reset after */
+};
+
+/* One channel's shared description. Written by the primary, except fill_want
+ * (written by the app, read by the engine). */
+struct mn_chan_shm {
+	uint32_t state;		/* enum mn_chan_state */
+	uint32_t gen;
+	uint32_t slot;		/* owning app slot */
+	uint32_t engine;	/* owning engine */
+	uint32_t fill_want;	/* app: mbufs it waits for (a large send); the
+				 * engine keeps min(max(target, want), ring cap)
+				 * buffers in the fill ring */
+	uint32_t fill_target;	/* primary: buffers normally kept in fill */
+	uint32_t pad[2];
+};
+
+enum mn_ctrl_state {
+	MN_CTRL_STARTING = 0,
+	MN_CTRL_RUNNING = 1,
+	MN_CTRL_STOPPED = 2,	/* machnetd is exiting: apps fail with ESHUTDOWN */
+};
+
+/* The control memzone MN_CTRL_MZ_NAME. */
+struct mn_ctrl_shm {
+	uint32_t magic;			/* MN_CTRL_MAGIC */
+	uint32_t abi_version;		/* MN_ABI_VERSION */
+	volatile uint32_t state;	/* enum mn_ctrl_state */
+	int32_t primary_pid;
+	uint32_t n_engines;
+	uint32_t n_chans;		/* channels usable (<= MN_MAX_CHANNELS) */
+	uint32_t mtu;			/* smallest interface MTU */
+	uint32_t mss;			/* payload bytes per segment: mtu - 82 */
+	uint32_t ring_size;		/* tx, rx, used, ev ring capacity */
+	uint32_t fill_size;		/* fill ring capacity (holds an 8 MiB message) */
+	int32_t meta_off;		/* offset of struct mn_msg_meta in rte_mbuf */
+	uint32_t connect_timeout_ms;
+	char instance[32];
+	struct mn_app_slot slots[MN_MAX_APPS];
+	struct mn_chan_shm chans[MN_MAX_CHANNELS];
+};
+
+/* Message metadata in each message's head mbuf (dynfield MN_MBUF_META_NAME).
+ * The message length is head->pkt_len and its segment count head->nb_segs;
+ * every segment holds data_len bytes at data_off (>= MN_TX_HEADROOM), at most
+ * mss of them, and the chain ends with next == NULL. */
+struct mn_msg_meta {
+	uint32_t src_ip, dst_ip;	/* = MachnetFlow_t, host order */
+	uint16_t src_port, dst_port;
+	uint32_t flow_id;		/* engine's flow id (0: unknown; the engine
+					 * checks it against the tuple) */
+	uint16_t flags;			/* MachnetMsgHdr.flags */
+	uint16_t chan;			/* channel id, set by the engine on delivery */
+};
+
+/* Channel events (ring MN_RING_EV), engine -> app. */
+enum mn_event_type {
+	MN_EV_ATTACHED = 1,	/* engine took the channel; fill ring primed */
+	MN_EV_LISTEN = 2,	/* reply to MN_REQ_LISTEN (status) */
+	MN_EV_CONNECTED = 3,	/* reply to MN_REQ_CONNECT (status, flow) */
+	MN_EV_CLOSED = 4,	/* reply to MN_REQ_CLOSE (status) */
+	MN_EV_ACCEPTED = 5,	/* unsolicited: a peer opened a flow */
+	MN_EV_RESET = 6,	/* unsolicited: flow reset (status -ECONNRESET/-ETIMEDOUT) */
+	MN_EV_SEND_FAILED = 7,	/* unsolicited: a message was dropped (status) */
+};
+
+struct mn_event {
+	uint16_t type;		/* enum mn_event_type */
+	uint16_t chan;
+	int32_t status;		/* 0 or -errno */
+	uint32_t req_id;	/* the request's id for replies, else 0 */
+	uint32_t flow_id;
+	uint32_t src_ip, dst_ip;	/* the flow, host order */
+	uint16_t src_port, dst_port;
+	uint32_t pad;
+};
+
+/* Control requests, app -> primary, in rte_mp_msg.param (<= 256 B). */
+enum mn_req_op {
+	MN_REQ_HELLO = 1,	/* register this process: pid, lcore_id -> slot */
+	MN_REQ_BYE = 2,		/* unregister (all channels detached) */
+	MN_REQ_ATTACH = 3,	/* -> chan, engine; then MN_EV_ATTACHED on ev */
+	MN_REQ_DETACH = 4,	/* chan */
+	MN_REQ_LISTEN = 5,	/* chan, local ip:port; reply MN_EV_LISTEN */
+	MN_REQ_CONNECT = 6,	/* chan, local ip, remote ip:port; reply MN_EV_CONNECTED */
+	MN_REQ_CLOSE = 7,	/* chan, flow; reply MN_EV_CLOSED */
+};
+
+struct mn_ctrl_req {
+	uint32_t abi_version;	/* MN_ABI_VERSION of the app */
+	uint32_t op;		/* enum mn_req_op */
+	int32_t pid;
+	uint32_t slot, slot_gen;	/* from the HELLO reply (not for HELLO) */
+	uint32_t chan, chan_gen;	/* channel ops */
+	uint32_t req_id;	/* echoed in the reply and the completion event */
+	uint32_t lcore_id;	/* HELLO */
+	uint32_t local_ip, remote_ip;	/* host order */
+	uint16_t local_port, remote_port;
+	uint32_t flow_id;	/* CLOSE */
+};
+
+struct mn_ctrl_rep {
+	uint32_t abi_version;	/* the primary's */
+	uint32_t op;		/* the request's */
+	int32_t status;		/* 0 or -errno; for LISTEN/CONNECT/CLOSE 0 means
+				 * "queued to the engine": the result is the event */
+	uint32_t req_id;
+	uint32_t slot, slot_gen;
+	uint32_t chan, chan_gen;
+	uint32_t engine;
+};
+
+/* Commands, control -> engine (ring MN_ENGINE_CMD_FMT), and completions,
+ * engine -> control (ring MN_ENGINE_DONE_FMT, op echoed). */
+enum mn_engine_op {
+	MN_CMD_CHAN_ADD = 1,	/* engine adopts chan: prime fill, post MN_EV_ATTACHED */
+	MN_CMD_CHAN_DEL = 2,	/* reset the channel's flows and listeners, take back
+				 * every mbuf it holds, forget it; reply on done */
+	MN_CMD_LISTEN = 3,
+	MN_CMD_CONNECT = 4,
+	MN_CMD_CLOSE = 5,
+};
+
+struct mn_engine_cmd {
+	uint16_t op;		/* enum mn_engine_op */
+	uint16_t chan;
+	uint32_t chan_gen;
+	uint32_t req_id;
+	int32_t status;		/* done ring: result */
+	uint32_t flow_id;
+	uint32_t local_ip, remote_ip;	/* host order */
+	uint16_t local_port, remote_port;
+	uint32_t dead;		/* CHAN_DEL: 1 = the app died (vs detached) */
+};
+
+#define MN_ABI_ASSERT_SIZE(t, n) _Static_assert(sizeof(t) == (n), #t " changed: bump MN_ABI_VERSION")
+MN_ABI_ASSERT_SIZE(struct mn_app_slot, 32);
+MN_ABI_ASSERT_SIZE(struct mn_chan_shm, 32);
+MN_ABI_ASSERT_SIZE(struct mn_msg_meta, 20);
+MN_ABI_ASSERT_SIZE(struct mn_event, 32);
+MN_ABI_ASSERT_SIZE(struct mn_ctrl_req, 52);
+MN_ABI_ASSERT_SIZE(struct mn_ctrl_rep, 36);
+MN_ABI_ASSERT_SIZE(struct mn_engine_cmd, 36);
+MN_ABI_ASSERT_SIZE(struct mn_ctrl_shm, 80 + MN_MAX_APPS * 32 + MN_MAX_CHANNELS * 32);
+
 /* ===== end of section 2 ===== */
 
 #endif

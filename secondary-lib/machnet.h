@@ -1,0 +1,264 @@
+/* machnet.h: the application interface of machnet-mp.
+ *
+ * Source-compatible with Microsoft Machnet's machnet.h: the same function
+ * names, argument lists, types and return conventions, so a program written
+ * for Machnet compiles against this header unchanged. The calls after
+ * "Additions" below are ours.
+ *
+ * Model: an application links libmachnet and runs as a DPDK secondary process
+ * of machnetd (the primary). machnet_init() joins the machnetd instance named
+ * by the environment variable MACHNET_INSTANCE (default "mn0").
+ * machnet_attach() gives the calling thread a channel; a channel is used by
+ * one thread at a time (no locks inside). Messages are 1 byte to 8 MiB and
+ * are delivered reliably and in order per flow, as whole messages.
+ *
+ * Error convention (every call): failure is -1 (or NULL for pointer results)
+ * with errno set; machnet_strerror(errno) describes it. Errors shared by all
+ * calls that take a channel:
+ *   EINVAL     channel is NULL, or an argument is out of range
+ *   EBADF      channel is not a channel returned by machnet_attach() in this
+ *              process, or it was detached
+ *   ENOTCONN   machnet_init() has not succeeded in this process
+ *   ESHUTDOWN  machnetd went away; nothing will work again in this process:
+ *              exit and restart (DPDK cannot re-initialise a process)
+ *
+ * Addresses: MachnetFlow_t holds IPv4 addresses and ports in HOST byte order,
+ * as Machnet does. From the receiver's point of view src_* is the local end
+ * and dst_* the remote end of the flow; a flow received with a message can be
+ * passed back to machnet_send() to reply.
+ */
+#ifndef MACHNET_H
+#define MACHNET_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+/* Largest message, in bytes (Machnet's limit). */
+#define MACHNET_MSG_MAX_LEN (8u * 1024u * 1024u)
+#define MN_MAX_MSG MACHNET_MSG_MAX_LEN
+
+/* Machnet's ring slot type (an index); kept for programs that name it. */
+typedef uint32_t MachnetRingSlot_t;
+
+/* One flow: IPv4 addresses and UDP ports, host byte order. Machnet flows are
+ * always carried over UDP, so the protocol is implied. */
+struct MachnetFlow {
+	uint32_t src_ip;
+	uint32_t dst_ip;
+	uint16_t src_port;
+	uint16_t dst_port;
+};
+typedef struct MachnetFlow MachnetFlow_t;
+
+/* A listening address (host byte order). */
+struct MachnetListenerInfo {
+	uint32_t ip;
+	uint16_t port;
+	uint16_t reserved;
+};
+typedef struct MachnetListenerInfo MachnetListenerInfo_t;
+
+/* One piece of a scattered message, like struct iovec. */
+struct MachnetIovec {
+	void *base;
+	size_t len;
+};
+typedef struct MachnetIovec MachnetIovec_t;
+
+/* A message: msg_size bytes spread over msg_iov[0 .. msg_iovlen). On send
+ * the sum of the iovec lengths must equal msg_size and flow_info names the
+ * flow; on receive the library fills msg_size and flow_info. */
+struct MachnetMsgHdr {
+	uint32_t msg_size;
+	MachnetFlow_t flow_info;
+	MachnetIovec_t *msg_iov;
+	size_t msg_iovlen;
+	uint16_t flags;
+};
+typedef struct MachnetMsgHdr MachnetMsgHdr_t;
+
+/* MachnetMsgHdr.flags: Machnet's delivery-notification request. Accepted and
+ * passed to the engine; no notification is generated yet. */
+#define MACHNET_MSGBUF_NOTIFY_DELIVERY (1u << 7)
+
+/* Channels are opaque; Machnet programs may name the type. */
+typedef struct MachnetChannelCtx MachnetChannelCtx_t;
+
+/* Joins the machnetd instance named by $MACHNET_INSTANCE ("mn0" if unset):
+ * checks that a live machnetd serves that instance (before starting DPDK, so
+ * a missing daemon gives one clear message instead of DPDK's), reserves a
+ * DPDK lcore id of its own for this process, starts DPDK as a secondary and
+ * registers with machnetd. Calling it again after success does nothing.
+ * Returns 0, or -1 with errno:
+ *   ENOENT     no machnetd runs for the instance (message on stderr)
+ *   EPROTO     machnetd speaks another ABI version (rebuild the app)
+ *   EINVAL     MACHNET_INSTANCE is not a valid name ([A-Za-z0-9_-]{1,31})
+ *   EBUSY      every per-host app lcore id (64) is taken
+ *   ENOSPC     machnetd has no free app slot
+ *   ESHUTDOWN  a previous init failed inside DPDK or machnetd died; DPDK
+ *              cannot be started twice in one process
+ *   EACCES     no permission for hugepages or the run directory (run as root)
+ */
+int machnet_init(void);
+
+/* Creates a channel for the calling thread, owned by one machnetd engine.
+ * Returns the channel, or NULL with errno ENOTCONN, ESHUTDOWN, ENOSPC (no
+ * free channel), EMFILE (this process has too many channels), ETIMEDOUT
+ * (machnetd did not answer within a second). */
+void *machnet_attach(void);
+
+/* Accepts flows addressed to local_ip:port on this channel; their messages
+ * arrive on it. Returns 0 or -1 with errno EINVAL (bad IP string, port 0, NULL
+ * argument), EADDRNOTAVAIL (local_ip is none of machnetd's addresses),
+ * EADDRINUSE (someone listens there already), ETIMEDOUT, or the common ones. */
+int machnet_listen(void *channel_ctx, const char *local_ip, uint16_t port);
+
+/* Opens a flow from local_ip to remote_ip:remote_port and waits for the
+ * handshake (about one round trip; at most machnetd's connect timeout).
+ * On success fills *flow (the local port is chosen by machnetd) and returns 0.
+ * Otherwise -1 with errno EINVAL (bad IP strings, remote_port 0, NULL flow),
+ * EADDRNOTAVAIL (local_ip is not machnetd's), ECONNREFUSED (the peer answered
+ * with a reset), ETIMEDOUT (no answer), EAGAIN (machnetd busy; retry), or the
+ * common ones. */
+int machnet_connect(void *channel_ctx, const char *local_ip, const char *remote_ip,
+		    uint16_t remote_port, MachnetFlow_t *flow);
+
+/* Queues one message of len bytes on flow. The data is copied once into
+ * shared buffers; buf may be reused at once. Returns 0, or -1 with errno
+ * EINVAL (NULL buf, len 0), EMSGSIZE (len > MACHNET_MSG_MAX_LEN), EAGAIN
+ * (backpressure: the channel's send ring is full or not enough free buffers
+ * are ready; nothing was queued, retry later), or the common ones. Errors of
+ * the flow itself (reset, unknown flow) arrive as events, see
+ * machnet_poll_event(). */
+int machnet_send(const void *channel_ctx, MachnetFlow_t flow, const void *buf, size_t len);
+
+/* Like machnet_send() with the data gathered from msghdr->msg_iov. Also
+ * EINVAL when msghdr or msg_iov is NULL, or the iovec lengths do not add up
+ * to msg_size. */
+int machnet_sendmsg(const void *channel_ctx, const MachnetMsgHdr_t *msghdr);
+
+/* Queues up to vlen messages in order, stopping at the first one that cannot
+ * be queued. Returns how many were queued (0..vlen); when that is less than
+ * vlen, errno says why the next one failed (as for machnet_sendmsg()).
+ * Returns -1 with errno only when the call itself is wrong: NULL array,
+ * vlen < 0, or one of the common errors. */
+int machnet_sendmmsg(const void *channel_ctx, const MachnetMsgHdr_t *msghdr_iovec, int vlen);
+
+/* Takes the next received message, if any, copying it into buf and its flow
+ * into *flow. Never waits. Returns the message length, 0 when no message is
+ * waiting, or -1 with errno EINVAL (NULL buf/flow), EMSGSIZE (the message is
+ * larger than len: it is discarded, as in Machnet), or the common ones. */
+ssize_t machnet_recv(const void *channel_ctx, void *buf, size_t len, MachnetFlow_t *flow);
+
+/* Takes the next received message, if any, scattering it over msghdr's
+ * msg_iov and setting msg_size and flow_info. Never waits. Returns 1 when a
+ * message was received, 0 when none is waiting, -1 with errno EINVAL (NULL
+ * msghdr, or msg_iov NULL with msg_iovlen > 0), EMSGSIZE (the iovecs cannot
+ * hold the message; it is discarded), or the common ones. */
+int machnet_recvmsg(const void *channel_ctx, MachnetMsgHdr_t *msghdr);
+
+/* ===== Additions (not in Machnet) ===== */
+
+/* Like machnet_init() with the caller's DPDK EAL arguments (argv[0] is the
+ * program name). They must contain --proc-type=secondary and the instance's
+ * --file-prefix; "auto" or "primary" are refused because DPDK would silently
+ * start a second primary. If they give no -l/-c/--lcores, a private lcore id
+ * is added as machnet_init() does. Returns how many arguments DPDK used (the
+ * application continues with argv + ret), or -1 with errno as machnet_init()
+ * and EINVAL for a missing or wrong --proc-type, argc < 1, NULL argv. */
+int machnet_init_eal(int argc, char **argv);
+
+/* Closes one flow of this channel: the peer is told (reset) and no more
+ * messages of the flow are delivered. Returns 0, or -1 with errno EINVAL (NULL
+ * flow), ENOENT (no such flow on this channel), ETIMEDOUT, or the common
+ * ones. */
+int machnet_close(void *channel_ctx, const MachnetFlow_t *flow);
+
+/* Gives the channel back: its flows are reset, its listeners removed and its
+ * buffers returned to machnetd. The channel must not be used afterwards.
+ * Returns 0 or -1 with the common errors. */
+int machnet_detach(void *channel_ctx);
+
+/* machnet_recv() that waits up to timeout_us microseconds for a message
+ * (timeout_us < 0: wait without limit, still returning ESHUTDOWN if machnetd
+ * dies). Returns the length, or -1 with errno ETIMEDOUT when none arrived in
+ * time, or as machnet_recv(). The wait polls (with sched_yield), it does not
+ * sleep in the kernel. */
+ssize_t machnet_recv_timeout(const void *channel_ctx, void *buf, size_t len,
+			     MachnetFlow_t *flow, long timeout_us);
+
+/* Events of a channel's flows. */
+enum machnet_event_type {
+	MACHNET_EV_NONE = 0,
+	MACHNET_EV_CONNECTED = 1,	/* a connect finished (error = 0 or the cause) */
+	MACHNET_EV_ACCEPTED = 2,	/* a peer opened a flow to one of our listeners */
+	MACHNET_EV_RESET = 3,		/* the flow was reset (error = ECONNRESET or ETIMEDOUT) */
+	MACHNET_EV_CLOSED = 4,		/* machnet_close() of this flow completed */
+	MACHNET_EV_SEND_FAILED = 5,	/* a message was dropped (error = ENOTCONN: no such
+					 * flow; EINVAL: malformed zero-copy message) */
+};
+
+typedef struct MachnetEvent {
+	uint32_t type;		/* enum machnet_event_type */
+	int32_t error;		/* 0 or an errno value */
+	MachnetFlow_t flow;
+} MachnetEvent_t;
+
+/* Takes the channel's next event, if any. Returns 1 (event in *ev), 0 (none),
+ * or -1 with errno EINVAL (NULL ev) or the common ones. */
+int machnet_poll_event(const void *channel_ctx, MachnetEvent_t *ev);
+
+/* Zero-copy messages: the application writes into or reads from the shared
+ * buffers directly. A message is a chain of segments; iterate with
+ * machnet_zc_next(). handle is opaque. */
+typedef struct MachnetZcMsg {
+	void *handle;
+	MachnetFlow_t flow;
+	uint32_t msg_size;
+	uint32_t nseg;
+} MachnetZcMsg_t;
+
+/* Takes buffers for a message of len bytes; on success msg describes it
+ * (flow still to be set by the caller). Returns 0, or -1 with errno EINVAL,
+ * EMSGSIZE, EAGAIN (not enough free buffers yet), or the common ones. */
+int machnet_zc_alloc(void *channel_ctx, size_t len, MachnetZcMsg_t *msg);
+
+/* Iterates over the segments of msg: pass cursor NULL first, then the value
+ * returned; each call sets *iov to the next segment's bytes. Returns NULL
+ * after the last segment (or for a NULL argument). */
+void *machnet_zc_next(const MachnetZcMsg_t *msg, void *cursor, MachnetIovec_t *iov);
+
+/* Queues a message from machnet_zc_alloc() to msg->flow. On success the
+ * buffers belong to machnetd (msg->handle is cleared). Returns 0, or -1 with
+ * errno EINVAL (no message), EAGAIN (send ring full: msg is still yours), or
+ * the common ones. */
+int machnet_zc_send(void *channel_ctx, MachnetZcMsg_t *msg);
+
+/* Takes the next received message without copying. Returns 1 (msg describes
+ * it; read it with machnet_zc_next() and give it back with
+ * machnet_zc_release()), 0 (none), or -1 with errno EINVAL or the common
+ * ones. */
+int machnet_zc_recv(void *channel_ctx, MachnetZcMsg_t *msg);
+
+/* Returns the buffers of a received or an unsent allocated message to
+ * machnetd. Returns 0, or -1 with errno EINVAL (no message), EAGAIN (return
+ * ring momentarily full: retry), or the common ones. */
+int machnet_zc_release(void *channel_ctx, MachnetZcMsg_t *msg);
+
+/* A static English description of errnum (a positive errno value), with the
+ * meaning this library gives it; never NULL. */
+const char *machnet_strerror(int errnum);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
