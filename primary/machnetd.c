@@ -1,0 +1,638 @@
+/* machnetd: the DPDK primary. Reads a config, refuses a second instance of
+ * the same name, starts EAL, the ports and one engine per engine lcore,
+ * publishes the instance in the MN_MZ_INFO memzone and serves telemetry until
+ * SIGINT/SIGTERM; then stops everything and removes its hugepage files.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_memzone.h>
+#include <rte_pdump.h>
+#include <rte_telemetry.h>
+
+#include "mn_abi.h"
+#include "mn_config.h"
+#include "mn_engine.h"
+#include "mn_pkt.h"
+#include "mn_port.h"
+
+#define RUN_DIR "/run/machnet"
+#define MAX_PROBES MN_ENGINE_MAX_PROBES
+
+static atomic_bool g_stop;
+static const char *g_instance = "?";
+static struct mn_info *g_info;	/* for the telemetry callbacks */
+
+static struct mn_config g_cfg;
+static struct mn_port g_ports[MN_CFG_MAX_IFACES];
+static struct mn_engine g_engines[MN_CFG_MAX_ENGINES];
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "machnetd[%s]: ", g_instance);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: machnetd -c FILE [-v] [--arp-probe IP]... [-- EAL-ARGS...]\n"
+		"       machnetd --check FILE [-v]\n"
+		"\n"
+		"The DPDK primary of a machnet-mp stack: owns the NICs named in FILE and\n"
+		"runs one engine per engine lcore until SIGINT or SIGTERM.\n"
+		"\n"
+		"  -c, --config FILE   the instance's libconfig file (docs/CONFIG.md)\n"
+		"      --check         only validate the config (FILE may follow --check);\n"
+		"                      exit 0 when valid, 1 with \"FILE:LINE: problem\" if not\n"
+		"  -v, --verbose       print the config (--check) and the engine summary\n"
+		"      --arp-probe IP  diagnostic: resolve IP by ARP at start and log\n"
+		"                      \"arp: IP is at MAC\" when it answers (repeatable, %d max)\n"
+		"  -h, --help          this text\n"
+		"  -- EAL-ARGS         appended to the EAL arguments built from FILE\n"
+		"                      (e.g. -- --log-level=eal,debug)\n"
+		"\n"
+		"One instance per name: a second machnetd with the same instance exits with\n"
+		"an error (lock file " RUN_DIR "/<instance>.lock).\n"
+		"Telemetry: /machnet/stats[,ENGINE] and /machnet/info\n"
+		"(dpdk-telemetry.py -f <instance>).\n",
+		MAX_PROBES);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	atomic_store(&g_stop, true);
+}
+
+/* Holds RUN_DIR/<instance>.lock for the life of the process. Before EAL,
+ * because EAL's own refusal (its prefix lock) comes only after it has
+ * touched hugepages, and says less. */
+static int take_instance_lock(const char *instance)
+{
+	char path[512], buf[32];
+	ssize_t n;
+	int fd;
+
+	if (mkdir(RUN_DIR, 0700) != 0 && errno != EEXIST) {
+		say("cannot create %s: %s", RUN_DIR, strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), RUN_DIR "/%s.lock", instance);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		say("cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int err = errno;
+
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		if (err == EWOULDBLOCK)
+			say("instance '%s' is already running (pid %s, holds %s); stop it or "
+			    "use another instance name", instance, buf[0] ? buf : "?", path);
+		else
+			say("flock %s: %s", path, strerror(err));
+		close(fd);
+		return -1;
+	}
+	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n)
+		say("warning: cannot write pid to %s", path);
+	return fd;
+}
+
+/* Free hugepage memory in MB, or -1 when /proc/meminfo says nothing. */
+static long hugepages_free_mb(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128];
+	long free_pages = -1, size_kb = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		sscanf(line, "HugePages_Free: %ld", &free_pages);
+		sscanf(line, "Hugepagesize: %ld kB", &size_kb);
+	}
+	fclose(f);
+	if (free_pages < 0 || size_kb <= 0)
+		return -1;
+	return free_pages * size_kb / 1024;
+}
+
+/* EAL leaves the files of memory reserved with -m behind (and its runtime
+ * directory); a later primary with the same prefix would recycle them, but a
+ * stopped machnetd should leave nothing. */
+static void remove_prefix_files(const char *prefix, const char *runtime_dir)
+{
+	char mnt[256], fstype[64], path[1024];
+	size_t plen = strlen(prefix);
+	FILE *m = fopen("/proc/mounts", "r");
+	struct dirent *de;
+	DIR *d;
+
+	while (m && fscanf(m, "%*s %255s %63s %*[^\n]", mnt, fstype) == 2) {
+		if (strcmp(fstype, "hugetlbfs") != 0)
+			continue;
+		d = opendir(mnt);
+		while (d && (de = readdir(d)) != NULL) {
+			if (strncmp(de->d_name, prefix, plen) == 0 &&
+			    strncmp(de->d_name + plen, "map_", 4) == 0) {
+				snprintf(path, sizeof(path), "%s/%s", mnt, de->d_name);
+				unlink(path);
+			}
+		}
+		if (d)
+			closedir(d);
+	}
+	if (m)
+		fclose(m);
+	if (!runtime_dir || !runtime_dir[0])
+		return;
+	d = opendir(runtime_dir);
+	while (d && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", runtime_dir, de->d_name);
+		unlink(path);
+	}
+	if (d)
+		closedir(d);
+	rmdir(runtime_dir);
+}
+
+static void stats_sum(struct mn_engine_stats *sum, int engine)
+{
+	unsigned lo = 0, hi = g_info->n_engines;
+
+	memset(sum, 0, sizeof(*sum));
+	if (engine >= 0) {
+		lo = (unsigned)engine;
+		hi = lo + 1;
+	}
+	for (unsigned i = lo; i < hi; i++) {
+		const volatile struct mn_engine_stats *s = &g_info->stats[i];
+
+		sum->rx_pkts += s->rx_pkts;
+		sum->rx_bytes += s->rx_bytes;
+		sum->tx_pkts += s->tx_pkts;
+		sum->tx_bytes += s->tx_bytes;
+		sum->tx_fail += s->tx_fail;
+		sum->arp_req_answered += s->arp_req_answered;
+		sum->arp_req_sent += s->arp_req_sent;
+		sum->arp_learned += s->arp_learned;
+		sum->arp_resolved += s->arp_resolved;
+		sum->arp_failed += s->arp_failed;
+		sum->icmp_echo_answered += s->icmp_echo_answered;
+		sum->polls += s->polls;
+		sum->idle_polls += s->idle_polls;
+		for (unsigned r = 0; r < MN_DROP__COUNT; r++)
+			sum->drops[r] += s->drops[r];
+	}
+}
+
+static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct mn_engine_stats s;
+	char key[64];
+	int engine = -1;
+
+	(void)cmd;
+	if (!g_info || g_info->magic != MN_INFO_MAGIC)
+		return -EAGAIN;
+	if (params && params[0]) {
+		char *end;
+		long v = strtol(params, &end, 10);
+
+		if (*end || v < 0 || v >= (long)g_info->n_engines)
+			return -EINVAL;
+		engine = (int)v;
+	}
+	stats_sum(&s, engine);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_int(d, "engine", engine);
+	rte_tel_data_add_dict_u64(d, "rx_pkts", s.rx_pkts);
+	rte_tel_data_add_dict_u64(d, "rx_bytes", s.rx_bytes);
+	rte_tel_data_add_dict_u64(d, "tx_pkts", s.tx_pkts);
+	rte_tel_data_add_dict_u64(d, "tx_bytes", s.tx_bytes);
+	rte_tel_data_add_dict_u64(d, "tx_fail", s.tx_fail);
+	rte_tel_data_add_dict_u64(d, "arp_req_answered", s.arp_req_answered);
+	rte_tel_data_add_dict_u64(d, "arp_req_sent", s.arp_req_sent);
+	rte_tel_data_add_dict_u64(d, "arp_learned", s.arp_learned);
+	rte_tel_data_add_dict_u64(d, "arp_resolved", s.arp_resolved);
+	rte_tel_data_add_dict_u64(d, "arp_failed", s.arp_failed);
+	rte_tel_data_add_dict_u64(d, "icmp_echo_answered", s.icmp_echo_answered);
+	rte_tel_data_add_dict_u64(d, "polls", s.polls);
+	rte_tel_data_add_dict_u64(d, "idle_polls", s.idle_polls);
+	for (unsigned r = 0; r < MN_DROP__COUNT; r++) {
+		snprintf(key, sizeof(key), "drop_%s", mn_drop_reason_str(r));
+		rte_tel_data_add_dict_u64(d, key, s.drops[r]);
+	}
+	return 0;
+}
+
+static int tel_info(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	char key[64], val[128];
+
+	(void)cmd;
+	(void)params;
+	if (!g_info || g_info->magic != MN_INFO_MAGIC)
+		return -EAGAIN;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "instance", g_info->instance);
+	rte_tel_data_add_dict_int(d, "abi_version", (int)g_info->abi_version);
+	rte_tel_data_add_dict_int(d, "pid", g_info->primary_pid);
+	rte_tel_data_add_dict_int(d, "engines", (int)g_info->n_engines);
+	for (unsigned i = 0; i < g_info->n_ifaces; i++) {
+		const struct mn_abi_iface *f = &g_info->ifaces[i];
+		uint32_t ip = htonl(f->ip);
+		char ipstr[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &ip, ipstr, sizeof(ipstr));
+		snprintf(key, sizeof(key), "iface%u", i);
+		snprintf(val, sizeof(val), "%s port %u %02x:%02x:%02x:%02x:%02x:%02x %s/%u mtu %u",
+			 f->name, f->port_id, f->mac[0], f->mac[1], f->mac[2], f->mac[3], f->mac[4],
+			 f->mac[5], ipstr, f->prefix_len, f->mtu);
+		rte_tel_data_add_dict_string(d, key, val);
+	}
+	return 0;
+}
+
+/* memif cannot change its MAC once probed (mac_addr_set is not supported):
+ * hand the configured MAC to it as a devarg instead. */
+static int memif_mac_devargs(struct mn_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->n_ifaces; i++) {
+		struct mn_cfg_iface *f = &cfg->ifaces[i];
+		size_t len = strlen(f->device);
+		int n;
+
+		if (!f->has_mac || strncmp(f->device, "net_memif", 9) != 0 ||
+		    strstr(f->device, "mac=") != NULL)
+			continue;
+		n = snprintf(f->device + len, sizeof(f->device) - len,
+			     ",mac=%02x:%02x:%02x:%02x:%02x:%02x", f->mac[0], f->mac[1],
+			     f->mac[2], f->mac[3], f->mac[4], f->mac[5]);
+		if (n < 0 || (size_t)n >= sizeof(f->device) - len) {
+			f->device[len] = '\0';
+			say("%s: device string too long to add mac=", f->name);
+			return -ENAMETOOLONG;
+		}
+	}
+	return 0;
+}
+
+static const char *ipstr(uint32_t ip_host, char *buf)
+{
+	uint32_t be = htonl(ip_host);
+
+	return inet_ntop(AF_INET, &be, buf, INET_ADDRSTRLEN);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'C' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "arp-probe", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static char eal_buf[8192];
+	static char *eal_argv[MN_CFG_MAX_EAL_ARGS * 2 + 64];
+	char err[MN_CFG_ERR_LEN], line[256], ip_s[INET_ADDRSTRLEN];
+	char runtime_dir[512] = "";
+	const char *path = NULL;
+	uint32_t probes[MAX_PROBES];
+	unsigned n_probes = 0, n_ports = 0, n_pools = 0;
+	bool check = false, verbose = false, eal_up = false;
+	struct rte_mempool *pools[MN_CFG_MAX_ENGINES] = { 0 };
+	const struct rte_memzone *mz = NULL;
+	int link_up[MN_CFG_MAX_IFACES];
+	int c, rc, lock_fd, eal_argc, ret = 1;
+	struct sigaction sa;
+	struct timespec ts;
+	unsigned lcore;
+
+	while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'C':
+			check = true;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'p': {
+			struct in_addr a;
+
+			if (inet_pton(AF_INET, optarg, &a) != 1) {
+				fprintf(stderr, "machnetd: --arp-probe: '%s' is not an IPv4 address\n",
+					optarg);
+				return 2;
+			}
+			if (n_probes == MAX_PROBES) {
+				fprintf(stderr, "machnetd: at most %d --arp-probe\n", MAX_PROBES);
+				return 2;
+			}
+			probes[n_probes++] = ntohl(a.s_addr);
+			break;
+		}
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	/* `machnetd --check FILE`: the file is the first operand. */
+	if (!path && optind < argc && strcmp(argv[optind - 1], "--") != 0)
+		path = argv[optind++];
+	if (!path) {
+		fprintf(stderr, "machnetd: no config file (-c FILE)\n");
+		usage(stderr);
+		return 2;
+	}
+
+	rc = mn_config_load(path, &g_cfg, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	g_instance = g_cfg.instance;
+	if (check) {
+		if (verbose)
+			mn_config_print(&g_cfg, stdout);
+		printf("%s: OK\n", path);
+		return 0;
+	}
+
+	lock_fd = take_instance_lock(g_cfg.instance);
+	if (lock_fd < 0)
+		return 1;
+
+	long free_mb = hugepages_free_mb();
+
+	if (free_mb >= 0 && free_mb < (long)g_cfg.hugepage_mb) {
+		say("only %ld MB of hugepages are free, the config asks for %u MB "
+		    "(memory.hugepage_mb): reserve more (scripts/setup.sh, or "
+		    "echo 1024 > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages) "
+		    "or lower hugepage_mb", free_mb, g_cfg.hugepage_mb);
+		goto out_lock;
+	}
+
+	if (memif_mac_devargs(&g_cfg))
+		goto out_lock;
+	eal_argc = mn_config_eal_argv(&g_cfg, eal_buf, sizeof(eal_buf), eal_argv,
+				      (int)RTE_DIM(eal_argv) - 1);
+	if (eal_argc < 0) {
+		say("cannot build EAL arguments: %s", strerror(-eal_argc));
+		goto out_lock;
+	}
+	for (int i = optind; i < argc; i++) {
+		if (eal_argc + 1 >= (int)RTE_DIM(eal_argv)) {
+			say("too many EAL arguments after --");
+			goto out_lock;
+		}
+		eal_argv[eal_argc++] = argv[i];
+	}
+	eal_argv[eal_argc] = NULL;
+	/* Logged whole: the tests and the operator see what EAL got. */
+	fprintf(stderr, "machnetd[%s]: eal args:", g_instance);
+	for (int i = 0; i < eal_argc; i++)
+		fprintf(stderr, " %s", eal_argv[i]);
+	fputc('\n', stderr);
+
+	rc = rte_eal_init(eal_argc, eal_argv);
+	if (rc < 0) {
+		say("rte_eal_init failed: %s (are hugepages reserved and hugetlbfs mounted? "
+		    "is another DPDK primary using prefix '%s'?)", rte_strerror(rte_errno),
+		    g_instance);
+		goto out_lock;
+	}
+	eal_up = true;
+	snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());
+	if (rte_lcore_count() != g_cfg.n_engines + 1) {
+		say("EAL has %u lcores, the config needs %u (main + %u engines): do not pass "
+		    "-l/--lcores after --", rte_lcore_count(), g_cfg.n_engines + 1, g_cfg.n_engines);
+		goto out_eal;
+	}
+
+	mz = rte_memzone_reserve_aligned(MN_MZ_INFO, sizeof(struct mn_info), SOCKET_ID_ANY, 0,
+					 MN_ABI_CACHE_LINE);
+	if (!mz) {
+		say("rte_memzone_reserve(%s, %zu B): %s", MN_MZ_INFO, sizeof(struct mn_info),
+		    rte_strerror(rte_errno));
+		goto out_eal;
+	}
+	g_info = mz->addr;
+	memset(g_info, 0, sizeof(*g_info));
+
+	for (unsigned e = 0; e < g_cfg.n_engines; e++) {
+		char name[MN_OBJ_NAME_LEN];
+
+		snprintf(name, sizeof(name), MN_POOL_NAME_FMT, e);
+		pools[e] = rte_pktmbuf_pool_create(name, g_cfg.mbufs, g_cfg.mbuf_cache, 0,
+						   (uint16_t)g_cfg.mbuf_data_size, (int)rte_socket_id());
+		if (!pools[e]) {
+			say("rte_pktmbuf_pool_create(%s, %u mbufs of %u B): %s (raise "
+			    "memory.hugepage_mb or lower memory.mbufs)", name, g_cfg.mbufs,
+			    g_cfg.mbuf_data_size, rte_strerror(rte_errno));
+			goto out_pools;
+		}
+		n_pools++;
+		snprintf(g_info->pool_names[e], MN_OBJ_NAME_LEN, "%s", name);
+	}
+
+	for (unsigned i = 0; i < g_cfg.n_ifaces; i++) {
+		rc = mn_port_open(&g_cfg.ifaces[i], (uint16_t)g_cfg.n_engines, pools, &g_ports[i],
+				  err, sizeof(err));
+		if (rc) {
+			say("%s", err);
+			goto out_ports;
+		}
+		n_ports++;
+		mn_port_link_str(&g_ports[i], line, sizeof(line));
+		say("%s %s mac %02x:%02x:%02x:%02x:%02x:%02x ip %s/%u, tx checksum %s, %s",
+		    g_cfg.ifaces[i].name, g_cfg.ifaces[i].device[0] ? g_cfg.ifaces[i].device :
+		    g_cfg.ifaces[i].pci, g_ports[i].mac.addr_bytes[0], g_ports[i].mac.addr_bytes[1],
+		    g_ports[i].mac.addr_bytes[2], g_ports[i].mac.addr_bytes[3],
+		    g_ports[i].mac.addr_bytes[4], g_ports[i].mac.addr_bytes[5],
+		    ipstr(g_cfg.ifaces[i].ip, ip_s), g_cfg.ifaces[i].prefix_len,
+		    g_ports[i].tx_csum_offload ? "offload" : "software", line);
+		link_up[i] = -1;
+	}
+
+	for (unsigned e = 0; e < g_cfg.n_engines; e++) {
+		rc = mn_engine_init(&g_engines[e], e, &g_cfg, g_ports, n_ports, pools[e],
+				    &g_info->stats[e], &g_stop);
+		if (rc) {
+			say("engine %u: setup failed: %s", e, strerror(-rc));
+			goto out_ports;
+		}
+	}
+	for (unsigned i = 0; i < n_probes; i++) {
+		rc = mn_engine_add_probe(&g_engines[0], probes[i]);
+		if (rc < 0) {
+			say("--arp-probe %s: no interface reaches it", ipstr(probes[i], ip_s));
+			goto out_ports;
+		}
+	}
+
+	g_info->abi_version = MN_ABI_VERSION;
+	g_info->primary_pid = (int32_t)getpid();
+	g_info->n_ifaces = n_ports;
+	g_info->n_engines = g_cfg.n_engines;
+	g_info->mbuf_data_size = g_cfg.mbuf_data_size;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	g_info->start_time_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	snprintf(g_info->instance, sizeof(g_info->instance), "%s", g_cfg.instance);
+	for (unsigned i = 0; i < n_ports; i++) {
+		struct mn_abi_iface *f = &g_info->ifaces[i];
+
+		snprintf(f->name, sizeof(f->name), "%s", g_cfg.ifaces[i].name);
+		memcpy(f->mac, g_ports[i].mac.addr_bytes, 6);
+		f->port_id = g_ports[i].port_id;
+		f->ip = g_cfg.ifaces[i].ip;
+		f->gateway = g_cfg.ifaces[i].gateway;
+		f->mtu = g_cfg.ifaces[i].mtu;
+		f->prefix_len = g_cfg.ifaces[i].prefix_len;
+		f->tx_csum_offload = g_ports[i].tx_csum_offload;
+	}
+
+	if (rte_telemetry_register_cmd("/machnet/stats", tel_stats,
+				       "Engine counters, summed or of one engine. Parameters: int engine") ||
+	    rte_telemetry_register_cmd("/machnet/info", tel_info,
+				       "Instance, engines and interfaces. Takes no parameters"))
+		say("warning: cannot register telemetry commands");
+	if (rte_pdump_init() != 0)
+		say("warning: rte_pdump_init: %s (dpdk-pdump will not attach)",
+		    rte_strerror(rte_errno));
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	/* Secondaries treat the memzone as usable once magic is set. */
+	atomic_thread_fence(memory_order_release);
+	g_info->magic = MN_INFO_MAGIC;
+
+	{
+		unsigned e = 0;
+
+		RTE_LCORE_FOREACH_WORKER(lcore) {
+			rc = rte_eal_remote_launch(mn_engine_main, &g_engines[e], lcore);
+			if (rc) {
+				say("rte_eal_remote_launch(engine %u on lcore %u): %s", e, lcore,
+				    strerror(-rc));
+				atomic_store(&g_stop, true);
+				goto out_engines;
+			}
+			e++;
+		}
+	}
+	say("ready: %u engine(s), %u interface(s), pid %d", g_cfg.n_engines, n_ports,
+	    (int)getpid());
+
+	{
+		int reported[MAX_PROBES] = { 0 };
+		unsigned tick = 0;
+
+		while (!atomic_load(&g_stop)) {
+			ts.tv_sec = 0;
+			ts.tv_nsec = 10 * 1000 * 1000;
+			nanosleep(&ts, NULL);
+			for (unsigned i = 0; i < g_engines[0].n_probes; i++) {
+				struct mn_probe *pr = &g_engines[0].probes[i];
+				int st = atomic_load_explicit(&pr->state, memory_order_acquire);
+
+				if (st == reported[i])
+					continue;
+				if (st == 1)
+					say("arp: %s is at %02x:%02x:%02x:%02x:%02x:%02x",
+					    ipstr(pr->ip, ip_s), pr->mac[0], pr->mac[1], pr->mac[2],
+					    pr->mac[3], pr->mac[4], pr->mac[5]);
+				else if (st == -1)
+					say("arp: %s does not answer yet; retrying", ipstr(pr->ip, ip_s));
+				reported[i] = st;
+			}
+			if (++tick % 10 != 0)
+				continue;
+			for (unsigned i = 0; i < n_ports; i++) {
+				int up = mn_port_link_str(&g_ports[i], line, sizeof(line));
+
+				if (up != link_up[i])
+					say("link %s", line);
+				link_up[i] = up;
+			}
+		}
+	}
+	say("stopping");
+	ret = 0;
+
+out_engines:
+	rte_eal_mp_wait_lcore();
+	if (verbose) {
+		struct mn_engine_stats s;
+
+		stats_sum(&s, -1);
+		say("rx %" PRIu64 " tx %" PRIu64 " arp answered %" PRIu64 " icmp answered %" PRIu64,
+		    s.rx_pkts, s.tx_pkts, s.arp_req_answered, s.icmp_echo_answered);
+	}
+out_ports:
+	for (unsigned i = 0; i < n_ports; i++)
+		mn_port_close(&g_ports[i]);
+out_pools:
+	for (unsigned e = 0; e < n_pools; e++)
+		rte_mempool_free(pools[e]);
+	if (mz) {
+		g_info->magic = 0;
+		rte_memzone_free(mz);
+	}
+out_eal:
+	if (eal_up) {
+		rte_eal_cleanup();
+		remove_prefix_files(g_cfg.instance, runtime_dir);
+	}
+out_lock:
+	close(lock_fd);
+	if (ret == 0)
+		say("stopped");
+	return ret;
+}

@@ -1,0 +1,291 @@
+/* mn_engine: the engine poll loop. See mn_engine.h. */
+#include "mn_engine.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+
+#include "mn_port.h"
+#include "mn_wire.h"
+
+#define TIMER_PERIOD_US 1000	/* ARP retries are 100 ms apart: 1 ms is plenty fine */
+
+int mn_engine_init(struct mn_engine *e, unsigned id, const struct mn_config *cfg,
+                   const struct mn_port *ports, unsigned n_ports, struct rte_mempool *pool,
+                   struct mn_engine_stats *st, const atomic_bool *stop)
+{
+	struct mn_arp_params ap;
+	uint64_t hz = rte_get_tsc_hz();
+
+	if (n_ports == 0 || n_ports > MN_CFG_MAX_IFACES || !pool || !st || !stop || hz < 1000000)
+		return -EINVAL;
+	memset(e, 0, sizeof(*e));
+	e->id = id;
+	e->pool = pool;
+	e->st = st;
+	e->stop = stop;
+	e->idle = cfg->idle;
+	e->idle_polls = cfg->idle_polls;
+	e->idle_sleep_us = cfg->idle_sleep_us;
+	e->cycles_per_us = hz / 1000000;
+	mn_arp_params_default(&ap, cfg->arp_timeout_s);
+	for (unsigned i = 0; i < n_ports; i++) {
+		struct mn_engine_port *p = &e->ports[i];
+		const struct mn_cfg_iface *ifc = ports[i].cfg;
+
+		p->port_id = ports[i].port_id;
+		p->queue = (uint16_t)id;
+		p->tx_csum_offload = ports[i].tx_csum_offload;
+		memcpy(p->ifc.mac, ports[i].mac.addr_bytes, 6);
+		p->ifc.ip = ifc->ip;
+		p->ifc.prefix_len = ifc->prefix_len;
+		p->ifc.gateway = ifc->gateway;
+		p->ifc.rx_csum = ifc->rx_checksum;
+		if (mn_arp_init(&p->arp, &ap))
+			return -EINVAL;
+	}
+	e->n_ports = n_ports;
+	return 0;
+}
+
+int mn_engine_add_probe(struct mn_engine *e, uint32_t ip)
+{
+	for (unsigned i = 0; i < e->n_ports; i++) {
+		const struct mn_pkt_iface *ifc = &e->ports[i].ifc;
+
+		if (mn_arp_next_hop(ifc->ip, ifc->prefix_len, ifc->gateway, ip) == 0)
+			continue;
+		if (e->n_probes == MN_ENGINE_MAX_PROBES)
+			return -ENOSPC;
+		e->probes[e->n_probes].ip = ip;
+		e->probes[e->n_probes].port = i;
+		atomic_store(&e->probes[e->n_probes].state, 0);
+		return (int)e->n_probes++;
+	}
+	return -ENETUNREACH;
+}
+
+static inline uint64_t now_us(const struct mn_engine *e)
+{
+	return rte_rdtsc() / e->cycles_per_us;
+}
+
+static void tx_flush(struct mn_engine *e, struct mn_engine_port *p)
+{
+	uint16_t sent;
+
+	if (p->n_tx == 0)
+		return;
+	sent = rte_eth_tx_burst(p->port_id, p->queue, p->tx, p->n_tx);
+	for (uint16_t i = 0; i < sent; i++)
+		e->st->tx_bytes += rte_pktmbuf_pkt_len(p->tx[i]);
+	e->st->tx_pkts += sent;
+	if (sent < p->n_tx) {
+		e->st->tx_fail += (uint64_t)(p->n_tx - sent);
+		rte_pktmbuf_free_bulk(&p->tx[sent], p->n_tx - sent);
+	}
+	p->n_tx = 0;
+}
+
+static void tx_queue(struct mn_engine *e, struct mn_engine_port *p, struct rte_mbuf *m)
+{
+	if (p->n_tx == RTE_DIM(p->tx))
+		tx_flush(e, p);
+	p->tx[p->n_tx++] = m;
+}
+
+static void send_arp_request(struct mn_engine *e, struct mn_engine_port *p, uint32_t ip)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(e->pool);
+	uint8_t *buf;
+
+	if (!m) {
+		e->st->tx_fail++;
+		return;
+	}
+	buf = (uint8_t *)rte_pktmbuf_append(m, MN_ARP_FRAME_LEN);
+	if (!buf) {
+		rte_pktmbuf_free(m);
+		e->st->tx_fail++;
+		return;
+	}
+	mn_pkt_arp_request(buf, &p->ifc, ip);
+	e->st->arp_req_sent++;
+	tx_queue(e, p, m);
+}
+
+int mn_engine_resolve(struct mn_engine *e, unsigned port, uint32_t dst_ip, uint8_t mac[6])
+{
+	struct mn_engine_port *p = &e->ports[port];
+	uint32_t hop = mn_arp_next_hop(p->ifc.ip, p->ifc.prefix_len, p->ifc.gateway, dst_ip);
+	bool send;
+	int rc;
+
+	if (hop == 0)
+		return -ENETUNREACH;
+	rc = mn_arp_resolve(&p->arp, hop, now_us(e), mac, &send);
+	if (send)
+		send_arp_request(e, p, hop);
+	return rc == -ENOSPC ? -EHOSTUNREACH : rc;
+}
+
+void mn_engine_rx_transport(struct mn_engine *e, struct mn_engine_port *p, struct rte_mbuf *m)
+{
+	/* The proto endpoint plugs in here: decode with mn_wire_decode (use
+	 * MN_DEC_NO_CSUM when !p->ifc.rx_csum), find the flow, feed it. */
+	(void)p;
+	e->st->drops[MN_DROP_NO_TRANSPORT]++;
+	rte_pktmbuf_free(m);
+}
+
+void mn_engine_arp_resolved(struct mn_engine *e, unsigned port, uint32_t ip,
+                            const uint8_t mac[6])
+{
+	/* Transport glue: resume the connects of `port` whose next hop is ip. */
+	for (unsigned i = 0; i < e->n_probes; i++) {
+		struct mn_probe *pr = &e->probes[i];
+
+		if (pr->port == port && pr->ip == ip && atomic_load(&pr->state) != 1) {
+			memcpy(pr->mac, mac, 6);
+			atomic_store_explicit(&pr->state, 1, memory_order_release);
+		}
+	}
+}
+
+static void poll_probes(struct mn_engine *e)
+{
+	uint8_t mac[6];
+
+	for (unsigned i = 0; i < e->n_probes; i++) {
+		struct mn_probe *pr = &e->probes[i];
+		int rc;
+
+		if (atomic_load_explicit(&pr->state, memory_order_relaxed) == 1)
+			continue;
+		/* Pending: no new request (the table paces retries); failed and
+		 * held: report; hold over: a new round starts. */
+		rc = mn_engine_resolve(e, pr->port, pr->ip, mac);
+		if (rc == 0)
+			mn_engine_arp_resolved(e, pr->port, pr->ip, mac);
+		else if (rc == -EHOSTUNREACH)
+			atomic_store_explicit(&pr->state, -1, memory_order_release);
+	}
+}
+
+static void run_timers(struct mn_engine *e, uint64_t now)
+{
+	uint32_t due[MN_ENGINE_BURST];
+
+	for (unsigned i = 0; i < e->n_ports; i++) {
+		struct mn_engine_port *p = &e->ports[i];
+		unsigned failed = 0;
+		unsigned n = mn_arp_tick(&p->arp, now, due, RTE_DIM(due), &failed);
+
+		e->st->arp_failed += failed;
+		for (unsigned k = 0; k < n; k++)
+			send_arp_request(e, p, due[k]);
+	}
+	if (e->n_probes)
+		poll_probes(e);
+	/* Transport glue: run flow timers (retransmission, delayed ACKs) here. */
+}
+
+static unsigned rx_port(struct mn_engine *e, unsigned idx, uint64_t now)
+{
+	struct mn_engine_port *p = &e->ports[idx];
+	struct rte_mbuf *pkts[MN_ENGINE_BURST];
+	uint16_t n = rte_eth_rx_burst(p->port_id, p->queue, pkts, MN_ENGINE_BURST);
+
+	e->st->rx_pkts += n;
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		size_t len = rte_pktmbuf_data_len(m);
+		uint32_t done_ip = 0;
+		uint8_t mac[6];
+
+		e->st->rx_bytes += rte_pktmbuf_pkt_len(m);
+		switch (mn_pkt_rx(rte_pktmbuf_mtod(m, uint8_t *), &len, &p->ifc, &p->arp, now,
+				  e->st, &done_ip)) {
+		case MN_PKT_TX:
+			/* The response fits in the first segment. */
+			if (m->nb_segs > 1) {
+				rte_pktmbuf_free(m->next);
+				m->next = NULL;
+				m->nb_segs = 1;
+			}
+			m->data_len = (uint16_t)len;
+			m->pkt_len = (uint32_t)len;
+			m->ol_flags = 0;
+			tx_queue(e, p, m);
+			break;
+		case MN_PKT_TRANSPORT:
+			mn_engine_rx_transport(e, p, m);
+			break;
+		default:
+			rte_pktmbuf_free(m);
+			break;
+		}
+		if (done_ip && mn_arp_lookup(&p->arp, done_ip, now, mac) == 0)
+			mn_engine_arp_resolved(e, idx, done_ip, mac);
+	}
+	return n;
+}
+
+static void idle_wait(const struct mn_engine *e)
+{
+	struct timespec ts;
+
+	switch (e->idle) {
+	case MN_IDLE_YIELD:
+		sched_yield();
+		break;
+	case MN_IDLE_SLEEP:
+		ts.tv_sec = e->idle_sleep_us / 1000000;
+		ts.tv_nsec = (long)(e->idle_sleep_us % 1000000) * 1000;
+		nanosleep(&ts, NULL);
+		break;
+	default:
+		rte_pause();
+		break;
+	}
+}
+
+int mn_engine_main(void *arg)
+{
+	struct mn_engine *e = arg;
+	uint64_t next_timer = 0;
+	uint32_t empty = 0;
+
+	while (!atomic_load_explicit(e->stop, memory_order_relaxed)) {
+		uint64_t now = now_us(e);
+		unsigned got = 0;
+
+		for (unsigned i = 0; i < e->n_ports; i++)
+			got += rx_port(e, i, now);
+		/* Transport glue: drain the app channels' TX rings (segment,
+		 * queue with tx_queue) here, before the flush. */
+		if (now >= next_timer) {
+			run_timers(e, now);
+			next_timer = now + TIMER_PERIOD_US;
+		}
+		for (unsigned i = 0; i < e->n_ports; i++)
+			tx_flush(e, &e->ports[i]);
+		e->st->polls++;
+		if (got) {
+			empty = 0;
+			continue;
+		}
+		e->st->idle_polls++;
+		if (++empty >= e->idle_polls) {
+			idle_wait(e);
+			empty = e->idle_polls;	/* keep idling until traffic returns */
+		}
+	}
+	for (unsigned i = 0; i < e->n_ports; i++)
+		tx_flush(e, &e->ports[i]);
+	return 0;
+}

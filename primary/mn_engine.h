@@ -1,0 +1,100 @@
+/* mn_engine: one engine lcore's poll loop.
+ *
+ * An engine owns one RX/TX queue pair of every port, its mbuf pool, an ARP
+ * table per port and its stats block; nothing in it is shared, so nothing is
+ * locked. Per iteration: rx burst of each port -> mn_pkt_rx (ARP, ICMP echo,
+ * drops) -> transport frames to mn_engine_rx_transport(); flush TX; every
+ * millisecond, ARP timers. When a poll finds nothing it idles by the config's
+ * policy. The data path never logs or mallocs; it counts.
+ *
+ * Setup (mn_engine_init, mn_engine_add_probe) runs on the main thread before
+ * launch; mn_engine_main runs on the engine's lcore until *stop is set.
+ */
+#ifndef MN_ENGINE_H
+#define MN_ENGINE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include "mn_abi.h"
+#include "mn_arp.h"
+#include "mn_config.h"
+#include "mn_pkt.h"
+
+#define MN_ENGINE_BURST      32
+#define MN_ENGINE_MAX_PROBES 8
+
+struct mn_port;
+
+struct mn_engine_port {
+	uint16_t port_id;
+	uint16_t queue;
+	bool tx_csum_offload;
+	struct mn_pkt_iface ifc;
+	uint16_t n_tx;
+	struct rte_mbuf *tx[MN_ENGINE_BURST * 2];
+	struct mn_arp_table arp;
+};
+
+/* A diagnostic resolution (machnetd --arp-probe): the engine publishes the
+ * result, the main thread reports it. */
+struct mn_probe {
+	uint32_t ip;		/* host order */
+	unsigned port;		/* engine port index */
+	_Atomic int state;	/* 0 pending, 1 resolved (mac valid), -1 a round failed */
+	uint8_t mac[6];
+};
+
+struct mn_engine {
+	unsigned id;
+	struct rte_mempool *pool;
+	struct mn_engine_stats *st;	/* in the info memzone */
+	const atomic_bool *stop;
+
+	enum mn_idle_policy idle;
+	uint32_t idle_polls;
+	uint32_t idle_sleep_us;
+	uint64_t cycles_per_us;
+
+	unsigned n_ports;
+	struct mn_engine_port ports[MN_CFG_MAX_IFACES];
+
+	unsigned n_probes;
+	struct mn_probe probes[MN_ENGINE_MAX_PROBES];
+};
+
+/* Prepares e (which must be zeroed or fresh) for engine `id` over the started
+ * ports. Returns 0 or -EINVAL. */
+int mn_engine_init(struct mn_engine *e, unsigned id, const struct mn_config *cfg,
+                   const struct mn_port *ports, unsigned n_ports, struct rte_mempool *pool,
+                   struct mn_engine_stats *st, const atomic_bool *stop);
+
+/* Asks the engine to resolve ip on the port whose subnet (or gateway) reaches
+ * it, from its start and until it answers. Returns the probe index or
+ * -ENETUNREACH / -ENOSPC. */
+int mn_engine_add_probe(struct mn_engine *e, uint32_t ip);
+
+/* lcore entry point (rte_eal_remote_launch); arg is a struct mn_engine *. */
+int mn_engine_main(void *arg);
+
+/* Resolve-or-start for the transport glue (engine lcore only): dst's next hop
+ * on port `port`. 0 and mac when known; -EINPROGRESS when a request is out
+ * (completion arrives through mn_engine_arp_resolved as soon as the reply
+ * does); -EHOSTUNREACH after a failed resolution; -ENETUNREACH when no route. */
+int mn_engine_resolve(struct mn_engine *e, unsigned port, uint32_t dst_ip, uint8_t mac[6]);
+
+/* Hook: a received transport frame (UDP to our IP with the transport magic).
+ * Takes ownership of m. Until the proto endpoint is glued in, counts
+ * MN_DROP_NO_TRANSPORT and frees. */
+void mn_engine_rx_transport(struct mn_engine *e, struct mn_engine_port *p, struct rte_mbuf *m);
+
+/* Hook: the pending resolution of ip on port completed (called from the RX
+ * path the moment the reply is learned). Connects waiting for ARP resume here. */
+void mn_engine_arp_resolved(struct mn_engine *e, unsigned port, uint32_t ip,
+                            const uint8_t mac[6]);
+
+#endif

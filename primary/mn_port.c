@@ -1,0 +1,198 @@
+/* mn_port: DPDK port setup. See mn_port.h. */
+#include "mn_port.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+
+#define MN_RX_DESC 1024
+#define MN_TX_DESC 1024
+
+static int find_port(const struct mn_cfg_iface *ifc, uint16_t *pid, char *err, size_t errlen)
+{
+	char name[MN_CFG_STR_LEN];
+	uint16_t p;
+
+	if (ifc->device[0]) {
+		/* The ethdev of a vdev is named by the device string up to the
+		 * first comma ("net_memif0"). */
+		snprintf(name, sizeof(name), "%s", ifc->device);
+		name[strcspn(name, ",")] = '\0';
+	} else if (ifc->pci[0]) {
+		snprintf(name, sizeof(name), "%s", ifc->pci);
+	} else {
+		RTE_ETH_FOREACH_DEV(p) {
+			struct rte_ether_addr a;
+
+			if (rte_eth_macaddr_get(p, &a) == 0 && memcmp(a.addr_bytes, ifc->mac, 6) == 0) {
+				*pid = p;
+				return 0;
+			}
+		}
+		snprintf(err, errlen, "%s: no port has MAC %02x:%02x:%02x:%02x:%02x:%02x "
+			 "(is the NIC bound to a DPDK driver?)", ifc->name, ifc->mac[0], ifc->mac[1],
+			 ifc->mac[2], ifc->mac[3], ifc->mac[4], ifc->mac[5]);
+		return -ENODEV;
+	}
+	if (rte_eth_dev_get_port_by_name(name, pid) != 0) {
+		snprintf(err, errlen, "%s: no DPDK port named '%s' (device '%s' was not probed: "
+			 "check the device string and the EAL log above)", ifc->name, name,
+			 ifc->device[0] ? ifc->device : ifc->pci);
+		return -ENODEV;
+	}
+	return 0;
+}
+
+int mn_port_open(const struct mn_cfg_iface *ifc, uint16_t n_queues,
+                 struct rte_mempool *const *pools, struct mn_port *out,
+                 char *err, size_t errlen)
+{
+	const uint64_t csum = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+	struct rte_eth_conf conf;
+	struct rte_eth_dev_info info;
+	struct rte_eth_txconf txconf;
+	uint16_t nb_rxd = MN_RX_DESC, nb_txd = MN_TX_DESC;
+	const char *dev;
+	uint16_t pid;
+	int rc, socket;
+
+	memset(out, 0, sizeof(*out));
+	out->cfg = ifc;
+	rc = find_port(ifc, &pid, err, errlen);
+	if (rc)
+		return rc;
+	dev = ifc->device[0] ? ifc->device : ifc->pci[0] ? ifc->pci : ifc->name;
+	out->port_id = pid;
+	out->n_queues = n_queues;
+
+	rc = rte_eth_dev_info_get(pid, &info);
+	if (rc) {
+		snprintf(err, errlen, "%s (%s): rte_eth_dev_info_get: %s", ifc->name, dev,
+			 rte_strerror(-rc));
+		return rc;
+	}
+	if (info.max_rx_queues < n_queues || info.max_tx_queues < n_queues) {
+		snprintf(err, errlen, "%s (%s): %u engines need %u RX/TX queues, the device has "
+			 "%u/%u (af_packet: add qpairs=%u to the device string)", ifc->name, dev,
+			 n_queues, n_queues, info.max_rx_queues, info.max_tx_queues, n_queues);
+		return -EINVAL;
+	}
+
+	memset(&conf, 0, sizeof(conf));
+	if ((info.tx_offload_capa & csum) == csum) {
+		conf.txmode.offloads = csum;
+		out->tx_csum_offload = true;
+	}
+	rc = rte_eth_dev_configure(pid, n_queues, n_queues, &conf);
+	if (rc) {
+		snprintf(err, errlen, "%s (%s): rte_eth_dev_configure(%u queues): %s", ifc->name,
+			 dev, n_queues, rte_strerror(-rc));
+		return rc;
+	}
+	rc = rte_eth_dev_set_mtu(pid, ifc->mtu);
+	if (rc == -ENOTSUP) {
+		uint16_t cur = 0;
+
+		/* Some vdevs (memif) cannot change MTU; fine if it already fits. */
+		if (rte_eth_dev_get_mtu(pid, &cur) == 0 && cur < ifc->mtu) {
+			snprintf(err, errlen, "%s (%s): MTU %u wanted, the device has %u and cannot "
+				 "change it", ifc->name, dev, ifc->mtu, cur);
+			goto fail_close;
+		}
+	} else if (rc) {
+		snprintf(err, errlen, "%s (%s): rte_eth_dev_set_mtu(%u): %s", ifc->name, dev,
+			 ifc->mtu, rte_strerror(-rc));
+		goto fail_close;
+	}
+	rc = rte_eth_dev_adjust_nb_rx_tx_desc(pid, &nb_rxd, &nb_txd);
+	if (rc) {
+		snprintf(err, errlen, "%s (%s): rte_eth_dev_adjust_nb_rx_tx_desc: %s", ifc->name,
+			 dev, rte_strerror(-rc));
+		goto fail_close;
+	}
+	socket = rte_eth_dev_socket_id(pid);
+	if (socket < 0)
+		socket = (int)SOCKET_ID_ANY;
+	txconf = info.default_txconf;
+	txconf.offloads = conf.txmode.offloads;
+	for (uint16_t q = 0; q < n_queues; q++) {
+		rc = rte_eth_rx_queue_setup(pid, q, nb_rxd, (unsigned)socket, NULL, pools[q]);
+		if (rc) {
+			snprintf(err, errlen, "%s (%s): rte_eth_rx_queue_setup(queue %u): %s",
+				 ifc->name, dev, q, rte_strerror(-rc));
+			goto fail_close;
+		}
+		rc = rte_eth_tx_queue_setup(pid, q, nb_txd, (unsigned)socket, &txconf);
+		if (rc) {
+			snprintf(err, errlen, "%s (%s): rte_eth_tx_queue_setup(queue %u): %s",
+				 ifc->name, dev, q, rte_strerror(-rc));
+			goto fail_close;
+		}
+	}
+	if (ifc->has_mac) {
+		struct rte_ether_addr want, cur;
+
+		memcpy(want.addr_bytes, ifc->mac, 6);
+		rc = rte_eth_dev_default_mac_addr_set(pid, &want);
+		if (rc && (rte_eth_macaddr_get(pid, &cur) != 0 ||
+			   !rte_is_same_ether_addr(&cur, &want))) {
+			snprintf(err, errlen, "%s (%s): cannot set MAC %02x:%02x:%02x:%02x:%02x:%02x: "
+				 "%s (for memif put mac=... in the device string)", ifc->name, dev,
+				 want.addr_bytes[0], want.addr_bytes[1], want.addr_bytes[2],
+				 want.addr_bytes[3], want.addr_bytes[4], want.addr_bytes[5],
+				 rte_strerror(-rc));
+			goto fail_close;
+		}
+	}
+	rc = rte_eth_dev_start(pid);
+	if (rc) {
+		snprintf(err, errlen, "%s (%s): rte_eth_dev_start: %s", ifc->name, dev,
+			 rte_strerror(-rc));
+		goto fail_close;
+	}
+	out->started = true;
+	rc = rte_eth_macaddr_get(pid, &out->mac);
+	if (rc) {
+		snprintf(err, errlen, "%s (%s): rte_eth_macaddr_get: %s", ifc->name, dev,
+			 rte_strerror(-rc));
+		goto fail_stop;
+	}
+	return 0;
+
+fail_stop:
+	rte_eth_dev_stop(pid);
+	out->started = false;
+fail_close:
+	rte_eth_dev_close(pid);
+	return rc ? rc : -EINVAL;
+}
+
+int mn_port_link_str(const struct mn_port *p, char *buf, size_t len)
+{
+	struct rte_eth_link link;
+
+	memset(&link, 0, sizeof(link));
+	if (rte_eth_link_get_nowait(p->port_id, &link) != 0)
+		link.link_status = RTE_ETH_LINK_DOWN;
+	if (link.link_status == RTE_ETH_LINK_UP)
+		snprintf(buf, len, "%s (port %u): up, %u Mbps, %s-duplex", p->cfg->name,
+			 p->port_id, link.link_speed,
+			 link.link_duplex == RTE_ETH_LINK_FULL_DUPLEX ? "full" : "half");
+	else
+		snprintf(buf, len, "%s (port %u): down", p->cfg->name, p->port_id);
+	return link.link_status == RTE_ETH_LINK_UP;
+}
+
+void mn_port_close(struct mn_port *p)
+{
+	if (!p->cfg)
+		return;
+	if (p->started)
+		rte_eth_dev_stop(p->port_id);
+	p->started = false;
+	rte_eth_dev_close(p->port_id);
+	p->cfg = NULL;
+}

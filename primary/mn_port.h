@@ -1,0 +1,43 @@
+/* mn_port: one configured interface as a started DPDK port.
+ *
+ * Finds the ethdev of a config interface (vdev name, PCI address or MAC),
+ * gives it one RX/TX queue pair per engine (queue q fills from pools[q]),
+ * sets MTU and MAC from the config, turns on IPv4/UDP TX checksum offload
+ * where the device offers it, and starts it. Control path only: may log.
+ */
+#ifndef MN_PORT_H
+#define MN_PORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+#include <rte_mempool.h>
+
+#include "mn_config.h"
+
+struct mn_port {
+	const struct mn_cfg_iface *cfg;
+	uint16_t port_id;
+	uint16_t n_queues;
+	bool started;
+	bool tx_csum_offload;	/* the NIC fills IPv4 and UDP checksums */
+	struct rte_ether_addr mac;	/* as the port reports it after start */
+};
+
+/* Opens ifc as described above. Returns 0, or -errno with err holding a
+ * message that names the device and the reason. On failure nothing is left
+ * started. */
+int mn_port_open(const struct mn_cfg_iface *ifc, uint16_t n_queues,
+                 struct rte_mempool *const *pools, struct mn_port *out,
+                 char *err, size_t errlen);
+
+/* Writes "link0 (port 0): up 10 Gbps full-duplex" or "... down" to buf. Returns
+ * 1 when the link is up, 0 when down. */
+int mn_port_link_str(const struct mn_port *p, char *buf, size_t len);
+
+/* Stops and closes the port (idempotent). */
+void mn_port_close(struct mn_port *p);
+
+#endif
