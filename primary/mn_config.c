@@ -718,7 +718,7 @@ static int parse_apps(struct ctx *c, const config_setting_t *root)
 static const char *managed_eal_arg(const char *a)
 {
 	static const char *const managed[] = {
-		"--file-prefix", "--proc-type", "--lcores", "-l", "-c", "--main-lcore",
+		"--file-prefix", "--proc-type", "--lcores", "-l", "-c", "--main-lcore", "-m",
 		"--in-memory", "--no-shconf", "--no-huge", "--huge-unlink", NULL
 	};
 
@@ -767,7 +767,7 @@ static int parse_eal(struct ctx *c, const config_setting_t *root)
 			return fail_at(c, x, "'eal.args[%d]' must be 1..%d characters", i, MN_CFG_STR_LEN - 1);
 		if ((m = managed_eal_arg(v)))
 			return fail_at(c, x, "'eal.args[%d]': %s is set by machnetd from the file "
-				       "(instance, lcores, memory) or breaks secondaries; remove it", i, m);
+				       "(instance, lcores, memory.hugepage_mb) or breaks secondaries; remove it", i, m);
 		memcpy(cfg->eal_args[i], v, strlen(v) + 1);
 	}
 	cfg->n_eal_args = (unsigned)n;
