@@ -84,7 +84,7 @@ struct mn_frame {
  * counter index for the "drops by reason" statistics (MN_RX__COUNT entries). */
 enum mn_rx_reason {
 	MN_RX_OK = 0,
-	MN_RX_TOO_SHORT,	/* shorter than Ethernet+IPv4+UDP+header */
+	MN_RX_TOO_SHORT,	/* shorter than Ethernet, or an IPv4 frame shorter than all 96 header bytes */
 	MN_RX_NOT_IPV4,		/* ethertype is not 0x0800 (ARP is handled before the codec) */
 	MN_RX_BAD_IP_VERSION,
 	MN_RX_BAD_IHL,		/* IHL != 5: options are not used on this wire */
@@ -112,9 +112,18 @@ enum {
 
 /* Decodes and validates frame[0..len). Returns MN_RX_OK and fills *out, or a
  * reason and leaves *out unspecified. Link padding is accepted: len may exceed
- * 14 + IP total length; the IP total length decides the payload. An IP
- * checksum of 0x0000 is rejected unless MN_DEC_NO_CSUM; a UDP checksum of 0
- * means "none" and is accepted. */
+ * 14 + IP total length; the IP total length decides the payload. The IP
+ * checksum must verify unless MN_DEC_NO_CSUM, so Machnet's unfilled 0x0000 is
+ * rejected (a stored 0x0000 that truly verifies is accepted); a UDP checksum
+ * of 0 means "none" and is accepted.
+ *
+ * Checks run in this order and the first failure is returned: len < 14
+ * (TOO_SHORT), ethertype (NOT_IPV4), len < 96 (TOO_SHORT), version, IHL,
+ * total length (82 <= tot_len <= len - 14), MF/fragment offset (DF and the
+ * reserved bit are ignored), IP checksum, protocol (NOT_UDP), UDP length,
+ * UDP checksum, magic, net_flags, then msg_flags before payload presence
+ * (CTRL_WITH_PAYLOAD / EMPTY_DATA). Data ackno, SACK fields and timestamp
+ * are not judged here. */
 enum mn_rx_reason mn_wire_decode(const uint8_t *frame, size_t len, unsigned opts,
                                  struct mn_frame *out);
 
