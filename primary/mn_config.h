@@ -92,9 +92,11 @@ struct mn_config {
 /* Fills cfg with every default (no interfaces, one engine on CPU 1). */
 void mn_config_defaults(struct mn_config *cfg);
 
-/* Loads and validates path into cfg. Returns 0, or -EINVAL (bad content) /
- * -ENOENT / -EACCES (cannot read) with err holding "FILE:LINE: message"
- * (LINE omitted when the problem is the file as a whole). */
+/* Loads and validates path into cfg (defaults first, then the file). Returns
+ * 0, or -EINVAL (bad content) / -ENOENT / -EACCES (cannot read: fopen's
+ * errno) with err holding "FILE:LINE: message" (LINE omitted when the problem
+ * is the file as a whole; err may be NULL). Only the first mistake is
+ * reported. Pure: CPUs, devices and interfaces are not looked up here. */
 int mn_config_load(const char *path, struct mn_config *cfg, char *err, size_t errlen);
 
 /* Writes a human-readable summary of cfg (used by --check -v). */

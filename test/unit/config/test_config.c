@@ -458,6 +458,51 @@ static void test_eal_limits(void)
 	CU_ASSERT_EQUAL(mn_config_eal_argv(NULL, buf, sizeof(buf), argv, 64), -EINVAL);
 }
 
+/* Every prefix of a valid file (cut mid-token, mid-string, mid-group) must
+ * load or fail cleanly with a located message: no crash, no partial success
+ * hidden behind an empty message. Run under ASan/UBSan this is a small fuzz. */
+static void test_truncated_files(void)
+{
+	char src[1024], path[] = "/tmp/mn_config_trunc_XXXXXX";
+	static char text[8192];
+	struct mn_config c;
+	char err[MN_CFG_ERR_LEN];
+	size_t len;
+	FILE *f;
+	int fd, ok = 0, bad = 0;
+
+	f = fopen(path_in(src, sizeof(src), data_dir, "good", "full.conf"), "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	len = fread(text, 1, sizeof(text), f);
+	fclose(f);
+	CU_ASSERT_FATAL(len > 100 && len < sizeof(text));
+	fd = mkstemp(path);
+	CU_ASSERT_TRUE_FATAL(fd >= 0);
+	close(fd);
+	for (size_t n = 0; n <= len; n++) {
+		int r;
+
+		f = fopen(path, "w");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+		CU_ASSERT_EQUAL(fwrite(text, 1, n, f), n);
+		fclose(f);
+		r = mn_config_load(path, &c, err, sizeof(err));
+		if (r == 0) {
+			ok++;
+			CU_ASSERT_EQUAL(c.n_ifaces, 2);
+		} else {
+			bad++;
+			CU_ASSERT_EQUAL(r, -EINVAL);
+			CU_ASSERT_EQUAL(strncmp(err, path, strlen(path)), 0);
+			CU_ASSERT(strlen(err) > strlen(path) + 2);
+		}
+	}
+	unlink(path);
+	/* the whole file, and prefixes that only drop trailing sections, load */
+	CU_ASSERT(ok >= 1);
+	CU_ASSERT(bad >= 1);
+}
+
 static void test_print(void)
 {
 	struct mn_config c;
@@ -509,6 +554,7 @@ int main(int argc, char **argv)
 	    !CU_add_test(s, "EAL argv for conf/pci-nic.conf", test_eal_shipped_pci) ||
 	    !CU_add_test(s, "EAL argv for a port chosen by MAC", test_eal_by_mac) ||
 	    !CU_add_test(s, "EAL argv buffer limits", test_eal_limits) ||
+	    !CU_add_test(s, "truncated files fail cleanly", test_truncated_files) ||
 	    !CU_add_test(s, "print", test_print)) {
 		CU_cleanup_registry();
 		return 1;
