@@ -375,6 +375,30 @@ static void test_rx_bad_ip_csum(void)
 	CU_ASSERT_EQUAL(decode_exact(fb, len, MN_DEC_NO_CSUM, &f), MN_RX_OK);
 }
 
+/* A header whose true checksum is 0x0000 (it sums to 0xffff with a zero
+ * field) must not be mistaken for Machnet's unfilled zero. */
+static void test_rx_ip_csum_truly_zero(void)
+{
+	struct mn_frame f;
+	size_t len = valid_data(10);
+	uint16_t c, w;
+	uint32_t nw;
+
+	fb[24] = fb[25] = 0;
+	c = mn_csum_ipv4_hdr(fb + 14);
+	/* add c (ones' complement) into the low word of the source address */
+	w = (uint16_t)(fb[28] << 8 | fb[29]);
+	nw = (uint32_t)w + c;
+	nw = (nw & 0xffff) + (nw >> 16);
+	put16(fb + 28, (uint16_t)nw);
+	mn_wire_fill_csums(fb, 10);
+	CU_ASSERT_EQUAL(mn_csum_ipv4_hdr(fb + 14), 0);
+	CU_ASSERT(fb[24] == 0 && fb[25] == 0);
+	CU_ASSERT_EQUAL(ref_sum(fb + 14, 20), 0xffff);
+	CU_ASSERT_EQUAL(decode_exact(fb, len, 0, &f), MN_RX_OK);
+	CU_ASSERT_EQUAL(f.addr.src_ip & 0xffff, nw);
+}
+
 static void test_rx_not_udp(void)
 {
 	struct mn_frame f;
@@ -762,6 +786,7 @@ int main(void)
 		{ "rx_bad_ip_len", test_rx_bad_ip_len },
 		{ "rx_fragment", test_rx_fragment },
 		{ "rx_bad_ip_csum", test_rx_bad_ip_csum },
+		{ "rx_ip_csum_truly_zero", test_rx_ip_csum_truly_zero },
 		{ "rx_not_udp", test_rx_not_udp },
 		{ "rx_bad_udp_len", test_rx_bad_udp_len },
 		{ "rx_bad_udp_csum", test_rx_bad_udp_csum },
