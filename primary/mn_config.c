@@ -319,6 +319,19 @@ static bool valid_pci(const char *s)
 	return s[6] >= '0' && s[6] <= '7';
 }
 
+/* Rewrites a valid address as DDDD:BB:DD.F in lower case: the form EAL names
+ * the ethdev by (rte_eth_dev_get_port_by_name), and one spelling per device
+ * so duplicates are caught. */
+static void normalize_pci(char *pci, size_t len)
+{
+	char tmp[MN_CFG_NAME_LEN];
+
+	snprintf(tmp, sizeof(tmp), "%s%s", strlen(pci) == 7 ? "0000:" : "", pci);
+	for (char *p = tmp; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	snprintf(pci, len, "%s", tmp);
+}
+
 /* A vdev argument: "<driver><n>[,key=value...]" with no whitespace. Returns the
  * length of the device-name part, or 0 when malformed. */
 static size_t vdev_name_len(const char *s)
@@ -503,6 +516,8 @@ static int parse_one_iface(struct ctx *c, const config_setting_t *g, unsigned id
 	if (ifc->pci[0] && !valid_pci(ifc->pci))
 		return fail_at(c, s_pci, "'%s.pci' must be a PCI address DDDD:BB:DD.F or BB:DD.F (got \"%s\")",
 			       where, ifc->pci);
+	if (ifc->pci[0])
+		normalize_pci(ifc->pci, sizeof(ifc->pci));
 	if (ifc->device[0] && ifc->pci[0])
 		return fail_at(c, s_pci, "%s: set either 'device' (a vdev) or 'pci', not both", where);
 

@@ -142,7 +142,7 @@ static void test_full_file(void)
 	l = &c.ifaces[1];
 	CU_ASSERT_STRING_EQUAL(l->name, "lan");
 	CU_ASSERT_STRING_EQUAL(l->device, "");
-	CU_ASSERT_STRING_EQUAL(l->pci, "3b:00.1");
+	CU_ASSERT_STRING_EQUAL(l->pci, "0000:3b:00.1");	/* normalised */
 	CU_ASSERT_FALSE(l->has_mac);
 	CU_ASSERT_EQUAL(l->ip, IP(198, 18, 7, 1));
 	CU_ASSERT_EQUAL(l->prefix_len, 16);
@@ -203,6 +203,7 @@ static const struct bad_case {
 	{ "engine-string.conf", 1, "'lcores.engines[1]' must be an integer" },
 	{ "dup-names.conf", 3, "interfaces[1]: duplicate interface name 'link0'" },
 	{ "dup-ips.conf", 3, "interfaces[1]: duplicate ip 198.18.0.1" },
+	{ "dup-pci.conf", 3, "interfaces[1]: duplicate pci 0000:3b:00.0" },
 	{ "dup-vdev.conf", 3, "interfaces[1]: duplicate vdev name 'net_null0'" },
 	{ "missing-ip.conf", 2, "interfaces[0]: missing required key 'ip'" },
 	{ "missing-interfaces.conf", 0, "missing required key 'interfaces'" },
@@ -389,7 +390,7 @@ static void test_eal_pci_and_extras(void)
 	CU_ASSERT_EQUAL(find_arg(argv, argc, "--no-pci"), -1);
 	a = find_arg(argv, argc, "-a");
 	CU_ASSERT_FATAL(a > 0 && a + 1 < argc);
-	CU_ASSERT_STRING_EQUAL(argv[a + 1], "3b:00.1");
+	CU_ASSERT_STRING_EQUAL(argv[a + 1], "0000:3b:00.1");
 	CU_ASSERT(find_arg(argv, argc, "--lcores=0@3,1@5,2@3,3@7") > 0);
 	CU_ASSERT(find_arg(argv, argc, "--file-prefix=full_1-x") > 0);
 	CU_ASSERT(find_arg(argv, argc, "--proc-type=primary") > 0);
@@ -520,7 +521,7 @@ static void test_print(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "full_1-x"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "198.19.4.20/28 via 198.19.4.17"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "02:ab:cd:00:00:09"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "pci 3b:00.1"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "pci 0000:3b:00.1"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "idle sleep"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "channel ring 65536"));
 }
