@@ -1,0 +1,247 @@
+/* mn_proto: the transport endpoint, wire-compatible with Machnet
+ * (../shared/docs/wire-protocol.md).
+ *
+ * A plain C library: no EAL, no threads, no clock, no allocation after
+ * mn_proto_create(). One endpoint per engine; it is single-threaded and its
+ * owner drives it:
+ *   - mn_proto_rx() for every received frame, then mn_proto_flush() at the
+ *     end of each receive burst (sends coalesced ACKs);
+ *   - mn_proto_poll() whenever mn_proto_next_deadline() has passed (RTO,
+ *     pacing, SYN retries, delivery retries, close and connect timeouts);
+ *   - mn_proto_listen/connect/send/close for the applications' requests.
+ * The endpoint calls back through struct mn_proto_ops (from inside those
+ * calls only) to transmit frames, deliver messages, take and drop buffer
+ * references and report flow events.
+ *
+ * Buffers are opaque handles (`void *buf`, e.g. an rte_mbuf) with a data
+ * pointer; the endpoint never copies payload except in mn_proto_send_bytes().
+ *   TX: each packet of a message is one buffer whose payload has at least
+ *       MN_ALL_HLEN (96) bytes of writable headroom in front of it; the
+ *       endpoint writes the headers there, calls ops.hold() and hands the frame
+ *       to ops.tx() (which consumes that reference), keeps its own reference
+ *       until the packet is ACKed, then calls ops.release(). A retransmission
+ *       rewrites the same headers in place.
+ *   RX: mn_proto_rx() gives the endpoint one reference to the frame's buffer.
+ *       It releases it at once (control frames, drops) or keeps it, by
+ *       reference, until the whole message is in order and ops.deliver()
+ *       accepts it; accepting transfers those references to the owner.
+ *       ops.deliver() may refuse (no room): the endpoint keeps the message,
+ *       stops accepting new data on that flow (dropped, and the peer
+ *       retransmits it later) and retries delivery every rx_retry_ns.
+ *
+ * Flow handles (struct mn_flow *) are valid from mn_proto_connect() or the
+ * MN_EV_ACCEPTED event until the terminal event (CONNECT_FAILED, RESET,
+ * CLOSED, FAILED) returns, or mn_proto_destroy(). Calls made from inside a
+ * callback are allowed (send on any flow, close), except mn_proto_destroy().
+ *
+ * IPs and ports are host order. Times are ns on any monotonic clock.
+ */
+#ifndef MN_PROTO_H
+#define MN_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mn_cc.h"
+#include "mn_wire.h"
+
+#define MN_PROTO_MAX_LOCAL	8	/* local (IP, MAC) pairs per endpoint */
+#define MN_PROTO_RX_AHEAD	256	/* packets buffered beyond the cumulative ACK */
+#define MN_PROTO_MAX_INFLIGHT	256	/* packets in flight toward an extension peer */
+#define MN_PROTO_PLAIN_INFLIGHT	32	/* ... toward a plain Machnet peer */
+#define MN_PROTO_MAX_MSG	(8u << 20)	/* largest message, bytes */
+#define MN_PROTO_FIRST_PORT	1024	/* source ports are allocated first-free from here */
+
+struct mn_proto;
+struct mn_flow;
+
+/* One payload segment of a message: a buffer handle and the payload bytes in
+ * it. On TX, data - 96 .. data must be writable headroom. */
+struct mn_seg {
+	void *buf;
+	uint8_t *data;
+	uint32_t len;
+};
+
+enum mn_proto_event {
+	MN_EV_CONNECTED = 1,	/* connect completed; err 0 */
+	MN_EV_CONNECT_FAILED,	/* err -ECONNREFUSED (RST) or -ETIMEDOUT; terminal */
+	MN_EV_ACCEPTED,		/* new established flow on a listener; cookie is the listener's */
+	MN_EV_RESET,		/* peer sent RST; terminal; err -ECONNRESET */
+	MN_EV_CLOSED,		/* mn_proto_close() finished (RST sent); err 0 or -ETIMEDOUT
+				 * when unsent/unACKed data had to be dropped; terminal */
+	MN_EV_FAILED,		/* retries exhausted (-ETIMEDOUT) or protocol error (-EPROTO):
+				 * RST sent; terminal */
+};
+
+struct mn_proto_ops {
+	void *ctx;
+	/* Transmit frame[0..len) of buf. Consumes one reference to buf in all
+	 * cases; returns 0 or -errno (then the endpoint counts a tx failure and
+	 * relies on retransmission). */
+	int (*tx)(void *ctx, void *buf, uint8_t *frame, uint32_t len);
+	/* Take / drop one reference to buf. */
+	void (*hold)(void *ctx, void *buf);
+	void (*release)(void *ctx, void *buf);
+	/* A fresh buffer (one reference, owned by the endpoint) whose *payload
+	 * has MN_ALL_HLEN bytes of headroom and at least MSS bytes of room; for
+	 * control frames (payload_len 0) and mn_proto_send_bytes(). NULL when
+	 * none is available (counted; the frame is not sent). */
+	void *(*alloc)(void *ctx, uint8_t **payload);
+	/* A whole message, in order: segs[0..nsegs) (total msg_len bytes).
+	 * Return 0 to take the references to every segs[i].buf, or non-zero
+	 * (e.g. -ENOBUFS) to refuse: the endpoint keeps them and retries. */
+	int (*deliver)(void *ctx, struct mn_flow *f, void *cookie,
+	               const struct mn_seg *segs, uint32_t nsegs, uint32_t msg_len);
+	/* A flow event (see enum mn_proto_event). */
+	void (*event)(void *ctx, struct mn_flow *f, void *cookie, enum mn_proto_event ev, int err);
+};
+
+enum mn_proto_cc {
+	MN_PROTO_CC_AUTO = 0,	/* Swift when the extensions were agreed, else fixed window */
+	MN_PROTO_CC_FIXED,	/* fixed window (with halving on loss) always */
+};
+
+struct mn_proto_local {
+	uint32_t ip;
+	uint8_t mac[6];
+};
+
+struct mn_proto_params {
+	uint32_t n_local;
+	struct mn_proto_local local[MN_PROTO_MAX_LOCAL];
+	uint32_t mtu;			/* 1500: MSS = mtu - 82 */
+	uint32_t window;		/* 32: fixed window, and Swift's start window */
+	uint64_t min_rto_ns;		/* 1 ms */
+	uint64_t max_rto_ns;		/* 1 s */
+	uint64_t init_rto_ns;		/* 10 ms: SYN retries and the first RTO */
+	uint32_t max_retries;		/* 8 consecutive timeouts, then fail */
+	enum mn_proto_cc cc;		/* AUTO */
+	int extensions;			/* 1: advertise timestamps/SACK/Swift; 0: plain Machnet */
+	uint64_t target_qdelay_ns;	/* 50 us: Swift's queueing-delay target above the base RTT */
+	uint64_t connect_timeout_ns;	/* 5 s: SYN_SENT and half-open (SYN received) lifetime */
+	uint64_t close_timeout_ns;	/* 1 s: close waits this long for data to be ACKed */
+	uint64_t rx_retry_ns;		/* 20 us: retry of a refused delivery */
+	uint32_t max_flows;		/* 1024 */
+	uint32_t max_half_open;		/* 256: SYN flood bound */
+	uint32_t max_listeners;		/* 64 */
+	uint32_t pool_pkts;		/* 65536: packets held (TX unACKed + RX undelivered), all flows */
+	uint32_t sndq_max_pkts;		/* per flow, queued + in flight: 2 largest messages */
+	unsigned tx_csum;		/* MN_ENC_CSUM_* for frames we build (IP|UDP) */
+	int rx_check_csum;		/* 1: drop bad IP/UDP checksums; 0 for peers that send zeros */
+};
+
+/* Per-endpoint counters; read them with mn_proto_stats(). */
+struct mn_proto_stats {
+	uint64_t rx_frames;
+	uint64_t rx_drop[MN_RX__COUNT];	/* codec rejections by reason ([0] unused) */
+	uint64_t rx_not_local;		/* destination IP is not ours */
+	uint64_t rx_data;		/* data packets accepted in order or buffered */
+	uint64_t rx_dup;		/* data already received */
+	uint64_t rx_out_of_window;	/* data 256+ ahead (dropped, ACKed) */
+	uint64_t rx_ooo;		/* data buffered out of order */
+	uint64_t rx_backpressure;	/* data dropped while delivery was refused */
+	uint64_t rx_nomem;		/* data dropped: packet pool empty */
+	uint64_t rx_bad_framing;	/* msg_flags that do not frame a message (flow failed) */
+	uint64_t rx_acks;
+	uint64_t rx_stale_acks;		/* ackno outside [snd_una, snd_nxt] */
+	uint64_t rx_dup_acks;
+	uint64_t rx_rst;
+	uint64_t rx_rst_ignored;	/* unknown flow or out of window */
+	uint64_t rx_syn_ignored;	/* no room (max_flows / max_half_open) */
+	uint64_t rx_synack_ignored;	/* wrong ackno or no such connect */
+	uint64_t rx_unexpected;		/* control frame that fits no state */
+	uint64_t tx_frames;
+	uint64_t tx_data;
+	uint64_t tx_acks;
+	uint64_t tx_fail;		/* ops.tx returned an error */
+	uint64_t tx_nobuf;		/* ops.alloc returned NULL */
+	uint64_t retransmits;		/* every data retransmission */
+	uint64_t fast_retransmits;	/* recoveries entered on duplicate ACKs / SACK */
+	uint64_t rtos;			/* retransmission timeouts (data and SYN) */
+	uint64_t rst_sent;
+	uint64_t rst_unknown_sent;	/* RSTs answering data for an unknown flow or a SYN to no listener */
+	uint64_t msgs_sent;
+	uint64_t msgs_delivered;
+	uint64_t deliver_refused;
+	uint64_t flows_opened;
+	uint64_t flows_failed;
+};
+
+/* Snapshot of one flow. */
+struct mn_flow_info {
+	uint32_t local_ip, remote_ip;
+	uint16_t local_port, remote_port;
+	int state;			/* internal state number, for diagnostics */
+	int extensions;			/* both ends advertised them */
+	uint32_t snd_una, snd_nxt, rcv_nxt;
+	uint32_t queued;		/* packets queued, not yet sent */
+	uint64_t srtt_ns, rto_ns;
+	double cwnd;
+};
+
+/* Fills *p with the defaults listed above (no local addresses). */
+void mn_proto_params_default(struct mn_proto_params *p);
+
+/* Creates an endpoint; allocates everything it will ever use. Returns NULL
+ * with errno EINVAL (bad params/ops) or ENOMEM. */
+struct mn_proto *mn_proto_create(const struct mn_proto_params *p, const struct mn_proto_ops *ops,
+                                 uint64_t now);
+/* Releases every buffer it holds (ops.release) and frees it; no events. */
+void mn_proto_destroy(struct mn_proto *ep);
+
+/* Payload bytes per packet. */
+uint32_t mn_proto_mss(const struct mn_proto *ep);
+
+/* Accepts SYNs to (ip, port); ip 0 means every local IP. cookie comes back
+ * with MN_EV_ACCEPTED. 0, -EADDRINUSE, -ENOSPC, -EADDRNOTAVAIL. */
+int mn_proto_listen(struct mn_proto *ep, uint32_t ip, uint16_t port, void *cookie);
+int mn_proto_unlisten(struct mn_proto *ep, uint32_t ip, uint16_t port);
+
+/* Opens a flow from local_ip (first free source port from 1024) to
+ * remote_ip:remote_port via next-hop MAC remote_mac (the owner resolves it)
+ * and sends the SYN. MN_EV_CONNECTED or MN_EV_CONNECT_FAILED follows. Data
+ * may be queued with mn_proto_send*() before it is connected. Returns the
+ * flow, or NULL with errno EADDRNOTAVAIL (not a local IP, or no free port),
+ * ENOSPC (flow table full). */
+struct mn_flow *mn_proto_connect(struct mn_proto *ep, uint32_t local_ip, uint32_t remote_ip,
+                                 uint16_t remote_port, const uint8_t remote_mac[6], void *cookie,
+                                 uint64_t now);
+
+/* Queues one message made of nsegs packets (each 1..MSS bytes; every buffer
+ * but the last full MSS is not required). On 0 the endpoint owns one
+ * reference to every segs[i].buf. Errors (the caller keeps the buffers):
+ * -EAGAIN (send queue or packet pool full: backpressure, retry later),
+ * -EMSGSIZE, -EINVAL, -ECONNRESET (flow closing or dead). */
+int mn_proto_sendv(struct mn_flow *f, const struct mn_seg *segs, uint32_t nsegs, uint64_t now);
+/* Convenience path: copies len bytes (1 .. 8 MiB) into buffers from ops.alloc.
+ * Same errors; -EAGAIN also when alloc fails. */
+int mn_proto_send_bytes(struct mn_flow *f, const void *data, uint32_t len, uint64_t now);
+
+/* Closes a flow: queued data is sent and ACKed (or close_timeout passes),
+ * then RST is sent and MN_EV_CLOSED reported. Data received meanwhile is
+ * ACKed and dropped. Takes effect from mn_proto_poll(). */
+void mn_proto_close(struct mn_flow *f, uint64_t now);
+
+/* A received frame frame[0..len) in buf (one reference, now the endpoint's). */
+void mn_proto_rx(struct mn_proto *ep, void *buf, uint8_t *frame, uint32_t len, uint64_t now);
+/* Sends the ACKs that mn_proto_rx() coalesced; call after each receive burst. */
+void mn_proto_flush(struct mn_proto *ep, uint64_t now);
+/* Runs due timers (and flushes). Returns mn_proto_next_deadline(). */
+uint64_t mn_proto_poll(struct mn_proto *ep, uint64_t now);
+/* When mn_proto_poll() next has work (UINT64_MAX: none). */
+uint64_t mn_proto_next_deadline(const struct mn_proto *ep);
+
+void *mn_flow_cookie(const struct mn_flow *f);
+void mn_flow_set_cookie(struct mn_flow *f, void *cookie);
+void mn_flow_info(const struct mn_flow *f, struct mn_flow_info *out);
+/* Number of flows in the table (any state). */
+uint32_t mn_proto_nflows(const struct mn_proto *ep);
+const struct mn_proto_stats *mn_proto_stats(const struct mn_proto *ep);
+
+/* Test hook: moves an established, idle flow's sequence numbers (next to
+ * send, next expected), so that tests can cross the 2^32 wrap. The peer must
+ * be moved to match. 0, or -EBUSY when data is queued or unACKed. */
+int mn_proto_test_set_seq(struct mn_flow *f, uint32_t snd_nxt, uint32_t rcv_nxt);
+
+#endif

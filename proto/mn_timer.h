@@ -1,0 +1,62 @@
+/* mn_timer: a hashed timing wheel for per-flow deadlines.
+ *
+ * One slot per tick (2^tick_shift ns); a timer lives in the slot of its
+ * deadline's tick, whatever the round, so arming, cancelling and expiring
+ * are O(1) per timer; a timer more than one wheel span away is simply looked
+ * at (and left in place) once per span. A bitmap of non-empty slots makes
+ * "when is the next deadline" cheap, which an event-driven caller (the
+ * simulator, an idle engine) needs. No allocation after mn_wheel_init, no
+ * clock of its own: the caller passes the time.
+ */
+#ifndef MN_TIMER_H
+#define MN_TIMER_H
+
+#include <stdint.h>
+
+struct mn_timer {
+	struct mn_timer *next;
+	struct mn_timer *prev;		/* NULL while not armed */
+	uint64_t deadline;		/* ns */
+	uint32_t slot;			/* where it is linked */
+};
+
+struct mn_wheel {
+	struct mn_timer *heads;		/* nslots sentinels */
+	uint64_t *bits;			/* one bit per non-empty slot */
+	uint32_t nslots;
+	uint32_t mask;
+	unsigned shift;
+	uint64_t cur;			/* first tick not yet fully expired */
+	uint32_t armed;
+};
+
+/* Sets up a wheel of 2^slots_log2 slots of 2^tick_shift ns each, starting at
+ * time now. Returns 0 or -ENOMEM / -EINVAL. */
+int mn_wheel_init(struct mn_wheel *w, unsigned slots_log2, unsigned tick_shift, uint64_t now);
+void mn_wheel_fini(struct mn_wheel *w);
+
+static inline void mn_timer_init(struct mn_timer *t)
+{
+	t->next = t->prev = 0;
+	t->deadline = 0;
+	t->slot = 0;
+}
+static inline int mn_timer_armed(const struct mn_timer *t) { return t->prev != 0; }
+
+/* Arms (or re-arms) t for deadline (ns); a deadline in the past fires at the
+ * next mn_wheel_expire(). */
+void mn_timer_arm(struct mn_wheel *w, struct mn_timer *t, uint64_t deadline);
+/* Disarms t; harmless when not armed. */
+void mn_timer_cancel(struct mn_wheel *w, struct mn_timer *t);
+
+/* Fires (calls fn for) every timer whose deadline is <= now; each is disarmed
+ * before fn runs, and fn may arm or cancel any timer. Returns how many fired. */
+unsigned mn_wheel_expire(struct mn_wheel *w, uint64_t now,
+                         void (*fn)(struct mn_timer *t, void *arg), void *arg);
+
+/* Earliest armed deadline (UINT64_MAX when none). O(slots/64) for the
+ * bitmap, plus the timers of the slots it passes that belong to later
+ * rounds. */
+uint64_t mn_wheel_next(const struct mn_wheel *w);
+
+#endif
