@@ -505,6 +505,11 @@ int main(int argc, char **argv)
 			goto out_ports;
 		}
 	}
+	rc = mn_engine_link_arp(g_engines, g_cfg.n_engines);
+	if (rc) {
+		say("engine ARP rings: rte_ring_create: %s", rte_strerror(-rc));
+		goto out_ports;
+	}
 	for (unsigned i = 0; i < n_probes; i++) {
 		rc = mn_engine_add_probe(&g_engines[0], probes[i]);
 		if (rc < 0) {
@@ -616,6 +621,7 @@ out_engines:
 		    s.rx_pkts, s.tx_pkts, s.arp_req_answered, s.icmp_echo_answered);
 	}
 out_ports:
+	mn_engine_unlink_arp(g_engines, g_cfg.n_engines);
 	for (unsigned i = 0; i < n_ports; i++)
 		mn_port_close(&g_ports[i]);
 out_pools:

@@ -2,17 +2,66 @@
 #include "mn_engine.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <sched.h>
 #include <string.h>
 #include <time.h>
 
 #include <rte_cycles.h>
+#include <rte_errno.h>
 #include <rte_ethdev.h>
 
 #include "mn_port.h"
 #include "mn_wire.h"
 
 #define TIMER_PERIOD_US 1000	/* ARP retries are 100 ms apart: 1 ms is plenty fine */
+#define ARP_RING_SIZE   1024
+#define ARP_RING_FMT    "mn_arp_%u"	/* primary-internal: no secondary looks it up */
+
+/* One learned neighbour, as passed between engines (12 bytes: ring element
+ * sizes are multiples of 4). */
+struct arp_note {
+	uint32_t ip;
+	uint8_t mac[6];
+	uint8_t port;
+	uint8_t pad;
+};
+
+int mn_engine_link_arp(struct mn_engine *engines, unsigned n)
+{
+	char name[RTE_RING_NAMESIZE];
+
+	if (n < 2)
+		return 0;
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), ARP_RING_FMT, i);
+		engines[i].arp_in = rte_ring_create_elem(name, sizeof(struct arp_note),
+							 ARP_RING_SIZE, (int)rte_socket_id(),
+							 RING_F_SC_DEQ);
+		if (!engines[i].arp_in) {
+			int err = rte_errno;
+
+			mn_engine_unlink_arp(engines, i);
+			return -err;
+		}
+	}
+	for (unsigned i = 0; i < n; i++) {
+		engines[i].n_peers = 0;
+		for (unsigned k = 0; k < n; k++)
+			if (k != i)
+				engines[i].arp_peers[engines[i].n_peers++] = engines[k].arp_in;
+	}
+	return 0;
+}
+
+void mn_engine_unlink_arp(struct mn_engine *engines, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		rte_ring_free(engines[i].arp_in);
+		engines[i].arp_in = NULL;
+		engines[i].n_peers = 0;
+	}
+}
 
 int mn_engine_init(struct mn_engine *e, unsigned id, const struct mn_config *cfg,
                    const struct mn_port *ports, unsigned n_ports, struct rte_mempool *pool,
@@ -176,6 +225,38 @@ static void poll_probes(struct mn_engine *e)
 	}
 }
 
+static void arp_learned(struct mn_engine *e, unsigned port, const struct mn_pkt_learned *lr)
+{
+	struct arp_note note = { .ip = lr->ip, .port = (uint8_t)port };
+
+	if (lr->completed)
+		mn_engine_arp_resolved(e, port, lr->ip, lr->mac);
+	memcpy(note.mac, lr->mac, 6);
+	/* A full ring only delays a peer: it keeps retrying on its own. */
+	for (unsigned i = 0; i < e->n_peers; i++)
+		rte_ring_mp_enqueue_elem(e->arp_peers[i], &note, sizeof(note));
+}
+
+static void arp_drain(struct mn_engine *e, uint64_t now)
+{
+	struct arp_note notes[MN_ENGINE_BURST];
+	unsigned n = rte_ring_sc_dequeue_burst_elem(e->arp_in, notes, sizeof(notes[0]),
+						     MN_ENGINE_BURST, NULL);
+
+	for (unsigned i = 0; i < n; i++) {
+		struct mn_engine_port *p;
+
+		if (notes[i].port >= e->n_ports)
+			continue;
+		p = &e->ports[notes[i].port];
+		/* Only what this engine waits for or already knows. */
+		if (mn_arp_learn(&p->arp, notes[i].ip, notes[i].mac, now, false) == 1) {
+			e->st->arp_resolved++;
+			mn_engine_arp_resolved(e, notes[i].port, notes[i].ip, notes[i].mac);
+		}
+	}
+}
+
 static void run_timers(struct mn_engine *e, uint64_t now)
 {
 	uint32_t due[MN_ENGINE_BURST];
@@ -189,6 +270,8 @@ static void run_timers(struct mn_engine *e, uint64_t now)
 		for (unsigned k = 0; k < n; k++)
 			send_arp_request(e, p, due[k]);
 	}
+	if (e->arp_in)
+		arp_drain(e, now);
 	if (e->n_probes)
 		poll_probes(e);
 	/* Transport glue: run flow timers (retransmission, delayed ACKs) here. */
@@ -204,12 +287,11 @@ static unsigned rx_port(struct mn_engine *e, unsigned idx, uint64_t now)
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		size_t len = rte_pktmbuf_data_len(m);
-		uint32_t done_ip = 0;
-		uint8_t mac[6];
+		struct mn_pkt_learned lr;
 
 		e->st->rx_bytes += rte_pktmbuf_pkt_len(m);
 		switch (mn_pkt_rx(rte_pktmbuf_mtod(m, uint8_t *), &len, &p->ifc, &p->arp, now,
-				  e->st, &done_ip)) {
+				  e->st, &lr)) {
 		case MN_PKT_TX:
 			/* The response fits in the first segment. */
 			if (m->nb_segs > 1) {
@@ -229,8 +311,8 @@ static unsigned rx_port(struct mn_engine *e, unsigned idx, uint64_t now)
 			rte_pktmbuf_free(m);
 			break;
 		}
-		if (done_ip && mn_arp_lookup(&p->arp, done_ip, now, mac) == 0)
-			mn_engine_arp_resolved(e, idx, done_ip, mac);
+		if (lr.ip)
+			arp_learned(e, idx, &lr);
 	}
 	return n;
 }

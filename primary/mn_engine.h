@@ -19,6 +19,7 @@
 
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_ring.h>
 
 #include "mn_abi.h"
 #include "mn_arp.h"
@@ -65,7 +66,22 @@ struct mn_engine {
 
 	unsigned n_probes;
 	struct mn_probe probes[MN_ENGINE_MAX_PROBES];
+
+	/* ARP frames reach whichever queue the NIC picks (often queue 0), not
+	 * the engine that asked: every engine posts what it learns to the
+	 * others' rings (multi-producer, engine threads only) and drains its
+	 * own. NULL with a single engine. */
+	struct rte_ring *arp_in;
+	unsigned n_peers;
+	struct rte_ring *arp_peers[MN_CFG_MAX_ENGINES];
 };
+
+/* Creates the ARP rings of engines[0..n) and links each to the others.
+ * Returns 0 or -errno (rte_errno of the failed create). */
+int mn_engine_link_arp(struct mn_engine *engines, unsigned n);
+
+/* Frees what mn_engine_link_arp created. */
+void mn_engine_unlink_arp(struct mn_engine *engines, unsigned n);
 
 /* Prepares e (which must be zeroed or fresh) for engine `id` over the started
  * ports. Returns 0 or -EINVAL. */

@@ -38,7 +38,7 @@ static enum mn_pkt_action drop(struct mn_engine_stats *st, enum mn_drop_reason r
 
 static enum mn_pkt_action rx_arp(uint8_t *frame, size_t *len, const struct mn_pkt_iface *ifc,
                                  struct mn_arp_table *arp, uint64_t now_us,
-                                 struct mn_engine_stats *st, uint32_t *completed_ip)
+                                 struct mn_engine_stats *st, struct mn_pkt_learned *lr)
 {
 	struct mn_arp a;
 	bool for_us;
@@ -55,12 +55,12 @@ static enum mn_pkt_action rx_arp(uint8_t *frame, size_t *len, const struct mn_pk
 		rc = mn_arp_learn(arp, a.spa, a.sha, now_us, for_us);
 		if (rc == -ENOSPC) {
 			st->drops[MN_DROP_ARP_TABLE_FULL]++;
-		} else if (rc == 1) {
+		} else if (rc == 1 || for_us) {
 			st->arp_learned++;
-			st->arp_resolved++;
-			*completed_ip = a.spa;
-		} else if (for_us) {
-			st->arp_learned++;
+			lr->ip = a.spa;
+			memcpy(lr->mac, a.sha, 6);
+			lr->completed = rc == 1;
+			st->arp_resolved += lr->completed;
 		}
 	}
 	if (!for_us)
@@ -146,14 +146,15 @@ static enum mn_pkt_action rx_ipv4(uint8_t *frame, size_t *len, const struct mn_p
 
 enum mn_pkt_action mn_pkt_rx(uint8_t *frame, size_t *len, const struct mn_pkt_iface *ifc,
                              struct mn_arp_table *arp, uint64_t now_us,
-                             struct mn_engine_stats *st, uint32_t *completed_ip)
+                             struct mn_engine_stats *st, struct mn_pkt_learned *lr)
 {
-	*completed_ip = 0;
+	lr->ip = 0;
+	lr->completed = false;
 	if (*len < MN_ETH_HLEN)
 		return drop(st, MN_DROP_IP_MALFORMED);
 	switch (rd16(frame + 12)) {
 	case MN_ETHERTYPE_ARP:
-		return rx_arp(frame, len, ifc, arp, now_us, st, completed_ip);
+		return rx_arp(frame, len, ifc, arp, now_us, st, lr);
 	case MN_ETHERTYPE_IPV4:
 		return rx_ipv4(frame, len, ifc, st);
 	default:

@@ -33,14 +33,22 @@ enum mn_pkt_action {
 	MN_PKT_TRANSPORT,	/* UDP to our IP with the transport magic: for the transport */
 };
 
+/* What an ARP frame taught the table: ip 0 when nothing. */
+struct mn_pkt_learned {
+	uint32_t ip;		/* neighbour learned from ARP addressed to us */
+	uint8_t mac[6];
+	bool completed;		/* it completed a pending resolution */
+};
+
 /* Handles frame[0..*len). On MN_PKT_TX the frame was rewritten and *len is the
- * response's length (never more than the input's). *completed_ip is set to
- * the IP whose pending resolution this frame completed, else 0. Counts into
- * st: drops, arp_req_answered, arp_learned, arp_resolved, icmp_echo_answered;
- * not rx/tx packets and bytes (the engine counts those per burst). */
+ * response's length (never more than the input's). *lr says which neighbour
+ * (if any) was learned, so the engine can wake waiters and tell other engines.
+ * Counts into st: drops, arp_req_answered, arp_learned, arp_resolved,
+ * icmp_echo_answered; not rx/tx packets and bytes (the engine counts those
+ * per burst). */
 enum mn_pkt_action mn_pkt_rx(uint8_t *frame, size_t *len, const struct mn_pkt_iface *ifc,
                              struct mn_arp_table *arp, uint64_t now_us,
-                             struct mn_engine_stats *st, uint32_t *completed_ip);
+                             struct mn_engine_stats *st, struct mn_pkt_learned *lr);
 
 /* Builds a broadcast ARP request from ifc for target_ip into buf (at least
  * MN_ARP_FRAME_LEN bytes). Returns the frame length. */

@@ -66,9 +66,9 @@ static uint64_t total_drops(void)
 
 static enum mn_pkt_action rx(size_t *len)
 {
-	uint32_t done;
+	struct mn_pkt_learned lr;
 
-	return mn_pkt_rx(buf, len, &ifc, &arp, 1000, &st, &done);
+	return mn_pkt_rx(buf, len, &ifc, &arp, 1000, &st, &lr);
 }
 
 static void test_real_frame_checksums(void)
@@ -228,14 +228,17 @@ static void test_arp_request_answered(void)
 {
 	uint8_t eth_src[6], mac[6];
 	struct mn_arp r;
-	uint32_t done = 7;
+	struct mn_pkt_learned lr = { .ip = 7, .completed = true };
 	size_t len;
 
 	setup();
 	len = arp_frame(1, PEER_MAC, IP(198, 18, 0, 2), IP(198, 18, 0, 1), NULL);
 	len = 60;	/* padded by the link */
-	CU_ASSERT_EQUAL_FATAL(mn_pkt_rx(buf, &len, &ifc, &arp, 1000, &st, &done), MN_PKT_TX);
-	CU_ASSERT_EQUAL(done, 0);
+	CU_ASSERT_EQUAL_FATAL(mn_pkt_rx(buf, &len, &ifc, &arp, 1000, &st, &lr), MN_PKT_TX);
+	/* Learned (the asker addressed us) but nobody was waiting for it. */
+	CU_ASSERT_EQUAL(lr.ip, IP(198, 18, 0, 2));
+	CU_ASSERT_EQUAL(memcmp(lr.mac, PEER_MAC, 6), 0);
+	CU_ASSERT_FALSE(lr.completed);
 	CU_ASSERT_EQUAL(len, MN_ARP_FRAME_LEN);
 	CU_ASSERT_EQUAL_FATAL(mn_arp_decode(buf, len, eth_src, &r), 0);
 	CU_ASSERT_EQUAL(r.op, 2);
@@ -259,7 +262,12 @@ static void test_arp_not_for_us(void)
 
 	setup();
 	len = arp_frame(1, PEER_MAC, IP(198, 18, 0, 2), IP(198, 18, 0, 3), NULL);
-	CU_ASSERT_EQUAL(rx(&len), MN_PKT_DROP);
+	{
+		struct mn_pkt_learned lr;
+
+		CU_ASSERT_EQUAL(mn_pkt_rx(buf, &len, &ifc, &arp, 1000, &st, &lr), MN_PKT_DROP);
+		CU_ASSERT_EQUAL(lr.ip, 0);
+	}
 	CU_ASSERT_EQUAL(st.drops[MN_DROP_NOT_FOR_US], 1);
 	CU_ASSERT_EQUAL(st.arp_req_answered, 0);
 	/* Not addressed to us: no entry created. */
@@ -275,7 +283,7 @@ static void test_arp_not_for_us(void)
 
 static void test_arp_reply_completes(void)
 {
-	uint32_t done = 0;
+	struct mn_pkt_learned lr;
 	uint8_t mac[6];
 	bool send;
 	size_t len;
@@ -296,8 +304,9 @@ static void test_arp_reply_completes(void)
 		CU_ASSERT_EQUAL(r.tpa, IP(198, 18, 0, 2));
 	}
 	len = arp_frame(2, PEER_MAC, IP(198, 18, 0, 2), IP(198, 18, 0, 1), MY_MAC);
-	CU_ASSERT_EQUAL(mn_pkt_rx(buf, &len, &ifc, &arp, 900, &st, &done), MN_PKT_CONSUMED);
-	CU_ASSERT_EQUAL(done, IP(198, 18, 0, 2));
+	CU_ASSERT_EQUAL(mn_pkt_rx(buf, &len, &ifc, &arp, 900, &st, &lr), MN_PKT_CONSUMED);
+	CU_ASSERT_EQUAL(lr.ip, IP(198, 18, 0, 2));
+	CU_ASSERT_TRUE(lr.completed);
 	CU_ASSERT_EQUAL(st.arp_resolved, 1);
 	CU_ASSERT_EQUAL(mn_arp_resolve(&arp, IP(198, 18, 0, 2), 901, mac, &send), 0);
 	CU_ASSERT_EQUAL(memcmp(mac, PEER_MAC, 6), 0);
