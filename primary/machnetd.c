@@ -437,6 +437,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, " %s", eal_argv[i]);
 	fputc('\n', stderr);
 
+	/* From here on a signal must not kill us mid-setup: that would leave
+	 * hugepage files behind. Setup finishes, then the loop sees the flag. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
 	rc = rte_eal_init(eal_argc, eal_argv);
 	if (rc < 0) {
 		say("rte_eal_init failed: %s (are hugepages reserved and hugetlbfs mounted? "
@@ -547,12 +555,6 @@ int main(int argc, char **argv)
 	if (rte_pdump_init() != 0)
 		say("warning: rte_pdump_init: %s (dpdk-pdump will not attach)",
 		    rte_strerror(rte_errno));
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
 
 	/* Secondaries treat the memzone as usable once magic is set. */
 	atomic_thread_fence(memory_order_release);

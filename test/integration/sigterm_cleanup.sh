@@ -29,4 +29,15 @@ for round in 1 2; do
 	[ -e "$SOCK" ] && mn_fail "round $round: memif socket left"
 	mn_log "round $round: had hugepage files, exit 0, all removed"
 done
+# SIGTERM in the middle of startup (EAL init, pools, ports): no files left.
+mn_start early "$MACHNETD" -c "$MN_TMP/a.conf"
+P=$MN_PID
+mn_wait_log "$MN_TMP/early.log" 'eal args:' 20 "$P" || mn_fail "early: did not get to EAL"
+mn_stop "$P" TERM 20
+# 143 only when the signal beat the handler, i.e. before EAL made any file.
+[ "$MN_RC" -eq 0 ] || [ "$MN_RC" -eq 143 ] || mn_fail "early: exit status $MN_RC"
+n=$(mn_hugefiles "$INST")
+[ "$n" -eq 0 ] || mn_fail "early: $n hugepage files left (exit $MN_RC)"
+[ -e "/var/run/dpdk/$INST" ] && mn_fail "early: runtime dir left (exit $MN_RC)"
+mn_log "early SIGTERM: exit $MN_RC, nothing left"
 mn_log "PASS"
