@@ -43,7 +43,7 @@ extern "C" {
 
 /* Largest message, in bytes (Machnet's limit). */
 #define MACHNET_MSG_MAX_LEN (8u * 1024u * 1024u)
-#define MN_MAX_MSG MACHNET_MSG_MAX_LEN
+#define MN_MAX_MSG (8u * 1024u * 1024u)
 
 /* Machnet's ring slot type (an index); kept for programs that name it. */
 typedef uint32_t MachnetRingSlot_t;
@@ -106,6 +106,7 @@ typedef struct MachnetChannelCtx MachnetChannelCtx_t;
  *   ESHUTDOWN  a previous init failed inside DPDK or machnetd died; DPDK
  *              cannot be started twice in one process
  *   EACCES     no permission for hugepages or the run directory (run as root)
+ *   EIO        DPDK failed to start as a secondary (its message is on stderr)
  */
 int machnet_init(void);
 

@@ -115,6 +115,7 @@ struct mn_info {
 #define MN_CTRL_MAGIC		0x4d4e4354u	/* "MNCT" */
 #define MN_MBUF_META_NAME	"machnet_msg_meta"	/* mbuf dynfield: struct mn_msg_meta */
 
+#define MN_MAX_MSG (8u * 1024u * 1024u)	/* largest message (= MACHNET_MSG_MAX_LEN) */
 #define MN_MAX_APPS		64	/* app slots; also app lcore ids 32..95 */
 #define MN_APP_LCORE_BASE	32	/* app lcore id = base + lock index */
 #define MN_MAX_CHANNELS		256	/* channels of all apps together */
