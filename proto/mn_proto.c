@@ -67,6 +67,8 @@ struct mn_flow {
 	uint32_t nsacked;
 	uint32_t cap;			/* in-flight cap for this peer */
 	uint64_t rto_at;		/* 0: not armed */
+	uint64_t probe_at;		/* recovery probe; 0: not armed */
+	uint32_t probe_n;
 	uint64_t push_at;		/* 0: not paced */
 	uint64_t next_send_at;
 	uint64_t srtt, rttvar, rto;
@@ -476,6 +478,8 @@ static void xmit_data(struct mn_flow *f, uint32_t seq, struct pkt *k, uint64_t n
 		ep->st.tx_fail++;
 }
 
+static void probe_arm(struct mn_flow *f, uint64_t now);
+
 static void retransmit(struct mn_flow *f, uint32_t seq, uint64_t now)
 {
 	uint32_t i = f->win[seq & WIN_MASK];
@@ -484,6 +488,7 @@ static void retransmit(struct mn_flow *f, uint32_t seq, uint64_t now)
 		return;
 	f->ep->st.retransmits++;
 	xmit_data(f, seq, &f->ep->pool[i], now);
+	probe_arm(f, now);
 }
 
 /* ------------------------------------------------------------ timing */
@@ -521,6 +526,22 @@ static void rtt_sample(struct mn_flow *f, uint64_t r)
 	f->rto = rto;
 }
 
+/* In recovery, a retransmission not answered within about two RTTs is
+ * taken as lost and sent again, with backoff, without waiting for the RTO
+ * (whose 1 ms floor is 50x a datacenter RTT). Toward a plain peer this is
+ * the only way to see a lost retransmission: its SACK bitmap is useless. */
+static void probe_arm(struct mn_flow *f, uint64_t now)
+{
+	uint64_t iv = f->srtt ? 2 * f->srtt + 4 * f->rttvar : f->rto, cap = rto_cur(f);
+	uint32_t n = f->probe_n;
+
+	if (iv < 10000)
+		iv = 10000;
+	while (n-- && iv < cap)
+		iv <<= 1;
+	f->probe_at = now + (iv < cap ? iv : cap);
+}
+
 static void flow_rearm(struct mn_flow *f)
 {
 	struct mn_proto *ep = f->ep;
@@ -536,6 +557,8 @@ static void flow_rearm(struct mn_flow *f)
 	case ST_ESTABLISHED:
 		if (f->rto_at && f->rto_at < d)
 			d = f->rto_at;
+		if (f->probe_at && f->probe_at < d)
+			d = f->probe_at;
 		if (f->push_at && f->push_at < d)
 			d = f->push_at;
 		if (f->rx_blocked && f->rx_retry_at < d)
@@ -622,6 +645,8 @@ static uint32_t rack_detect(struct mn_flow *f, uint64_t rack_ns, uint64_t now)
 		xmit_data(f, s, k, now);
 		lost++;
 	}
+	if (lost)
+		probe_arm(f, now);
 	return lost;
 }
 
@@ -671,8 +696,12 @@ static void on_ack(struct mn_flow *f, const struct mn_hdr *h, uint64_t now)
 			uint32_t i = f->win[s & WIN_MASK];
 			struct pkt *k = &ep->pool[i];
 
-			if (!f->ext && s == a - 1 && k->ntx == 1)
-				rtt = now - k->tx_ns;	/* Karn: never from a retransmission */
+			/* Without timestamps, time only a clean ACK of a packet sent
+			 * once (Karn); one that ends a recovery also carries the wait
+			 * for the hole and would inflate the RTO. */
+			if (!f->ext && s == a - 1 && k->ntx == 1 && !h->sack_count &&
+			    !f->in_recovery && !f->dupacks)
+				rtt = now - k->tx_ns;
 			if (k->tx_ns > rack_ns)
 				rack_ns = k->tx_ns;
 			if (k->sacked)
@@ -682,15 +711,20 @@ static void on_ack(struct mn_flow *f, const struct mn_hdr *h, uint64_t now)
 		}
 		f->snd_una = a;
 		f->dupacks = 0;
+		f->probe_n = 0;
 		if (rtt)
 			rtt_sample(f, rtt);
 		mn_cc_on_ack(&f->cc, newly, rtt, f->srtt, now);
 		if (f->in_recovery) {
-			if (mn_seq_ge(a, f->recover))
+			if (mn_seq_ge(a, f->recover)) {
 				f->in_recovery = 0;
-			else if (!f->ext)
+				f->probe_at = 0;
+			} else if (!f->ext) {
 				retransmit(f, f->snd_una, now);	/* NewReno partial ACK */
+			}
 		}
+		if (f->snd_una == f->snd_nxt)
+			f->probe_at = 0;
 		f->rto_at = f->snd_una != f->snd_nxt ? now + rto_cur(f) : 0;
 	} else if (f->snd_una != f->snd_nxt) {
 		ep->st.rx_dup_acks++;
@@ -1249,6 +1283,20 @@ static void on_timer(struct mn_flow *f, uint64_t now)
 			on_rto(f, now);
 			if (f->state != ST_ESTABLISHED)
 				return;
+		}
+		if (f->probe_at && now >= f->probe_at) {
+			uint32_t s;
+
+			f->probe_at = 0;
+			if (f->in_recovery && f->snd_una != f->snd_nxt) {
+				for (s = f->snd_una; s != f->snd_nxt; s++)
+					if (!ep->pool[f->win[s & WIN_MASK]].sacked)
+						break;
+				if (s != f->snd_nxt) {
+					f->probe_n++;
+					retransmit(f, s, now);
+				}
+			}
 		}
 		if (f->push_at && now >= f->push_at) {
 			f->push_at = 0;
