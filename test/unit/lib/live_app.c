@@ -1,0 +1,219 @@
+/* live_app: libmachnet against chan_primary (an echoing stand-in engine).
+ *   live_app full       every call, its results and errnos, 8 MiB, zero copy
+ *   live_app hold       fills its channel with unread echoes, says "holding",
+ *                       then waits to be killed
+ *   live_app waitdeath  says "attached", then receives until machnetd dies:
+ *                       exits 0 iff that is reported as ESHUTDOWN in time
+ * Exit status 0 = every check held; failures are printed. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "machnet.h"
+
+static int g_fail;
+
+#define CHECK(cond) do { \
+	if (!(cond)) { \
+		fprintf(stderr, "live_app:%d: check failed: %s (errno %d: %s)\n", __LINE__, \
+			#cond, errno, machnet_strerror(errno)); \
+		g_fail = 1; \
+	} \
+} while (0)
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Receives one message with a bounded wait. */
+static ssize_t recv_wait(void *ch, void *buf, size_t len, MachnetFlow_t *f)
+{
+	return machnet_recv_timeout(ch, buf, len, f, 5000000);
+}
+
+static void full(void)
+{
+	static uint8_t big[MACHNET_MSG_MAX_LEN], back[MACHNET_MSG_MAX_LEN];
+	MachnetFlow_t flow, from;
+	MachnetEvent_t ev;
+	MachnetZcMsg_t zc, rz;
+	MachnetIovec_t iov;
+	void *ch, *cur;
+	char small[4];
+	ssize_t n;
+	size_t i;
+	int sent, eagain;
+	double t0;
+
+	CHECK(machnet_init() == 0);
+	CHECK(machnet_init() == 0);	/* idempotent */
+	ch = machnet_attach();
+	CHECK(ch != NULL);
+	if (ch == NULL)
+		return;
+
+	errno = 0;
+	CHECK(machnet_connect(ch, "198.18.0.2", "198.18.0.1", 9, &flow) == -1 &&
+	      errno == ECONNREFUSED);
+	CHECK(machnet_listen(ch, "198.18.0.2", 5000) == 0);
+	t0 = now_s();
+	CHECK(machnet_connect(ch, "198.18.0.2", "198.18.0.1", 7, &flow) == 0);
+	/* Answered by the engine's event, not by a timer tick. */
+	CHECK(now_s() - t0 < 0.5);
+	CHECK(flow.src_ip == 0xc6120002u && flow.dst_ip == 0xc6120001u && flow.dst_port == 7 &&
+	      flow.src_port != 0);
+
+	/* Nothing yet: recv says 0, a bounded wait times out. */
+	CHECK(machnet_recv(ch, back, sizeof(back), &from) == 0);
+	t0 = now_s();
+	errno = 0;
+	CHECK(machnet_recv_timeout(ch, back, sizeof(back), &from, 20000) == -1 &&
+	      errno == ETIMEDOUT);
+	CHECK(now_s() - t0 >= 0.019 && now_s() - t0 < 1.0);
+
+	/* Small and largest messages come back intact. */
+	CHECK(machnet_send(ch, flow, "hello", 5) == 0);
+	n = recv_wait(ch, back, sizeof(back), &from);
+	CHECK(n == 5 && memcmp(back, "hello", 5) == 0);
+	CHECK(from.src_ip == flow.src_ip && from.dst_port == flow.dst_port &&
+	      from.src_port == flow.src_port);
+	for (i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 2654435761u >> 13);
+	t0 = now_s();
+	while ((sent = machnet_send(ch, flow, big, sizeof(big))) != 0 && errno == EAGAIN &&
+	       now_s() - t0 < 5)
+		;
+	CHECK(sent == 0);
+	memset(back, 0, sizeof(back));
+	n = recv_wait(ch, back, sizeof(back), &from);
+	CHECK(n == (ssize_t)sizeof(big) && memcmp(back, big, sizeof(big)) == 0);
+	errno = 0;
+	CHECK(machnet_send(ch, flow, big, sizeof(big) + 1) == -1 && errno == EMSGSIZE);
+
+	/* A too-small buffer: EMSGSIZE and the message is gone. */
+	CHECK(machnet_send(ch, flow, "toolong", 7) == 0);
+	t0 = now_s();
+	do {
+		errno = 0;
+		n = machnet_recv(ch, small, sizeof(small), &from);
+	} while (n == 0 && now_s() - t0 < 5);
+	CHECK(n == -1 && errno == EMSGSIZE);
+	CHECK(machnet_recv(ch, back, sizeof(back), &from) == 0);
+
+	/* Backpressure: sending without reading ends in EAGAIN, never a crash;
+	 * everything sent then comes back. */
+	eagain = 0;
+	for (sent = 0; sent < 100000; sent++) {
+		if (machnet_send(ch, flow, big, 1000) != 0) {
+			CHECK(errno == EAGAIN);
+			eagain = 1;
+			break;
+		}
+	}
+	CHECK(eagain);
+	for (i = 0; i < (size_t)sent; i++) {
+		n = recv_wait(ch, back, sizeof(back), &from);
+		if (n != 1000 || memcmp(back, big, 1000) != 0) {
+			CHECK(n == 1000);
+			break;
+		}
+	}
+	CHECK(machnet_recv(ch, back, sizeof(back), &from) == 0);
+
+	/* Zero copy both ways. */
+	CHECK(machnet_zc_alloc(ch, 5000, &zc) == 0);
+	CHECK(zc.nseg == 4 && zc.msg_size == 5000);
+	i = 0;
+	for (cur = machnet_zc_next(&zc, NULL, &iov); cur; cur = machnet_zc_next(&zc, cur, &iov)) {
+		memcpy(iov.base, big + i, iov.len);
+		i += iov.len;
+	}
+	CHECK(i == 5000);
+	zc.flow = flow;
+	CHECK(machnet_zc_send(ch, &zc) == 0 && zc.handle == NULL);
+	t0 = now_s();
+	while (machnet_zc_recv(ch, &rz) == 0 && now_s() - t0 < 5)
+		;
+	CHECK(rz.msg_size == 5000);
+	i = 0;
+	for (cur = machnet_zc_next(&rz, NULL, &iov); cur; cur = machnet_zc_next(&rz, cur, &iov)) {
+		CHECK(i + iov.len <= 5000 && memcmp(iov.base, big + i, iov.len) == 0);
+		i += iov.len;
+	}
+	CHECK(i == 5000);
+	CHECK(machnet_zc_release(ch, &rz) == 0);
+	/* An allocated message can be given back unsent. */
+	CHECK(machnet_zc_alloc(ch, 100, &zc) == 0);
+	CHECK(machnet_zc_release(ch, &zc) == 0);
+
+	CHECK(machnet_poll_event(ch, &ev) == 0);
+	CHECK(machnet_close(ch, &flow) == 0);
+	CHECK(machnet_detach(ch) == 0);
+	errno = 0;
+	CHECK(machnet_send(ch, flow, "x", 1) == -1 && errno == EBADF);
+}
+
+static void hold(void)
+{
+	static uint8_t buf[4000];
+	MachnetFlow_t flow;
+	void *ch;
+	int i;
+
+	CHECK(machnet_init() == 0);
+	ch = machnet_attach();
+	CHECK(ch != NULL);
+	CHECK(machnet_connect(ch, "198.18.0.2", "198.18.0.1", 7, &flow) == 0);
+	/* Echoes pile up unread until the ring or the buffers run out. */
+	for (i = 0; i < 100000 && machnet_send(ch, flow, buf, sizeof(buf)) == 0; i++)
+		;
+	printf("holding %d\n", i);
+	fflush(stdout);
+	sleep(30);
+}
+
+static void waitdeath(void)
+{
+	char buf[64];
+	MachnetFlow_t f;
+	void *ch;
+	double t0;
+	ssize_t n = 0;
+
+	CHECK(machnet_init() == 0);
+	ch = machnet_attach();
+	CHECK(ch != NULL);
+	printf("attached\n");
+	fflush(stdout);
+	t0 = now_s();
+	while (n == 0 && now_s() - t0 < 20)
+		n = machnet_recv(ch, buf, sizeof(buf), &f);
+	CHECK(n == -1 && errno == ESHUTDOWN);
+	errno = 0;
+	CHECK(machnet_attach() == NULL && errno == ESHUTDOWN);
+	CHECK(machnet_send(ch, f, "x", 1) == -1 && errno == ESHUTDOWN);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2)
+		return 2;
+	if (strcmp(argv[1], "full") == 0)
+		full();
+	else if (strcmp(argv[1], "hold") == 0)
+		hold();
+	else if (strcmp(argv[1], "waitdeath") == 0)
+		waitdeath();
+	else
+		return 2;
+	if (!g_fail)
+		printf("live_app %s: ok\n", argv[1]);
+	return g_fail;
+}
