@@ -2,8 +2,8 @@
  * the vCPU mode it implies.
  *
  * The 2-vCPU VMs this project is benchmarked on switch by themselves between
- * a "fast" and a "slow" core-to-core mode (cache-line round trip ~60-140 ns
- * vs 320 ns or more; docs/PERFORMANCE.md). Every cross-core number moves 4-5x with it, so the
+ * a "fast" and a "slow" core-to-core mode (cache-line round trip p50
+ * 60-90 ns vs 380-400 ns; docs/PERFORMANCE.md). Every cross-core number moves 4-5x with it, so the
  * benchmark records this mode beside every run and only compares numbers
  * taken in the same mode.
  *
@@ -28,14 +28,13 @@
 #include <string.h>
 #include <time.h>
 
-/* A round-trip p50 below this is "fast", above it "slow". The facts doc
- * gives ~55 ns and ~320 ns for the two modes; measured here with this very
- * loop, the fast mode's round trip p50 is 60-140 ns (rdtsc steps of 10 ns
- * included) and the slow mode's is 320 ns or more. 200 ns keeps a margin of
- * about 1.5x to each side of the gap. */
+/* A round-trip p50 below this is "fast", above it "slow". Measured with
+ * this very loop on the benchmark VM: fast mode 60-90 ns (rdtsc steps of
+ * 10 ns included), slow mode 380-400 ns. 200 ns sits about 2x from each.
+ */
 #define MN_PP_FAST_RT_NS	200
 /* A round-trip p50 above this is not a core-to-core mode at all: the peer CPU
- * was shared with other runnable work (the slow mode stays below ~1 us). */
+ * was shared with other runnable work (the slow mode's p99 stays below ~1 us). */
 #define MN_PP_BUSY_RT_NS	4000
 /* Too few samples to trust a p50 (peer descheduled, deadline hit). */
 #define MN_PP_MIN_SAMPLES	1000

@@ -55,7 +55,9 @@
 #define RE_MAX_WINDOW	512
 #define RE_POOL_MBUFS	8191
 #define RE_POOL_CACHE	256
-#define RE_LOSS_MS	50	/* a frame not back after this is lost */
+/* A frame not back after this is lost. Not less: on this shared 2-vCPU
+ * machine either process can be descheduled for tens of ms. */
+#define RE_LOSS_MS	500
 #define RE_MAX_EAL_ARGS	64
 
 enum re_mode { RE_REFLECT, RE_CLIENT };

@@ -1,0 +1,461 @@
+#!/usr/bin/env bash
+# bench.sh: msg_gen's request-reply benchmark between two machnetd stacks over
+# memif, next to the floor of the same link and the vCPU mode of the moment.
+#
+#   scripts/bench.sh [--reps N] [--sizes 1024,...] [--windows 1,32]
+#                    [--duration S] [--warmup S] [--out DIR] [--build DIR]
+#                    [--skip-floor] [--skip-stack]
+#
+# Each repetition, for every size and window:
+#   floor  mn-rawecho: a reflector (memif server, CPU 1) and a client (memif
+#          client, CPU 0), two bare DPDK primaries: the least any stack can do.
+#   stack  two machnetd (conf/mn-a.conf, conf/mn-b.conf with unique instance
+#          names and a private memif socket), msg_gen server on A, client on B.
+# mn-pingpong runs right before and right after every run: this VM's vCPUs
+# flip between a fast and a slow core-to-core mode that moves every number
+# 4-5x, so each result carries the mode it was taken in (fast, slow, unknown,
+# or before>after when it flipped during the run). ratio = P50 / floor P50 of
+# the same repetition, size and window.
+#
+# Output: the table on stdout and in OUT/table.md; everything (every run's
+# JSON, both pingpongs, exit codes) in OUT/bench.json; logs in OUT/logs/.
+# Needs root (hugepages). Every wait is bounded; an EXIT trap kills by PID
+# whatever this script started and removes the hugepage files, DPDK runtime
+# dirs and lock files of the prefixes it used.
+set -u
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+REPS=3
+SIZES=1024
+WINDOWS=1,32
+DURATION=5
+WARMUP=1
+OUT=
+BUILD=$top/build
+SKIP_FLOOR=0
+SKIP_STACK=0
+FLOOR_CPU_REFLECT=1	# like machnetd's engines (conf/mn-*.conf)
+FLOOR_CPU_CLIENT=0
+
+usage() {
+	sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
+	cat <<USAGE
+Options:
+  --reps N         repetitions (default $REPS)
+  --sizes LIST     message sizes in bytes, comma separated (default $SIZES)
+  --windows LIST   messages in flight, comma separated (default $WINDOWS)
+  --duration S     measured seconds per run (default $DURATION)
+  --warmup S       seconds before measuring, per run (default $WARMUP)
+  --out DIR        results directory (default BUILD/bench/<date-time>)
+  --build DIR      meson build directory with the binaries (default build)
+  --skip-floor     no raw-echo floor runs
+  --skip-stack     no machnetd/msg_gen runs
+  -h, --help       this text
+USAGE
+}
+
+die() {
+	echo "bench.sh: $*" >&2
+	exit 1
+}
+
+is_uint() { [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -gt 0 ]; }
+is_secs() { [[ $1 =~ ^[0-9]+([.][0-9]+)?$ ]]; }
+is_list() { [[ $1 =~ ^[0-9]+(,[0-9]+)*$ ]]; }
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--reps) [ $# -ge 2 ] && is_uint "$2" || die "--reps wants a positive integer"
+		REPS=$2; shift 2 ;;
+	--sizes) [ $# -ge 2 ] && is_list "$2" || die "--sizes wants a list like 1024,64"
+		SIZES=$2; shift 2 ;;
+	--windows) [ $# -ge 2 ] && is_list "$2" || die "--windows wants a list like 1,32"
+		WINDOWS=$2; shift 2 ;;
+	--duration) [ $# -ge 2 ] && is_secs "$2" || die "--duration wants seconds"
+		DURATION=$2; shift 2 ;;
+	--warmup) [ $# -ge 2 ] && is_secs "$2" || die "--warmup wants seconds"
+		WARMUP=$2; shift 2 ;;
+	--out) [ $# -ge 2 ] || die "--out wants a directory"
+		OUT=$2; shift 2 ;;
+	--build) [ $# -ge 2 ] || die "--build wants a directory"
+		BUILD=$(cd "$2" 2>/dev/null && pwd) || die "no build directory '$2'"
+		shift 2 ;;
+	--skip-floor) SKIP_FLOOR=1; shift ;;
+	--skip-stack) SKIP_STACK=1; shift ;;
+	-h|--help) usage; exit 0 ;;
+	*) usage >&2; die "unknown option '$1'" ;;
+	esac
+done
+
+[ "$(id -u)" -eq 0 ] || die "must run as root (DPDK needs the hugepages and /run/machnet)"
+command -v python3 >/dev/null || die "python3 is needed to assemble the results"
+
+PINGPONG=$BUILD/apps/tools/mn-pingpong
+RAWECHO=$BUILD/apps/tools/mn-rawecho
+MACHNETD=$BUILD/primary/machnetd
+MSG_GEN=$BUILD/apps/msg_gen/msg_gen
+need_bin() {
+	[ -x "$1" ] || die "$1 not found or not executable: build it (ninja -C $BUILD)${2:+ or pass $2}"
+}
+need_bin "$PINGPONG"
+[ $SKIP_FLOOR -eq 1 ] || need_bin "$RAWECHO" --skip-floor
+if [ $SKIP_STACK -eq 0 ]; then
+	need_bin "$MACHNETD" --skip-stack
+	need_bin "$MSG_GEN" --skip-stack
+fi
+
+# hugepages: 64 MB per raw-echo process, 512 MB per machnetd (conf/mn-*.conf)
+need_mb=0
+[ $SKIP_FLOOR -eq 1 ] || need_mb=128
+[ $SKIP_STACK -eq 1 ] || need_mb=1024
+hp_free=$(awk '/^HugePages_Free:/ {print $2}' /proc/meminfo)
+hp_size=$(awk '/^Hugepagesize:/ {print $2}' /proc/meminfo)
+[ -n "$hp_free" ] && [ -n "$hp_size" ] || die "no hugepage information in /proc/meminfo"
+[ $((hp_free * hp_size / 1024)) -ge $need_mb ] ||
+	die "needs $need_mb MB of free hugepages, $((hp_free * hp_size / 1024)) MB free (scripts/setup.sh reserves them)"
+
+[ -n "$OUT" ] || OUT=$BUILD/bench/$(date +%Y%m%d-%H%M%S)
+mkdir -p "$OUT/logs" || die "cannot create $OUT"
+OUT=$(cd "$OUT" && pwd)
+TMP=$(mktemp -d /tmp/mn-bench.XXXXXX) || die "mktemp failed"
+MANIFEST=$OUT/runs.tsv
+: > "$MANIFEST"
+ID=$$
+PIDS=()
+PREFIXES=()
+
+log() { echo "[bench] $*" >&2; }
+
+cleanup() {
+	local rc=$? i pid p deadline
+	trap - EXIT INT TERM
+	# newest first: clients go before the servers they talk to, and the
+	# memif client (mn-b, raw-echo client) before the memif server
+	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+		pid=${PIDS[i]}
+		kill -0 "$pid" 2>/dev/null || continue
+		kill -TERM "$pid" 2>/dev/null
+		deadline=$((SECONDS + 10))
+		while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
+			sleep 0.05
+		done
+		if kill -0 "$pid" 2>/dev/null; then
+			kill -KILL "$pid" 2>/dev/null
+			log "killed stuck pid $pid"
+		fi
+		wait "$pid" 2>/dev/null
+	done
+	for p in "${PREFIXES[@]}"; do
+		rm -f /dev/hugepages/"${p}"map_* 2>/dev/null
+		rm -rf "/var/run/dpdk/$p" "/run/machnet/$p.lock"
+	done
+	rm -rf "$TMP"
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start NAME CMD...: CMD in the background, output in OUT/logs/NAME.log; sets PID.
+start() {
+	local name=$1
+	shift
+	"$@" > "$OUT/logs/$name.log" 2>&1 &
+	PID=$!
+	PIDS+=("$PID")
+}
+
+# forget PID: drop a reaped PID so that cleanup never signals a reused one.
+forget() {
+	local i
+	for i in "${!PIDS[@]}"; do
+		[ "${PIDS[i]}" = "$1" ] && unset 'PIDS[i]'
+	done
+	PIDS=("${PIDS[@]}")
+}
+
+# wait_exit PID TIMEOUT_S: waits for PID to end by itself, then TERM, then KILL;
+# sets RC (124 when it had to be stopped).
+wait_exit() {
+	local pid=$1 deadline=$((SECONDS + $2))
+	while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
+		sleep 0.05
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		stop "$pid" TERM 10
+		RC=124
+		return
+	fi
+	wait "$pid"
+	RC=$?
+	forget "$pid"
+}
+
+# stop PID SIGNAL TIMEOUT_S: signals PID, waits, KILLs after the timeout; sets RC.
+stop() {
+	local pid=$1 deadline=$((SECONDS + $3))
+	kill "-$2" "$pid" 2>/dev/null
+	while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
+		sleep 0.05
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid" 2>/dev/null
+		log "pid $pid ignored SIG$2 for $3 s: killed"
+		wait "$pid" 2>/dev/null
+		forget "$pid"
+		RC=137
+		return
+	fi
+	wait "$pid"
+	RC=$?
+	forget "$pid"
+}
+
+# wait_for TEST TIMEOUT_S PID: polls the shell test TEST until true; fails
+# early when PID has exited.
+wait_for() {
+	local test=$1 deadline=$((SECONDS + $2)) pid=$3
+	while [ $SECONDS -lt $deadline ]; do
+		eval "$test" && return 0
+		if ! kill -0 "$pid" 2>/dev/null; then
+			eval "$test" && return 0
+			return 1
+		fi
+		sleep 0.05
+	done
+	return 1
+}
+
+# pingpong FILE: the vCPU mode now, as mn-pingpong's JSON (nothing of ours
+# should be polling while it runs).
+pingpong() {
+	timeout 5 "$PINGPONG" --json > "$1" 2>>"$OUT/logs/pingpong.err" || echo '{"mode": "error"}' > "$1"
+}
+
+# record REP TEST SIZE WINDOW JSON PP_BEFORE PP_AFTER RC
+record() {
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >> "$MANIFEST"
+}
+
+# floor_run REP SIZE WINDOW
+floor_run() {
+	local rep=$1 size=$2 win=$3 tag="r$1-floor-s$2-w$3"
+	local sock=$TMP/floor.sock pr="mnbench-$ID-$tag-r" pc="mnbench-$ID-$tag-c"
+	local rpid limit
+	PREFIXES+=("$pr" "$pc")
+	rm -f "$sock"
+	pingpong "$OUT/$tag.pp-before.json"
+	limit=$(python3 -c "import math; print(math.ceil($DURATION + $WARMUP) + 30)")
+	start "$tag-reflect" "$RAWECHO" reflect --socket "$sock" --prefix "$pr" \
+		--cpu $FLOOR_CPU_REFLECT --once --duration "$limit" \
+		--json "$OUT/$tag.reflect.json"
+	rpid=$PID
+	if ! wait_for "[ -S '$sock' ]" 10 "$rpid"; then
+		log "floor $tag: reflector did not create $sock (see $OUT/logs/$tag-reflect.log)"
+		stop "$rpid" TERM 10
+		record "$rep" floor "$size" "$win" "" "$OUT/$tag.pp-before.json" "" 1
+		return 1
+	fi
+	start "$tag-client" timeout -s INT "$limit" "$RAWECHO" client --socket "$sock" \
+		--prefix "$pc" --cpu $FLOOR_CPU_CLIENT --window "$win" --size "$size" \
+		--duration "$DURATION" --warmup "$WARMUP" --json "$OUT/$tag.json"
+	wait_exit "$PID" $((limit + 10))
+	local crc=$RC
+	# the client said bye: the reflector leaves by itself once the link is down
+	wait_exit "$rpid" 10
+	[ $RC -eq 0 ] || log "floor $tag: reflector exit status $RC"
+	pingpong "$OUT/$tag.pp-after.json"
+	rm -f "$sock"
+	[ $crc -eq 0 ] || log "floor $tag: client exit status $crc (see $OUT/logs/$tag-client.log)"
+	record "$rep" floor "$size" "$win" "$OUT/$tag.json" "$OUT/$tag.pp-before.json" \
+		"$OUT/$tag.pp-after.json" "$crc"
+	log "floor $tag: $(tail -n 1 "$OUT/logs/$tag-client.log")"
+	return $crc
+}
+
+# stack_rep REP: two machnetd, then every size and window with msg_gen.
+stack_rep() {
+	local rep=$1 ia="mnbench-a-$ID-$1" ib="mnbench-b-$ID-$1" sock=$TMP/memif-$1.sock
+	local pa pb ps size win tag limit side inst fails=0
+	PREFIXES+=("$ia" "$ib")
+	for side in a b; do
+		inst=$ia
+		[ $side = b ] && inst=$ib
+		sed -e "s/^instance = .*/instance = \"$inst\";/" \
+		    -e "s#socket=[^,\"]*#socket=$sock#" \
+		    "$top/conf/mn-$side.conf" > "$TMP/$side-$rep.conf" ||
+			die "cannot write $TMP/$side-$rep.conf"
+	done
+	rm -f "$sock"
+	start "r$rep-machnetd-a" "$MACHNETD" -c "$TMP/a-$rep.conf" --arp-probe 198.18.0.2
+	pa=$PID
+	wait_for "grep -q 'ready:' '$OUT/logs/r$rep-machnetd-a.log'" 30 "$pa" ||
+		die "machnetd A did not become ready (see $OUT/logs/r$rep-machnetd-a.log)"
+	start "r$rep-machnetd-b" "$MACHNETD" -c "$TMP/b-$rep.conf" --arp-probe 198.18.0.1
+	pb=$PID
+	wait_for "grep -q 'ready:' '$OUT/logs/r$rep-machnetd-b.log'" 30 "$pb" ||
+		die "machnetd B did not become ready (see $OUT/logs/r$rep-machnetd-b.log)"
+	wait_for "grep -q 'arp: 198.18.0.1 is at' '$OUT/logs/r$rep-machnetd-b.log'" 15 "$pb" ||
+		die "machnetd B never resolved A over memif (see $OUT/logs/r$rep-machnetd-*.log)"
+	limit=$(python3 -c "import math; print(math.ceil($DURATION + $WARMUP) + 30)")
+
+	for size in ${SIZES//,/ }; do
+		tag="r$rep-stack-s$size"
+		start "$tag-server" "$MSG_GEN" --instance "$ia" --local_ip 198.18.0.1 --msg_size "$size"
+		ps=$PID
+		if ! wait_for "grep -q 'server listening' '$OUT/logs/$tag-server.log'" 20 "$ps"; then
+			log "stack $tag: msg_gen server did not start (see $OUT/logs/$tag-server.log)"
+			stop "$ps" INT 10
+			for win in ${WINDOWS//,/ }; do
+				record "$rep" stack "$size" "$win" "" "" "" 1
+			done
+			fails=$((fails + 1))
+			continue
+		fi
+		for win in ${WINDOWS//,/ }; do
+			tag="r$rep-stack-s$size-w$win"
+			pingpong "$OUT/$tag.pp-before.json"
+			start "$tag-client" timeout -s INT "$limit" "$MSG_GEN" --instance "$ib" \
+				--local_ip 198.18.0.2 --remote_ip 198.18.0.1 --msg_size "$size" \
+				--msg_window "$win" --duration "$DURATION" --warmup "$WARMUP" \
+				--json "$OUT/$tag.json"
+			wait_exit "$PID" $((limit + 10))
+			local crc=$RC
+			pingpong "$OUT/$tag.pp-after.json"
+			[ $crc -eq 0 ] || { log "stack $tag: msg_gen client exit status $crc (see $OUT/logs/$tag-client.log)"; fails=$((fails + 1)); }
+			record "$rep" stack "$size" "$win" "$OUT/$tag.json" "$OUT/$tag.pp-before.json" \
+				"$OUT/$tag.pp-after.json" "$crc"
+			log "stack $tag: rc $crc"
+		done
+		stop "$ps" INT 10
+		[ $RC -eq 0 ] || log "stack r$rep-s$size: msg_gen server exit status $RC"
+	done
+	# memif client (B) first: the server side has crashed when its client left
+	stop "$pb" TERM 20
+	[ $RC -eq 0 ] || log "stack r$rep: machnetd B exit status $RC"
+	stop "$pa" TERM 20
+	[ $RC -eq 0 ] || log "stack r$rep: machnetd A exit status $RC"
+	rm -f "$sock"
+	return $fails
+}
+
+log "results in $OUT (reps $REPS, sizes $SIZES, windows $WINDOWS, ${DURATION}s + ${WARMUP}s warm-up)"
+failed=0
+pingpong "$OUT/start.pp.json"
+for ((rep = 1; rep <= REPS; rep++)); do
+	if [ $SKIP_FLOOR -eq 0 ]; then
+		for size in ${SIZES//,/ }; do
+			for win in ${WINDOWS//,/ }; do
+				floor_run "$rep" "$size" "$win" || failed=$((failed + 1))
+			done
+		done
+	fi
+	if [ $SKIP_STACK -eq 0 ]; then
+		stack_rep "$rep" || failed=$((failed + 1))
+	fi
+done
+
+# Assemble: one JSON with every run, and the report's table.
+python3 - "$MANIFEST" "$OUT" "$REPS" "$DURATION" "$WARMUP" <<'PY'
+import json, os, statistics, sys
+
+manifest, out, reps, duration, warmup = sys.argv[1:6]
+
+def load(path):
+    if not path or not os.path.exists(path):
+        return None
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except ValueError:
+        return None
+
+def mode_of(pp):
+    return pp.get("mode", "error") if pp else "none"
+
+runs = []
+with open(manifest) as f:
+    for line in f:
+        rep, test, size, win, res, ppb, ppa, rc = line.rstrip("\n").split("\t")
+        r = load(res)
+        b, a = load(ppb), load(ppa)
+        mb, ma = mode_of(b), mode_of(a)
+        run = {"rep": int(rep), "test": test, "size": int(size), "window": int(win),
+               "exit_status": int(rc), "result": r, "pingpong_before": b,
+               "pingpong_after": a,
+               "vcpu_mode": mb if mb == ma or ma == "none" else mb + ">" + ma}
+        if r:
+            rt = r.get("rtt_us", {})
+            run["p50_us"], run["p99_us"], run["p999_us"] = rt.get("p50"), rt.get("p99"), rt.get("p999")
+            run["rpc_per_s"] = r.get("frames_per_s") if test == "floor" else r.get("rpc_per_s")
+        runs.append(run)
+
+floor = {(r["rep"], r["size"], r["window"]): r for r in runs
+         if r["test"] == "floor" and r.get("p50_us")}
+for r in runs:
+    fl = floor.get((r["rep"], r["size"], r["window"]))
+    if fl and r.get("p50_us"):
+        r["floor_p50_us"] = fl["p50_us"]
+        r["ratio"] = r["p50_us"] / fl["p50_us"]
+
+def name(test, win):
+    kind = "Latency" if win == 1 else "Throughput"
+    return ("floor (raw memif) " if test == "floor" else "machnet-mp ") + kind
+
+def us(v):
+    return "-" if v is None else ("%.2f us" % v if v < 10 else "%.1f us" % v)
+
+def rate(v):
+    return "-" if v is None else "{:,.0f}".format(v)
+
+def ratio(v):
+    return "-" if v is None else "%.2fx" % v
+
+hdr = ("| Test | size | window | rep | P50 | P99 | P99.9 | RPC/s | floor P50 | ratio | vCPU mode |\n"
+       "|---|---|---|---|---|---|---|---|---|---|---|\n")
+rows = []
+for r in runs:
+    if not r.get("p50_us"):
+        rows.append("| %s | %d | %d | %d | failed (exit %d) | | | | | | %s |" % (
+            name(r["test"], r["window"]), r["size"], r["window"], r["rep"],
+            r["exit_status"], r["vcpu_mode"]))
+        continue
+    rows.append("| %s | %d | %d | %d | %s | %s | %s | %s | %s | %s | %s |" % (
+        name(r["test"], r["window"]), r["size"], r["window"], r["rep"], us(r["p50_us"]),
+        us(r["p99_us"]), us(r["p999_us"]), rate(r["rpc_per_s"]), us(r.get("floor_p50_us")),
+        ratio(r.get("ratio")), r["vcpu_mode"]))
+
+# medians over the repetitions taken in one and the same mode
+groups = {}
+for r in runs:
+    if r.get("p50_us") and r["vcpu_mode"] in ("fast", "slow"):
+        groups.setdefault((r["test"], r["size"], r["window"], r["vcpu_mode"]), []).append(r)
+med_hdr = ("| Test | size | window | runs | P50 | P99 | P99.9 | RPC/s | floor P50 | ratio | vCPU mode |\n"
+           "|---|---|---|---|---|---|---|---|---|---|---|\n")
+med_rows, summary = [], []
+for key in sorted(groups, key=lambda k: (k[1], k[2], k[3], k[0])):
+    g = groups[key]
+    m = lambda f: statistics.median([x[f] for x in g if x.get(f) is not None]) \
+        if any(x.get(f) is not None for x in g) else None
+    s = {"test": key[0], "size": key[1], "window": key[2], "vcpu_mode": key[3], "runs": len(g),
+         "p50_us": m("p50_us"), "p99_us": m("p99_us"), "p999_us": m("p999_us"),
+         "rpc_per_s": m("rpc_per_s"), "floor_p50_us": m("floor_p50_us"), "ratio": m("ratio")}
+    summary.append(s)
+    med_rows.append("| %s | %d | %d | %d | %s | %s | %s | %s | %s | %s | %s |" % (
+        name(key[0], key[2]), key[1], key[2], len(g), us(s["p50_us"]), us(s["p99_us"]),
+        us(s["p999_us"]), rate(s["rpc_per_s"]), us(s["floor_p50_us"]), ratio(s["ratio"]), key[3]))
+
+table = "Every run:\n\n" + hdr + "\n".join(rows) + "\n"
+table += "\nMedians over the runs taken in one vCPU mode:\n\n" + med_hdr + "\n".join(med_rows) + "\n"
+print(table)
+with open(os.path.join(out, "table.md"), "w") as f:
+    f.write(table)
+with open(os.path.join(out, "bench.json"), "w") as f:
+    json.dump({"reps": int(reps), "duration_s": float(duration), "warmup_s": float(warmup),
+               "start_pingpong": load(os.path.join(out, "start.pp.json")),
+               "runs": runs, "medians_by_mode": summary}, f, indent=2)
+    f.write("\n")
+PY
+[ $? -eq 0 ] || { log "assembling the results failed"; failed=$((failed + 1)); }
+log "table: $OUT/table.md, all results: $OUT/bench.json"
+[ $failed -eq 0 ] || { log "$failed run(s) failed"; exit 1; }
+exit 0
