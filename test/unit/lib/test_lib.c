@@ -213,7 +213,7 @@ static void test_init_without_machnetd(void)
 	errno = 0;
 	CU_ASSERT_PTR_NULL(machnet_attach());
 	CU_ASSERT_EQUAL(errno, ENOTCONN);
-	char *args[] = { "app", "--proc-type=secondary", "--file-prefix=" ABSENT, "--no-pci" };
+	char *args[] = { "app", "--proc-type=secondary", ("--file-prefix=" ABSENT), "--no-pci" };
 	EXPECT_ERR(machnet_init_eal(4, args), ENOENT);
 	unsetenv("MACHNET_INSTANCE");
 }
@@ -319,7 +319,7 @@ static void test_zc_next_null(void)
  * without hanging or crashing. */
 static void test_api_subset_without_machnetd(void)
 {
-	int p[2], status = 0, done = 0;
+	int p[2], status = 0, done = 0, eof = 0;
 	char out[4096];
 	size_t used = 0;
 	struct timespec t0, t;
@@ -342,17 +342,21 @@ static void test_api_subset_without_machnetd(void)
 	for (;;) {
 		struct pollfd pfd = { p[0], POLLIN, 0 };
 
-		if (poll(&pfd, 1, 100) > 0 && used < sizeof(out) - 1) {
+		if (!eof && poll(&pfd, 1, 100) > 0) {
 			ssize_t n = read(p[0], out + used, sizeof(out) - 1 - used);
 
 			if (n > 0)
 				used += (size_t)n;
+			else
+				eof = 1;	/* the child closed stderr: it exited */
 		}
 		if (!done && waitpid(child, &status, WNOHANG) == child)
 			done = 1;
 		clock_gettime(CLOCK_MONOTONIC, &t);
-		if ((done && poll(&pfd, 1, 0) <= 0) || t.tv_sec - t0.tv_sec > 20)
+		if ((done && eof) || t.tv_sec - t0.tv_sec > 20)
 			break;
+		if (eof && !done)
+			usleep(1000);
 	}
 	if (!done) {
 		kill(child, SIGKILL);
