@@ -190,16 +190,24 @@ wait_exit() {
 	forget "$pid"
 }
 
-# stop PID SIGNAL TIMEOUT_S: signals PID, waits, KILLs after the timeout; sets RC.
+# stop PID SIGNAL TIMEOUT_S: signals PID and waits; after the timeout TERM
+# (5 s), then KILL. Sets RC (137 when it had to be killed).
 stop() {
-	local pid=$1 deadline=$((SECONDS + $3))
-	kill "-$2" "$pid" 2>/dev/null
-	while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
+	local pid=$1 sig=$2 deadline=$((SECONDS + $3))
+	kill "-$sig" "$pid" 2>/dev/null
+	while kill -0 "$pid" 2>/dev/null; do
+		if [ $SECONDS -ge $deadline ]; then
+			[ "$sig" = TERM ] && break
+			log "pid $pid ignored SIG$sig for $3 s: TERM"
+			sig=TERM
+			kill -TERM "$pid" 2>/dev/null
+			deadline=$((SECONDS + 5))
+		fi
 		sleep 0.05
 	done
 	if kill -0 "$pid" 2>/dev/null; then
 		kill -KILL "$pid" 2>/dev/null
-		log "pid $pid ignored SIG$2 for $3 s: killed"
+		log "pid $pid ignored SIGTERM: killed"
 		wait "$pid" 2>/dev/null
 		forget "$pid"
 		RC=137
@@ -326,7 +334,7 @@ stack_rep() {
 				"$OUT/$tag.pp-after.json" "$crc"
 			log "stack $tag: rc $crc"
 		done
-		stop "$ps" INT 10
+		stop "$ps" INT 5
 		[ $RC -eq 0 ] || log "stack r$rep-s$size: msg_gen server exit status $RC"
 	done
 	# memif client (B) first: the server side has crashed when its client left
@@ -396,6 +404,8 @@ for r in runs:
     if fl and r.get("p50_us"):
         r["floor_p50_us"] = fl["p50_us"]
         r["ratio"] = r["p50_us"] / fl["p50_us"]
+        if r.get("rpc_per_s") and fl.get("rpc_per_s"):
+            r["rpc_ratio"] = r["rpc_per_s"] / fl["rpc_per_s"]
 
 def name(test, win):
     kind = "Latency" if win == 1 else "Throughput"
