@@ -28,16 +28,8 @@
 #include <string.h>
 #include <time.h>
 
-/* A round-trip p50 below this is "fast", above it "slow". Measured with
- * this very loop on the benchmark VM: fast mode 60-90 ns (rdtsc steps of
- * 10 ns included), slow mode 380-400 ns. 200 ns sits about 2x from each.
- */
-#define MN_PP_FAST_RT_NS	200
-/* A round-trip p50 above this is not a core-to-core mode at all: the peer CPU
- * was shared with other runnable work (the slow mode's p99 stays below ~1 us). */
-#define MN_PP_BUSY_RT_NS	4000
-/* Too few samples to trust a p50 (peer descheduled, deadline hit). */
-#define MN_PP_MIN_SAMPLES	1000
+#include "mn_pp_stats.h"
+
 #define MN_PP_WARMUP		1000
 #define MN_PP_DEADLINE_NS	600000000ull	/* whole run, incl. thread start */
 #define MN_PP_MAX_ITERS		10000000ul
@@ -115,18 +107,6 @@ static int cmp_u64(const void *a, const void *b)
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
 	return (x > y) - (x < y);
-}
-
-static uint64_t pct(const uint64_t *sorted, size_t n, double p)
-{
-	size_t i;
-
-	if (n == 0)
-		return 0;
-	i = (size_t)(p / 100.0 * (double)n);
-	if (i >= n)
-		i = n - 1;
-	return sorted[i];
 }
 
 static void usage(FILE *f)
@@ -243,20 +223,13 @@ int main(int argc, char **argv)
 		tk_per_ns = (double)(t_end_tk - t_start_tk) / (double)(t_end_ns - t_start_ns);
 	qsort(samples, n, sizeof(*samples), cmp_u64);
 
-	double p50 = (double)pct(samples, n, 50) / tk_per_ns;
-	double p99 = (double)pct(samples, n, 99) / tk_per_ns;
-	double p999 = (double)pct(samples, n, 99.9) / tk_per_ns;
+	double p50 = (double)mn_pp_pct(samples, n, 50) / tk_per_ns;
+	double p99 = (double)mn_pp_pct(samples, n, 99) / tk_per_ns;
+	double p999 = (double)mn_pp_pct(samples, n, 99.9) / tk_per_ns;
 	double mn = n ? (double)samples[0] / tk_per_ns : 0;
 	double mx = n ? (double)samples[n - 1] / tk_per_ns : 0;
 	double oneway = p50 / 2;
-	const char *mode;
-
-	if (n < MN_PP_MIN_SAMPLES || p50 >= MN_PP_BUSY_RT_NS)
-		mode = "unknown";
-	else if (p50 < MN_PP_FAST_RT_NS)
-		mode = "fast";
-	else
-		mode = "slow";
+	const char *mode = mn_pp_mode(n, p50);
 
 	if (json)
 		printf("{\"mode\": \"%s\", \"cpus\": [%d, %d], \"iters\": %lu, "
