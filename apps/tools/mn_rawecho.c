@@ -697,6 +697,7 @@ int main(int argc, char **argv)
 {
 	struct re_opts o;
 	struct rte_mempool *pool = NULL;
+	char runtime_dir[PATH_MAX];
 	int rc, port;
 
 	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
@@ -715,8 +716,12 @@ int main(int argc, char **argv)
 			rte_strerror(-rc));
 		return 1;
 	}
+	snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());
 	port = port_start(&pool);
 	if (port < 0) {
+		if (o.mode == RE_CLIENT)
+			fprintf(stderr, "mn-rawecho: is a reflector (memif server) listening on %s?\n",
+				o.socket);
 		rc = port;
 		goto out_eal;
 	}
@@ -735,5 +740,8 @@ out_port:
 	port_stop((uint16_t)port, pool);
 out_eal:
 	rte_eal_cleanup();
+	/* --in-memory leaves only the empty runtime dir; rmdir() fails harmlessly
+	 * if anything else is in it */
+	rmdir(runtime_dir);
 	return rc == 0 ? 0 : (rc == -ETIMEDOUT ? 3 : 2);
 }
