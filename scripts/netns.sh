@@ -373,15 +373,19 @@ cmd_blackhole() {
 	awk -v s="$secs" 'BEGIN { exit !(s > 0 && s <= 600) }' || die "SECONDS must be in (0, 600]"
 	case "$which" in a) sides=a ;; b) sides=b ;; both) sides="a b" ;; *) die "bad side '$which': a, b or both" ;; esac
 	need_root; owned "$p"
-	t_down=$(now)
+	# down_at is taken once the link is down and up_at before it is
+	# brought back: nothing can cross in [down_at, up_at]. Frames flow
+	# again some time after up_at (carrier, qdisc activation and ARP: up to
+	# about 1 s on this kernel), so the outage is longer than SECONDS.
 	for s in $sides; do
 		ip -n "$p$s" link set "$p${s}0" down || die "link down $p${s}0 failed"
 	done
+	t_down=$(now)
 	sleep "$secs"
+	t_up=$(now)
 	for s in $sides; do
 		ip -n "$p$s" link set "$p${s}0" up || die "link up $p${s}0 failed"
 	done
-	t_up=$(now)
 	wait_up "$p" 5 || die "link did not come back up"
 	echo "blackhole down_at=$t_down up_at=$t_up ready_at=$(now)"
 }

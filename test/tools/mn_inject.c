@@ -7,6 +7,10 @@
  *   mn-inject --syn --dst-ip IP --dst-port P [--src-ip IP] [--src-port P]
  *             [--timeout-ms T] [--tries N] [--complete]
  *
+ * Defaults: --src-ip 198.18.1.10 and --src-port 40000 for raw frames (--syn:
+ * the kernel's choice), --seq 1, --ack 1000, --count 1, --rate 1000,
+ * --timeout-ms 1000, --tries 3.
+ *
  * Raw mode builds each frame with the codec (mn_wire_encode, IP and UDP
  * checksums correct) and then damages exactly what --kind names, so a
  * receiver's counters can be checked reason by reason. --count frames are
@@ -83,7 +87,7 @@ struct opts {
 	const char *iface;
 	int have_dst_mac, have_src_mac, syn_mode, complete;
 	struct mn_l2l3 a;	/* dst/src MAC, IPs, ports */
-	int have_dst_ip, have_src_ip;
+	int have_dst_ip, have_src_ip, have_src_port;
 	int kind;
 	uint32_t seq, ack;
 	unsigned long count, rate, timeout_ms, tries;
@@ -431,7 +435,6 @@ int main(int argc, char **argv)
 	unsigned long v;
 	int i, k;
 
-	o.a.src_port = 40000;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 
@@ -466,6 +469,7 @@ int main(int argc, char **argv)
 			o.a.dst_port = (uint16_t)v;
 		} else if (!strcmp(a, "--src-port") && !parse_ul(val, 65535, &v)) {
 			o.a.src_port = (uint16_t)v;
+			o.have_src_port = 1;
 		} else if (!strcmp(a, "--seq") && !parse_ul(val, 0xffffffffu, &v)) {
 			o.seq = (uint32_t)v;
 		} else if (!strcmp(a, "--ack") && !parse_ul(val, 0xffffffffu, &v)) {
@@ -499,7 +503,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (o.syn_mode)
-		return do_syn(&o);
+		return do_syn(&o);	/* without --src-port the kernel picks one */
+	if (!o.have_src_port)
+		o.a.src_port = 40000;
 	if (!o.iface || !o.have_dst_mac || o.kind < 0) {
 		fprintf(stderr, "mn-inject: raw mode needs --iface, --dst-mac and --kind\n");
 		usage();

@@ -88,7 +88,7 @@ int main(int argc, char **argv)
 	static uint8_t buf[65536];
 	const char *iface = NULL;
 	uint8_t mac[6];
-	int have_mac = 0, distinct = 0, expect = -1, expect_nf = -1, fd, ifindex, i;
+	int have_mac = 0, distinct = 0, expect = -1, expect_nf = -1, fd, ifindex, i, rcvbuf = 8 << 20;
 	unsigned long count = 0, timeout_ms = 5000, got = 0, bad = 0, v, dups = 0;
 	unsigned long by_reason[MN_RX__COUNT] = { 0 };
 	uint64_t *tuples = NULL, deadline;
@@ -144,6 +144,10 @@ int main(int argc, char **argv)
 		free(tuples);
 		return 1;
 	}
+	/* Room for a burst (root may exceed rmem_max); losing frames here
+	 * would look like the sender's fault. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	memset(&sll, 0, sizeof(sll));
 	sll.sll_family = AF_PACKET;
 	sll.sll_protocol = htons(ETH_P_ALL);

@@ -10,6 +10,8 @@
  * from both, so the receiver can tell a duplicate from a damaged copy. The
  * receiver prints "ready" once bound, then key=value results; times are
  * CLOCK_REALTIME seconds so a script can compare them with `date +%s.%N`.
+ * sock_drops is the socket's own drop count (SO_RXQ_OVFL), which includes
+ * datagrams the kernel rejected for a bad UDP checksum.
  * Exit status: 0 done, 1 runtime error, 2 usage.
  */
 #include <arpa/inet.h>
