@@ -32,6 +32,7 @@
 
 #include "mn_abi.h"
 #include "mn_config.h"
+#include "mn_ctrl.h"
 #include "mn_engine.h"
 #include "mn_pkt.h"
 #include "mn_port.h"
@@ -220,6 +221,71 @@ static void stats_sum(struct mn_engine_stats *sum, int engine)
 	}
 }
 
+/* Transport, channel and pool counters. The engines write them; plain
+ * 64-bit reads see each counter whole (x86-64), not a snapshot of all. */
+static void tel_transport(struct rte_tel_data *d, int engine)
+{
+	struct mn_xport_stats xs;
+	struct mn_ctrl_stats cs;
+	uint64_t in_use = 0, flows = 0, msgs_sent = 0, msgs_delivered = 0, retransmits = 0;
+	uint64_t rtos = 0, rst_sent = 0, rx_backpressure = 0, rx_dropped = 0;
+	unsigned lo = 0, hi = g_info->n_engines;
+
+	memset(&xs, 0, sizeof(xs));
+	if (engine >= 0) {
+		lo = (unsigned)engine;
+		hi = lo + 1;
+	}
+	for (unsigned i = lo; i < hi; i++) {
+		const volatile struct mn_xport_stats *x = &g_engines[i].x.st;
+		struct mn_xport_pstats ps;
+
+		if (g_engines[i].pool)
+			in_use += rte_mempool_in_use_count(g_engines[i].pool);
+		xs.msgs_tx += x->msgs_tx;
+		xs.msgs_rx += x->msgs_rx;
+		xs.send_failed += x->send_failed;
+		xs.send_parked += x->send_parked;
+		xs.deliver_busy += x->deliver_busy;
+		xs.deliver_drop += x->deliver_drop;
+		xs.flows_full += x->flows_full;
+		xs.events_lost += x->events_lost;
+		flows += g_engines[i].x.n_flows;
+		mn_xport_proto_stats(&g_engines[i], &ps);
+		msgs_sent += ps.msgs_sent;
+		msgs_delivered += ps.msgs_delivered;
+		retransmits += ps.retransmits;
+		rtos += ps.rtos;
+		rst_sent += ps.rst_sent;
+		rx_backpressure += ps.rx_backpressure;
+		rx_dropped += ps.rx_codec_drops;
+	}
+	mn_ctrl_get_stats(&cs);
+	rte_tel_data_add_dict_u64(d, "pool_in_use", in_use);
+	rte_tel_data_add_dict_u64(d, "flows", flows);
+	rte_tel_data_add_dict_u64(d, "msgs_tx", xs.msgs_tx);
+	rte_tel_data_add_dict_u64(d, "msgs_rx", xs.msgs_rx);
+	rte_tel_data_add_dict_u64(d, "send_failed", xs.send_failed);
+	rte_tel_data_add_dict_u64(d, "send_parked", xs.send_parked);
+	rte_tel_data_add_dict_u64(d, "deliver_busy", xs.deliver_busy);
+	rte_tel_data_add_dict_u64(d, "deliver_drop", xs.deliver_drop);
+	rte_tel_data_add_dict_u64(d, "flows_full", xs.flows_full);
+	rte_tel_data_add_dict_u64(d, "events_lost", xs.events_lost);
+	rte_tel_data_add_dict_u64(d, "proto_msgs_sent", msgs_sent);
+	rte_tel_data_add_dict_u64(d, "proto_msgs_delivered", msgs_delivered);
+	rte_tel_data_add_dict_u64(d, "retransmits", retransmits);
+	rte_tel_data_add_dict_u64(d, "rtos", rtos);
+	rte_tel_data_add_dict_u64(d, "rst_sent", rst_sent);
+	rte_tel_data_add_dict_u64(d, "rx_backpressure", rx_backpressure);
+	rte_tel_data_add_dict_u64(d, "rx_codec_drops", rx_dropped);
+	rte_tel_data_add_dict_u64(d, "apps_registered", cs.apps_registered);
+	rte_tel_data_add_dict_u64(d, "apps_died", cs.apps_died);
+	rte_tel_data_add_dict_u64(d, "apps_left", cs.apps_left);
+	rte_tel_data_add_dict_u64(d, "chans_attached", cs.chans_attached);
+	rte_tel_data_add_dict_u64(d, "chans_released", cs.chans_released);
+	rte_tel_data_add_dict_u64(d, "mbufs_reclaimed", cs.mbufs_reclaimed);
+}
+
 static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	struct mn_engine_stats s;
@@ -257,6 +323,7 @@ static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d
 		snprintf(key, sizeof(key), "drop_%s", mn_drop_reason_str(r));
 		rte_tel_data_add_dict_u64(d, key, s.drops[r]);
 	}
+	tel_transport(d, engine);
 	return 0;
 }
 
@@ -336,7 +403,7 @@ int main(int argc, char **argv)
 	const char *path = NULL;
 	uint32_t probes[MAX_PROBES];
 	unsigned n_probes = 0, n_ports = 0, n_pools = 0;
-	bool check = false, verbose = false, eal_up = false;
+	bool check = false, verbose = false, eal_up = false, ctrl_up = false;
 	struct rte_mempool *pools[MN_CFG_MAX_ENGINES] = { 0 };
 	const struct rte_memzone *mz = NULL;
 	int link_up[MN_CFG_MAX_IFACES];
@@ -518,6 +585,36 @@ int main(int argc, char **argv)
 		say("engine ARP rings: rte_ring_create: %s", rte_strerror(-rc));
 		goto out_ports;
 	}
+	{
+		struct mn_ctrl_params cp;
+		uint32_t mtu = UINT32_MAX;
+
+		memset(&cp, 0, sizeof(cp));
+		for (unsigned i = 0; i < n_ports; i++)
+			if (g_cfg.ifaces[i].mtu < mtu)
+				mtu = g_cfg.ifaces[i].mtu;
+		cp.instance = g_cfg.instance;
+		cp.n_engines = g_cfg.n_engines;
+		for (unsigned e = 0; e < g_cfg.n_engines; e++)
+			cp.pools[e] = pools[e];
+		cp.mtu = mtu;
+		cp.max_apps = g_cfg.max_apps;
+		cp.ring_size = g_cfg.channel_ring;
+		cp.connect_timeout_ms = g_cfg.connect_timeout_ms;
+		rc = mn_ctrl_init(&cp, err, sizeof(err));
+		if (rc) {
+			say("%s", err);
+			goto out_ports;
+		}
+		ctrl_up = true;
+	}
+	for (unsigned e = 0; e < g_cfg.n_engines; e++) {
+		rc = mn_xport_init(&g_engines[e], &g_cfg, mn_ctrl_engine(e));
+		if (rc) {
+			say("engine %u: transport setup failed: %s", e, strerror(-rc));
+			goto out_ports;
+		}
+	}
 	for (unsigned i = 0; i < n_probes; i++) {
 		rc = mn_engine_add_probe(&g_engines[0], probes[i]);
 		if (rc < 0) {
@@ -574,6 +671,12 @@ int main(int argc, char **argv)
 			e++;
 		}
 	}
+	rc = mn_ctrl_start();
+	if (rc) {
+		say("cannot start the control plane for apps: %s", strerror(-rc));
+		atomic_store(&g_stop, true);
+		goto out_engines;
+	}
 	say("ready: %u engine(s), %u interface(s), pid %d", g_cfg.n_engines, n_ports,
 	    (int)getpid());
 
@@ -614,6 +717,9 @@ int main(int argc, char **argv)
 	ret = 0;
 
 out_engines:
+	/* Apps see ESHUTDOWN from here on; then the engines stop. */
+	if (ctrl_up)
+		mn_ctrl_stop();
 	rte_eal_mp_wait_lcore();
 	if (verbose) {
 		struct mn_engine_stats s;
@@ -623,6 +729,10 @@ out_engines:
 		    s.rx_pkts, s.tx_pkts, s.arp_req_answered, s.icmp_echo_answered);
 	}
 out_ports:
+	for (unsigned e = 0; e < g_cfg.n_engines; e++)
+		mn_xport_fini(&g_engines[e]);
+	if (ctrl_up)
+		mn_ctrl_fini();
 	mn_engine_unlink_arp(g_engines, g_cfg.n_engines);
 	for (unsigned i = 0; i < n_ports; i++)
 		mn_port_close(&g_ports[i]);

@@ -147,6 +147,11 @@ static void tx_queue(struct mn_engine *e, struct mn_engine_port *p, struct rte_m
 	p->tx[p->n_tx++] = m;
 }
 
+void mn_engine_tx(struct mn_engine *e, unsigned port, struct rte_mbuf *m)
+{
+	tx_queue(e, &e->ports[port], m);
+}
+
 static void send_arp_request(struct mn_engine *e, struct mn_engine_port *p, uint32_t ip)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(e->pool);
@@ -184,17 +189,20 @@ int mn_engine_resolve(struct mn_engine *e, unsigned port, uint32_t dst_ip, uint8
 
 void mn_engine_rx_transport(struct mn_engine *e, struct mn_engine_port *p, struct rte_mbuf *m)
 {
-	/* The proto endpoint plugs in here: decode with mn_wire_decode (use
-	 * MN_DEC_NO_CSUM when !p->ifc.rx_csum), find the flow, feed it. */
 	(void)p;
-	e->st->drops[MN_DROP_NO_TRANSPORT]++;
-	rte_pktmbuf_free(m);
+	if (e->x.ep == NULL) {
+		e->st->drops[MN_DROP_NO_TRANSPORT]++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	mn_xport_rx(e, m);
 }
 
 void mn_engine_arp_resolved(struct mn_engine *e, unsigned port, uint32_t ip,
                             const uint8_t mac[6])
 {
-	/* Transport glue: resume the connects of `port` whose next hop is ip. */
+	if (e->x.ep != NULL)
+		mn_xport_arp_resolved(e, port, ip, mac);
 	for (unsigned i = 0; i < e->n_probes; i++) {
 		struct mn_probe *pr = &e->probes[i];
 
@@ -274,7 +282,10 @@ static void run_timers(struct mn_engine *e, uint64_t now)
 		arp_drain(e, now);
 	if (e->n_probes)
 		poll_probes(e);
-	/* Transport glue: run flow timers (retransmission, delayed ACKs) here. */
+	/* Flow timers run every loop (mn_xport_poll); only connects waiting
+	 * for ARP are looked at here. */
+	if (e->x.ep != NULL)
+		mn_xport_tick(e);
 }
 
 static unsigned rx_port(struct mn_engine *e, unsigned idx, uint64_t now)
@@ -346,10 +357,12 @@ int mn_engine_main(void *arg)
 		uint64_t now = now_us(e);
 		unsigned got = 0;
 
+		if (e->x.ep != NULL)
+			mn_xport_begin(e);
 		for (unsigned i = 0; i < e->n_ports; i++)
 			got += rx_port(e, i, now);
-		/* Transport glue: drain the app channels' TX rings (segment,
-		 * queue with tx_queue) here, before the flush. */
+		if (e->x.ep != NULL)
+			got += mn_xport_poll(e, got);
 		if (now >= next_timer) {
 			run_timers(e, now);
 			next_timer = now + TIMER_PERIOD_US;

@@ -3,9 +3,10 @@
  * An engine owns one RX/TX queue pair of every port, its mbuf pool, an ARP
  * table per port and its stats block; nothing in it is shared, so nothing is
  * locked. Per iteration: rx burst of each port -> mn_pkt_rx (ARP, ICMP echo,
- * drops) -> transport frames to mn_engine_rx_transport(); flush TX; every
- * millisecond, ARP timers. When a poll finds nothing it idles by the config's
- * policy. The data path never logs or mallocs; it counts.
+ * drops) -> transport frames to mn_engine_rx_transport(); then the
+ * transport's turn (mn_xport_poll: ACK flush, channel commands and sends,
+ * due flow timers); flush TX; every millisecond, ARP timers. When a poll
+ * finds nothing to do it idles by the config's policy. The data path never logs or mallocs; it counts.
  *
  * Setup (mn_engine_init, mn_engine_add_probe) runs on the main thread before
  * launch; mn_engine_main runs on the engine's lcore until *stop is set.
@@ -25,6 +26,7 @@
 #include "mn_arp.h"
 #include "mn_config.h"
 #include "mn_pkt.h"
+#include "mn_xport.h"
 
 #define MN_ENGINE_BURST      32
 #define MN_ENGINE_MAX_PROBES 8
@@ -74,6 +76,10 @@ struct mn_engine {
 	struct rte_ring *arp_in;
 	unsigned n_peers;
 	struct rte_ring *arp_peers[MN_CFG_MAX_ENGINES];
+
+	/* The transport and the app channels (mn_xport_init); without it
+	 * transport frames are counted as MN_DROP_NO_TRANSPORT. */
+	struct mn_xport x;
 };
 
 /* Creates the ARP rings of engines[0..n) and links each to the others.
@@ -103,9 +109,13 @@ int mn_engine_main(void *arg);
  * does); -EHOSTUNREACH after a failed resolution; -ENETUNREACH when no route. */
 int mn_engine_resolve(struct mn_engine *e, unsigned port, uint32_t dst_ip, uint8_t mac[6]);
 
+/* Queues m for transmission on engine port `port` (flushed once per loop,
+ * one tx_burst per port). Engine lcore only; takes ownership of m. */
+void mn_engine_tx(struct mn_engine *e, unsigned port, struct rte_mbuf *m);
+
 /* Hook: a received transport frame (UDP to our IP with the transport magic).
- * Takes ownership of m. Until the proto endpoint is glued in, counts
- * MN_DROP_NO_TRANSPORT and frees. */
+ * Takes ownership of m and gives it to the transport (mn_xport_rx); an
+ * engine without one counts MN_DROP_NO_TRANSPORT and frees. */
 void mn_engine_rx_transport(struct mn_engine *e, struct mn_engine_port *p, struct rte_mbuf *m);
 
 /* Hook: the pending resolution of ip on port completed (called from the RX

@@ -955,14 +955,17 @@ static void release_rx(struct MachnetChannelCtx *c, struct rte_mbuf *head)
 		flush_used(c);
 }
 
+/* The engine writes a delivered message's meta from the receiver's side
+ * (src = local end, as for sending); Machnet programs expect src to name the
+ * sender and reply on the swapped flow, so the flow is turned around here. */
 static void flow_of(struct rte_mbuf *head, MachnetFlow_t *f)
 {
 	const struct mn_msg_meta *md = meta_of(head);
 
-	f->src_ip = md->src_ip;
-	f->dst_ip = md->dst_ip;
-	f->src_port = md->src_port;
-	f->dst_port = md->dst_port;
+	f->src_ip = md->dst_ip;
+	f->dst_ip = md->src_ip;
+	f->src_port = md->dst_port;
+	f->dst_port = md->src_port;
 }
 
 /* 1: message copied; 0: none; -errno. */

@@ -23,9 +23,11 @@
  *              exit and restart (DPDK cannot re-initialise a process)
  *
  * Addresses: MachnetFlow_t holds IPv4 addresses and ports in HOST byte order,
- * as Machnet does. From the receiver's point of view src_* is the local end
- * and dst_* the remote end of the flow; a flow received with a message can be
- * passed back to machnet_send() to reply.
+ * as Machnet does. A flow to send on (from machnet_connect(), or an event)
+ * has src_* = the local end and dst_* = the remote end. A flow received with
+ * a message (machnet_recv, machnet_recvmsg, machnet_zc_recv) names the sender
+ * as src_* and this end as dst_*, as in Machnet: reply by swapping it
+ * (tx.src_ip = rx.dst_ip, tx.dst_ip = rx.src_ip, ports likewise).
  */
 #ifndef MACHNET_H
 #define MACHNET_H

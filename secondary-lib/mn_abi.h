@@ -201,7 +201,11 @@ struct mn_ctrl_shm {
  * every segment holds data_len bytes at data_off (>= MN_TX_HEADROOM), at most
  * mss of them, and the chain ends with next == NULL. */
 struct mn_msg_meta {
-	uint32_t src_ip, dst_ip;	/* = MachnetFlow_t, host order */
+	/* The flow from the side of the process that holds the message: src =
+	 * the local end, dst = the remote end, both when an app sends and when
+	 * the engine delivers (the library swaps a delivered flow into
+	 * Machnet's "src = sender" view). Host order. */
+	uint32_t src_ip, dst_ip;
 	uint16_t src_port, dst_port;
 	uint32_t flow_id;		/* engine's flow id (0: unknown; the engine
 					 * checks it against the tuple) */
@@ -226,7 +230,7 @@ struct mn_event {
 	int32_t status;		/* 0 or -errno */
 	uint32_t req_id;	/* the request's id for replies, else 0 */
 	uint32_t flow_id;
-	uint32_t src_ip, dst_ip;	/* the flow, host order */
+	uint32_t src_ip, dst_ip;	/* the flow, host order: src = local end */
 	uint16_t src_port, dst_port;
 	uint32_t pad;
 };

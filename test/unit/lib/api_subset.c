@@ -35,8 +35,8 @@ static int server(void *ch, const char *ip, uint16_t port, long count)
 		return 1;
 	}
 	while (echoed < count && now_s() < deadline) {
-		MachnetFlow_t flow;
-		ssize_t n = machnet_recv(ch, buf, sizeof(buf), &flow);
+		MachnetFlow_t rx, flow;
+		ssize_t n = machnet_recv(ch, buf, sizeof(buf), &rx);
 
 		if (n < 0) {
 			perror("machnet_recv");
@@ -44,7 +44,12 @@ static int server(void *ch, const char *ip, uint16_t port, long count)
 		}
 		if (n == 0)
 			continue;
-		/* Reply on the flow the message came from (Machnet's echo idiom). */
+		/* A received flow names the sender as src: reply on the reverse
+		 * (Machnet's echo idiom). */
+		flow.src_ip = rx.dst_ip;
+		flow.dst_ip = rx.src_ip;
+		flow.src_port = rx.dst_port;
+		flow.dst_port = rx.src_port;
 		while (machnet_send(ch, flow, buf, (size_t)n) != 0) {
 			if (now_s() > deadline)
 				return 1;

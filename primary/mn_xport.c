@@ -1,0 +1,897 @@
+/* mn_xport: the engine's transport glue. See mn_xport.h. */
+/* proto's headers and ours both define MN_EV_* (flow events vs channel
+ * events) and enum mn_cc_mode (proto's CC modes vs the config's): proto's
+ * are renamed while they are read, so this file names them MN_PEV_* and
+ * uses neither cc enum of proto. (Asked for upstream: a proto prefix.) */
+#define mn_cc_mode		mn_proto_cc_mode_
+#define MN_CC_FIXED		MN_PCC_FIXED_
+#define MN_CC_SWIFT		MN_PCC_SWIFT_
+#define MN_EV_CONNECTED		MN_PEV_CONNECTED
+#define MN_EV_CONNECT_FAILED	MN_PEV_CONNECT_FAILED
+#define MN_EV_ACCEPTED		MN_PEV_ACCEPTED
+#define MN_EV_RESET		MN_PEV_RESET
+#define MN_EV_CLOSED		MN_PEV_CLOSED
+#define MN_EV_FAILED		MN_PEV_FAILED
+#include "mn_proto.h"
+#undef mn_cc_mode
+#undef MN_CC_FIXED
+#undef MN_CC_SWIFT
+#undef MN_EV_CONNECTED
+#undef MN_EV_CONNECT_FAILED
+#undef MN_EV_ACCEPTED
+#undef MN_EV_RESET
+#undef MN_EV_CLOSED
+#undef MN_EV_FAILED
+
+#include "mn_xport.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_udp.h>
+
+#include "mn_engine.h"
+#include "mn_wire.h"
+
+enum { XF_FREE = 0, XF_ARP, XF_OPENING, XF_OPEN, XF_CLOSING };
+
+#define CMD_BURST 16
+#define TX_BURST 32
+
+static inline struct mn_xport *X(struct mn_engine *e)
+{
+	return &e->x;
+}
+
+static inline uint64_t clock_ns(const struct mn_xport *x)
+{
+	return (uint64_t)((double)(rte_rdtsc() - x->tsc0) * x->ns_per_tsc);
+}
+
+/* ---------------- flow table ---------------- */
+
+static inline uint32_t tuple_hash(uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport)
+{
+	uint64_t k = ((uint64_t)lip << 32 | rip) ^ ((uint64_t)lport << 16 | rport) * 0x9e3779b97f4a7c15ull;
+
+	k ^= k >> 29;
+	k *= 0xbf58476d1ce4e5b9ull;
+	return (uint32_t)(k >> 32);
+}
+
+static struct mn_xflow *xflow_find(struct mn_xport *x, uint32_t lip, uint16_t lport, uint32_t rip,
+				   uint16_t rport)
+{
+	uint32_t i;
+
+	if (x->last) {
+		struct mn_xflow *c = &x->flows[x->last - 1];
+
+		if (c->lip == lip && c->rip == rip && c->lport == lport && c->rport == rport &&
+		    c->f != NULL)
+			return c;
+	}
+	for (i = x->bucket[tuple_hash(lip, lport, rip, rport) & x->bmask]; i != 0;
+	     i = x->flows[i - 1].hnext) {
+		struct mn_xflow *c = &x->flows[i - 1];
+
+		if (c->lip == lip && c->rip == rip && c->lport == lport && c->rport == rport) {
+			x->last = i;
+			return c;
+		}
+	}
+	return NULL;
+}
+
+static void xflow_hash_add(struct mn_xport *x, struct mn_xflow *xf)
+{
+	uint32_t b = tuple_hash(xf->lip, xf->lport, xf->rip, xf->rport) & x->bmask;
+
+	xf->hnext = x->bucket[b];
+	x->bucket[b] = (uint32_t)(xf - x->flows) + 1;
+}
+
+static void xflow_hash_del(struct mn_xport *x, struct mn_xflow *xf)
+{
+	uint32_t me = (uint32_t)(xf - x->flows) + 1;
+	uint32_t *pp = &x->bucket[tuple_hash(xf->lip, xf->lport, xf->rip, xf->rport) & x->bmask];
+
+	while (*pp != 0) {
+		if (*pp == me) {
+			*pp = xf->hnext;
+			break;
+		}
+		pp = &x->flows[*pp - 1].hnext;
+	}
+	xf->hnext = 0;
+	if (x->last == me)
+		x->last = 0;
+}
+
+static struct mn_xflow *xflow_alloc(struct mn_xport *x, uint16_t chan)
+{
+	struct mn_xflow *xf;
+	uint32_t gen;
+
+	if (x->free_head == 0) {
+		x->st.flows_full++;
+		return NULL;
+	}
+	xf = &x->flows[x->free_head - 1];
+	x->free_head = xf->free_next;
+	gen = xf->gen;
+	memset(xf, 0, sizeof(*xf));
+	xf->gen = gen;
+	xf->chan = chan;
+	x->n_flows++;
+	return xf;
+}
+
+static void xflow_free(struct mn_xport *x, struct mn_xflow *xf)
+{
+	if (xf->state == XF_FREE)
+		return;
+	if (xf->f != NULL)
+		xflow_hash_del(x, xf);
+	if (xf->state == XF_ARP)
+		x->n_arp--;
+	xf->f = NULL;
+	xf->state = XF_FREE;
+	xf->gen++;
+	xf->npend = 0;
+	xf->free_next = x->free_head;
+	x->free_head = (uint32_t)(xf - x->flows) + 1;
+	x->n_flows--;
+}
+
+static uint32_t flow_id(const struct mn_xport *x, const struct mn_xflow *xf)
+{
+	return (uint32_t)(xf - x->flows) + 1;
+}
+
+static void flow_event(const struct mn_xport *x, const struct mn_xflow *xf, uint16_t type,
+		       int status, struct mn_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->type = type;
+	ev->chan = xf->chan;
+	ev->status = status;
+	ev->flow_id = flow_id(x, xf);
+	ev->src_ip = xf->lip;
+	ev->dst_ip = xf->rip;
+	ev->src_port = xf->lport;
+	ev->dst_port = xf->rport;
+}
+
+static void post(struct mn_xport *x, uint16_t chan, const struct mn_event *ev)
+{
+	if (mn_chan_post_event(x->ce, chan, ev) == -ENOBUFS)
+		x->st.events_lost++;
+}
+
+/* Answers the command a flow holds (CONNECT or CLOSE), once. */
+static void reply_cmd(struct mn_xport *x, struct mn_xflow *xf, int status)
+{
+	struct mn_event ev;
+
+	if (!xf->has_cmd)
+		return;
+	xf->has_cmd = 0;
+	if (xf->orphan)
+		return;
+	flow_event(x, xf, 0, status, &ev);
+	if (mn_chan_reply(x->ce, &xf->cmd, status, &ev) == -ENOBUFS)
+		x->st.events_lost++;
+}
+
+/* ---------------- proto callbacks ---------------- */
+
+static int op_tx(void *ctx, void *buf, uint8_t *frame, uint32_t len)
+{
+	struct mn_engine *e = ctx;
+	struct rte_mbuf *m = buf;
+	unsigned pi = 0;
+
+	if (e->n_ports > 1) {
+		for (unsigned i = 0; i < e->n_ports; i++) {
+			if (memcmp(frame + 6, e->ports[i].ifc.mac, 6) == 0) {
+				pi = i;
+				break;
+			}
+		}
+	}
+	m->data_off = (uint16_t)(frame - (uint8_t *)m->buf_addr);
+	m->data_len = (uint16_t)len;
+	m->pkt_len = len;
+	m->nb_segs = 1;
+	m->next = NULL;
+	if (e->x.csum_offload) {
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(frame + MN_ETH_HLEN);
+		struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(frame + MN_ETH_HLEN + MN_IP_HLEN);
+
+		m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM;
+		m->l2_len = MN_ETH_HLEN;
+		m->l3_len = MN_IP_HLEN;
+		ip->hdr_checksum = 0;
+		udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
+	} else {
+		m->ol_flags = 0;
+	}
+	mn_engine_tx(e, pi, m);
+	return 0;
+}
+
+static void op_hold(void *ctx, void *buf)
+{
+	(void)ctx;
+	rte_mbuf_refcnt_update(buf, 1);
+}
+
+static void op_release(void *ctx, void *buf)
+{
+	(void)ctx;
+	rte_pktmbuf_free_seg(buf);
+}
+
+static void *op_alloc(void *ctx, uint8_t **payload)
+{
+	struct mn_engine *e = ctx;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(e->pool);
+
+	if (m == NULL)
+		return NULL;
+	*payload = rte_pktmbuf_mtod(m, uint8_t *);
+	return m;
+}
+
+static int op_deliver(void *ctx, struct mn_flow *f, void *cookie, const struct mn_seg *segs,
+		      uint32_t nsegs, uint32_t msg_len)
+{
+	struct mn_engine *e = ctx;
+	struct mn_xport *x = X(e);
+	struct mn_xflow *xf = cookie;
+	struct rte_mbuf *head = segs[0].buf, *m;
+	struct mn_msg_meta meta;
+	int r;
+
+	(void)f;
+	for (uint32_t i = 0; i < nsegs; i++) {
+		m = segs[i].buf;
+		m->data_off = (uint16_t)(segs[i].data - (uint8_t *)m->buf_addr);
+		m->data_len = (uint16_t)segs[i].len;
+		m->pkt_len = segs[i].len;
+		m->nb_segs = 1;
+		m->ol_flags = 0;
+		m->next = i + 1 < nsegs ? segs[i + 1].buf : NULL;
+	}
+	head->pkt_len = msg_len;
+	if (xf == NULL || xf->orphan || nsegs > UINT16_MAX) {
+		/* Nobody to give it to, or more segments than a chain can
+		 * count (a peer sending tiny packets): dropped whole. */
+		x->st.deliver_drop++;
+		rte_pktmbuf_free(head);
+		return 0;
+	}
+	head->nb_segs = (uint16_t)nsegs;
+	memset(&meta, 0, sizeof(meta));
+	meta.src_ip = xf->lip;
+	meta.dst_ip = xf->rip;
+	meta.src_port = xf->lport;
+	meta.dst_port = xf->rport;
+	meta.flow_id = flow_id(x, xf);
+	r = mn_chan_deliver(x->ce, xf->chan, head, &meta);
+	if (r == -ENOBUFS) {
+		/* proto keeps the message, stops taking new data on this flow
+		 * and retries: backpressure to the peer. */
+		x->st.deliver_busy++;
+		return r;
+	}
+	if (r < 0) {
+		x->st.deliver_drop++;
+		rte_pktmbuf_free(head);
+		return 0;
+	}
+	x->st.msgs_rx++;
+	return 0;
+}
+
+/* Listener cookies name the channel and its generation, so a flow accepted
+ * after its listener's channel went away (and the id was reused) is
+ * recognised. */
+static void *lis_cookie(const struct mn_xport *x, uint16_t chan)
+{
+	return (void *)(uintptr_t)(((uint64_t)x->ce->chans[chan].gen << 16 | chan) + 1);
+}
+
+static void on_accepted(struct mn_engine *e, struct mn_flow *f, void *cookie)
+{
+	struct mn_xport *x = X(e);
+	uint64_t c = (uint64_t)(uintptr_t)cookie - 1;
+	uint16_t chan = (uint16_t)(c & 0xffff);
+	struct mn_flow_info fi;
+	struct mn_xflow *xf;
+	struct mn_event ev;
+	const struct mn_chan *ch = &x->ce->chans[chan];
+
+	if (cookie == NULL || chan >= MN_MAX_CHANNELS || ch->gen != (uint32_t)(c >> 16) ||
+	    ch->shm == NULL || ch->shm->state != MN_CHAN_LIVE || ch->shm->engine != e->id ||
+	    (xf = xflow_alloc(x, chan)) == NULL) {
+		mn_flow_set_cookie(f, NULL);
+		mn_proto_close(f, x->now);
+		return;
+	}
+	mn_flow_info(f, &fi);
+	xf->f = f;
+	xf->lip = fi.local_ip;
+	xf->rip = fi.remote_ip;
+	xf->lport = fi.local_port;
+	xf->rport = fi.remote_port;
+	xf->state = XF_OPEN;
+	xflow_hash_add(x, xf);
+	mn_flow_set_cookie(f, xf);
+	x->st.accepts++;
+	flow_event(x, xf, MN_EV_ACCEPTED, 0, &ev);
+	post(x, chan, &ev);
+}
+
+static void op_event(void *ctx, struct mn_flow *f, void *cookie, enum mn_proto_event pev, int err)
+{
+	struct mn_engine *e = ctx;
+	struct mn_xport *x = X(e);
+	struct mn_xflow *xf = cookie;
+	struct mn_event ev;
+
+	if (pev == MN_PEV_ACCEPTED) {
+		on_accepted(e, f, cookie);
+		return;
+	}
+	if (xf == NULL)
+		return;
+	switch (pev) {
+	case MN_PEV_CONNECTED:
+		xf->state = XF_OPEN;
+		reply_cmd(x, xf, 0);
+		return;
+	case MN_PEV_CONNECT_FAILED:
+		reply_cmd(x, xf, err ? err : -ECONNREFUSED);
+		break;
+	case MN_PEV_RESET:
+	case MN_PEV_FAILED:
+		x->st.resets++;
+		if (xf->has_cmd) {
+			/* A close or connect in progress learns the outcome
+			 * from its reply. */
+			reply_cmd(x, xf, xf->cmd.op == MN_CMD_CLOSE ? 0 : err);
+		} else if (!xf->orphan) {
+			flow_event(x, xf, MN_EV_RESET, err ? err : -ECONNRESET, &ev);
+			post(x, xf->chan, &ev);
+		}
+		break;
+	case MN_PEV_CLOSED:
+		x->st.closes++;
+		reply_cmd(x, xf, 0);
+		break;
+	default:
+		return;
+	}
+	/* Terminal: proto frees the flow when we return. */
+	xflow_free(x, xf);
+}
+
+/* ---------------- sends ---------------- */
+
+static void send_failed(struct mn_xport *x, const struct mn_tx_msg *msg, int status)
+{
+	struct mn_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = MN_EV_SEND_FAILED;
+	ev.status = status;
+	ev.flow_id = msg->meta.flow_id;
+	ev.src_ip = msg->meta.src_ip;
+	ev.dst_ip = msg->meta.dst_ip;
+	ev.src_port = msg->meta.src_port;
+	ev.dst_port = msg->meta.dst_port;
+	x->st.send_failed++;
+	post(x, msg->chan, &ev);
+	rte_pktmbuf_free(msg->head);
+}
+
+/* Hands one checked chain to proto. 0 (proto owns every segment now),
+ * -EAGAIN (chain untouched, retry later) or another -errno (caller fails
+ * the message). */
+static int send_msg(struct mn_xport *x, struct mn_xflow *xf, const struct mn_tx_msg *msg)
+{
+	struct rte_mbuf *m = msg->head;
+	uint32_t n = 0;
+	int r;
+
+	if (xf->state == XF_ARP)
+		return -EAGAIN;
+	for (; m != NULL && n < x->max_segs; m = m->next, n++) {
+		x->segs[n].buf = m;
+		x->segs[n].data = rte_pktmbuf_mtod(m, uint8_t *);
+		x->segs[n].len = m->data_len;
+	}
+	if (m != NULL)
+		return -EMSGSIZE;
+	r = mn_proto_sendv(xf->f, x->segs, n, x->now);
+	if (r < 0)
+		return r;
+	/* Each segment is now a frame of its own, transmitted as is. */
+	for (uint32_t i = 0; i < n; i++) {
+		m = x->segs[i].buf;
+		m->next = NULL;
+		m->nb_segs = 1;
+		m->pkt_len = m->data_len;
+	}
+	x->st.msgs_tx++;
+	return 0;
+}
+
+static void park(struct mn_xport *x, struct mn_xflow *xf, const struct mn_tx_msg *msg)
+{
+	struct mn_xpend *p = &x->pend[x->npend++];
+
+	p->msg = *msg;
+	p->idx = (uint32_t)(xf - x->flows);
+	p->gen = xf->gen;
+	xf->npend++;
+	x->st.send_parked++;
+}
+
+/* Retries parked messages in order; a flow refused once this round keeps
+ * the rest of its messages parked behind it. Returns messages that left. */
+static unsigned retry_parked(struct mn_xport *x)
+{
+	unsigned i, k = 0, done = 0;
+
+	x->round++;
+	for (i = 0; i < x->npend; i++) {
+		struct mn_xpend *p = &x->pend[i];
+		struct mn_xflow *xf = &x->flows[p->idx];
+		int r;
+
+		if (xf->gen != p->gen || xf->state == XF_FREE) {
+			send_failed(x, &p->msg, -ECONNRESET);
+			done++;
+			continue;
+		}
+		if (xf->blocked == x->round) {
+			x->pend[k++] = *p;
+			continue;
+		}
+		r = send_msg(x, xf, &p->msg);
+		if (r == -EAGAIN) {
+			xf->blocked = x->round;
+			x->pend[k++] = *p;
+			continue;
+		}
+		xf->npend--;
+		if (r < 0)
+			send_failed(x, &p->msg, r);
+		done++;
+	}
+	x->npend = k;
+	return done;
+}
+
+static unsigned poll_sends(struct mn_xport *x)
+{
+	struct mn_tx_msg msgs[TX_BURST];
+	unsigned room = MN_XPORT_PEND - x->npend, n, i;
+
+	if (room > TX_BURST)
+		room = TX_BURST;
+	if (room == 0)
+		return 0;
+	n = mn_chan_poll_tx(x->ce, msgs, room);
+	for (i = 0; i < n; i++) {
+		const struct mn_msg_meta *md = &msgs[i].meta;
+		struct mn_xflow *xf = xflow_find(x, md->src_ip, md->src_port, md->dst_ip,
+						 md->dst_port);
+		int r;
+
+		if (xf == NULL || xf->chan != msgs[i].chan || xf->orphan) {
+			send_failed(x, &msgs[i], -ENOTCONN);
+			continue;
+		}
+		if (xf->npend) {
+			park(x, xf, &msgs[i]);
+			continue;
+		}
+		r = send_msg(x, xf, &msgs[i]);
+		if (r == -EAGAIN)
+			park(x, xf, &msgs[i]);
+		else if (r < 0)
+			send_failed(x, &msgs[i], r);
+	}
+	return n;
+}
+
+/* ---------------- commands ---------------- */
+
+static int port_of_ip(const struct mn_engine *e, uint32_t ip)
+{
+	for (unsigned i = 0; i < e->n_ports; i++)
+		if (e->ports[i].ifc.ip == ip)
+			return (int)i;
+	return -1;
+}
+
+static void start_connect(struct mn_engine *e, struct mn_xflow *xf, const uint8_t mac[6])
+{
+	struct mn_xport *x = X(e);
+	struct mn_flow_info fi;
+	struct mn_flow *f;
+
+	if (xf->state == XF_ARP)
+		x->n_arp--;
+	f = mn_proto_connect(x->ep, xf->lip, xf->rip, xf->rport, mac, xf, x->now);
+	if (f == NULL) {
+		int err = errno ? -errno : -ENOSPC;
+
+		xf->state = XF_OPENING;	/* not XF_ARP: n_arp is settled */
+		reply_cmd(x, xf, err);
+		xflow_free(x, xf);
+		return;
+	}
+	mn_flow_info(f, &fi);
+	xf->f = f;
+	xf->lport = fi.local_port;
+	xf->state = XF_OPENING;
+	xflow_hash_add(x, xf);
+	/* The SYN retry timer is new: look at proto's deadline again. */
+	x->deadline = 0;
+}
+
+static void cmd_connect(struct mn_engine *e, const struct mn_engine_cmd *cmd)
+{
+	struct mn_xport *x = X(e);
+	struct mn_xflow *xf;
+	uint8_t mac[6];
+	int pi = port_of_ip(e, cmd->local_ip), r;
+
+	if (pi < 0) {
+		mn_chan_reply(x->ce, cmd, -EADDRNOTAVAIL, NULL);
+		return;
+	}
+	xf = xflow_alloc(x, cmd->chan);
+	if (xf == NULL) {
+		mn_chan_reply(x->ce, cmd, -ENOSPC, NULL);
+		return;
+	}
+	x->st.connects++;
+	xf->cmd = *cmd;
+	xf->has_cmd = 1;
+	xf->lip = cmd->local_ip;
+	xf->rip = cmd->remote_ip;
+	xf->rport = cmd->remote_port;
+	xf->port = (uint8_t)pi;
+	xf->state = XF_OPENING;
+	r = mn_engine_resolve(e, (unsigned)pi, cmd->remote_ip, mac);
+	if (r == 0) {
+		start_connect(e, xf, mac);
+	} else if (r == -EINPROGRESS) {
+		xf->state = XF_ARP;
+		xf->arp_deadline = x->now + x->connect_timeout_ns;
+		x->n_arp++;
+	} else {
+		reply_cmd(x, xf, r);
+		xflow_free(x, xf);
+	}
+}
+
+static struct mn_xflow *cmd_flow(struct mn_xport *x, const struct mn_engine_cmd *cmd)
+{
+	struct mn_xflow *xf = NULL;
+
+	if (cmd->flow_id >= 1 && cmd->flow_id <= x->max_flows) {
+		xf = &x->flows[cmd->flow_id - 1];
+		if (xf->lip != cmd->local_ip || xf->rip != cmd->remote_ip ||
+		    xf->lport != cmd->local_port || xf->rport != cmd->remote_port)
+			xf = NULL;
+	}
+	if (xf == NULL)
+		xf = xflow_find(x, cmd->local_ip, cmd->local_port, cmd->remote_ip,
+				cmd->remote_port);
+	if (xf == NULL || xf->state == XF_FREE || xf->chan != cmd->chan || xf->orphan)
+		return NULL;
+	return xf;
+}
+
+static void cmd_close(struct mn_engine *e, const struct mn_engine_cmd *cmd)
+{
+	struct mn_xport *x = X(e);
+	struct mn_xflow *xf = cmd_flow(x, cmd);
+
+	if (xf == NULL || xf->state == XF_CLOSING) {
+		mn_chan_reply(x->ce, cmd, -ENOENT, NULL);
+		return;
+	}
+	/* A connect still waiting is answered first. */
+	reply_cmd(x, xf, -ECONNABORTED);
+	xf->cmd = *cmd;
+	xf->has_cmd = 1;
+	xf->state = XF_CLOSING;
+	mn_proto_close(xf->f, x->now);
+}
+
+static void cmd_listen(struct mn_engine *e, const struct mn_engine_cmd *cmd)
+{
+	struct mn_xport *x = X(e);
+	unsigned i;
+	int r;
+
+	for (i = 0; i < MN_XPORT_LIS; i++)
+		if (!x->lis[i].used)
+			break;
+	if (i == MN_XPORT_LIS) {
+		mn_chan_reply(x->ce, cmd, -ENOSPC, NULL);
+		return;
+	}
+	r = mn_proto_listen(x->ep, cmd->local_ip, cmd->local_port, lis_cookie(x, cmd->chan));
+	if (r == 0) {
+		x->lis[i].used = 1;
+		x->lis[i].ip = cmd->local_ip;
+		x->lis[i].port = cmd->local_port;
+		x->lis[i].chan = cmd->chan;
+	}
+	mn_chan_reply(x->ce, cmd, r, NULL);
+}
+
+/* The channel is going away: its listeners go, its flows are closed in
+ * proto (which sends RST and releases what it holds for them) and its
+ * parked messages are freed; then the channel's buffers are reclaimed. */
+static void cmd_chan_del(struct mn_engine *e, const struct mn_engine_cmd *cmd)
+{
+	struct mn_xport *x = X(e);
+	unsigned i, k = 0;
+
+	for (i = 0; i < MN_XPORT_LIS; i++) {
+		if (x->lis[i].used && x->lis[i].chan == cmd->chan) {
+			mn_proto_unlisten(x->ep, x->lis[i].ip, x->lis[i].port);
+			x->lis[i].used = 0;
+		}
+	}
+	for (i = 0; i < x->npend; i++) {
+		if (x->pend[i].msg.chan == cmd->chan)
+			rte_pktmbuf_free(x->pend[i].msg.head);
+		else
+			x->pend[k++] = x->pend[i];
+	}
+	x->npend = k;
+	for (i = 0; i < x->max_flows; i++) {
+		struct mn_xflow *xf = &x->flows[i];
+
+		if (xf->state == XF_FREE || xf->chan != cmd->chan || xf->orphan)
+			continue;
+		xf->orphan = 1;
+		xf->has_cmd = 0;
+		xf->npend = 0;
+		if (xf->f == NULL) {
+			xflow_free(x, xf);
+			continue;
+		}
+		xf->state = XF_CLOSING;
+		mn_proto_close(xf->f, x->now);
+	}
+	mn_chan_release(x->ce, cmd);
+}
+
+static unsigned run_cmds(struct mn_engine *e)
+{
+	struct mn_xport *x = X(e);
+	struct mn_engine_cmd cmds[CMD_BURST];
+	unsigned n = mn_chan_engine_cmds(x->ce, cmds, CMD_BURST);
+
+	for (unsigned i = 0; i < n; i++) {
+		switch (cmds[i].op) {
+		case MN_CMD_LISTEN:
+			cmd_listen(e, &cmds[i]);
+			break;
+		case MN_CMD_CONNECT:
+			cmd_connect(e, &cmds[i]);
+			break;
+		case MN_CMD_CLOSE:
+			cmd_close(e, &cmds[i]);
+			break;
+		case MN_CMD_CHAN_DEL:
+			cmd_chan_del(e, &cmds[i]);
+			break;
+		default:
+			break;
+		}
+	}
+	return n;
+}
+
+/* ---------------- engine entry points ---------------- */
+
+void mn_xport_begin(struct mn_engine *e)
+{
+	e->x.now = clock_ns(&e->x);
+}
+
+void mn_xport_rx(struct mn_engine *e, struct rte_mbuf *m)
+{
+	struct mn_xport *x = X(e);
+
+	if (m->nb_segs != 1) {
+		x->st.rx_multiseg++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	mn_proto_rx(x->ep, m, rte_pktmbuf_mtod(m, uint8_t *), m->data_len, x->now);
+}
+
+unsigned mn_xport_poll(struct mn_engine *e, unsigned rx_got)
+{
+	struct mn_xport *x = X(e);
+	unsigned work = 0;
+
+	if (rx_got)
+		mn_proto_flush(x->ep, x->now);
+	work += run_cmds(e);
+	mn_chan_service(x->ce);
+	if (x->npend)
+		work += retry_parked(x) + 1;
+	work += poll_sends(x);
+	if (x->now >= x->deadline || work || rx_got)
+		x->deadline = mn_proto_poll(x->ep, x->now);
+	return work;
+}
+
+void mn_xport_arp_resolved(struct mn_engine *e, unsigned port, uint32_t ip, const uint8_t mac[6])
+{
+	struct mn_xport *x = X(e);
+	const struct mn_pkt_iface *ifc = &e->ports[port].ifc;
+
+	if (x->n_arp == 0)
+		return;
+	x->now = clock_ns(x);
+	for (uint32_t i = 0; i < x->max_flows && x->n_arp; i++) {
+		struct mn_xflow *xf = &x->flows[i];
+
+		if (xf->state == XF_ARP && xf->port == port &&
+		    mn_arp_next_hop(ifc->ip, ifc->prefix_len, ifc->gateway, xf->rip) == ip)
+			start_connect(e, xf, mac);
+	}
+}
+
+void mn_xport_tick(struct mn_engine *e)
+{
+	struct mn_xport *x = X(e);
+	uint8_t mac[6];
+
+	if (x->n_arp == 0)
+		return;
+	for (uint32_t i = 0; i < x->max_flows && x->n_arp; i++) {
+		struct mn_xflow *xf = &x->flows[i];
+		int r;
+
+		if (xf->state != XF_ARP)
+			continue;
+		r = x->now >= xf->arp_deadline ? -ETIMEDOUT :
+		    mn_engine_resolve(e, xf->port, xf->rip, mac);
+		if (r == 0) {
+			start_connect(e, xf, mac);
+		} else if (r != -EINPROGRESS) {
+			reply_cmd(x, xf, r);
+			xflow_free(x, xf);
+		}
+	}
+}
+
+int mn_xport_init(struct mn_engine *e, const struct mn_config *cfg, struct mn_chan_engine *ce)
+{
+	struct mn_xport *x = X(e);
+	struct mn_proto_params pp;
+	struct mn_proto_ops ops = {
+		.ctx = e, .tx = op_tx, .hold = op_hold, .release = op_release,
+		.alloc = op_alloc, .deliver = op_deliver, .event = op_event,
+	};
+	uint32_t mtu = UINT32_MAX, i;
+	int offload = 1, rx_csum = 1;
+
+	memset(x, 0, sizeof(*x));
+	x->ce = ce;
+	x->tsc0 = rte_rdtsc();
+	x->ns_per_tsc = 1e9 / (double)rte_get_tsc_hz();
+	mn_proto_params_default(&pp);
+	pp.n_local = e->n_ports;
+	for (i = 0; i < e->n_ports; i++) {
+		pp.local[i].ip = e->ports[i].ifc.ip;
+		memcpy(pp.local[i].mac, e->ports[i].ifc.mac, 6);
+		if (cfg->ifaces[i].mtu < mtu)
+			mtu = cfg->ifaces[i].mtu;
+		if (!e->ports[i].tx_csum_offload)
+			offload = 0;
+		if (!e->ports[i].ifc.rx_csum)
+			rx_csum = 0;
+	}
+	pp.mtu = mtu;
+	pp.window = cfg->window;
+	pp.min_rto_ns = (uint64_t)cfg->min_rto_us * 1000;
+	pp.max_rto_ns = (uint64_t)cfg->max_rto_us * 1000;
+	pp.max_retries = cfg->max_retries;
+	pp.cc = cfg->cc == MN_CC_FIXED ? MN_PROTO_CC_FIXED : MN_PROTO_CC_AUTO;
+	pp.target_qdelay_ns = (uint64_t)cfg->target_delay_us * 1000;
+	pp.connect_timeout_ns = (uint64_t)cfg->connect_timeout_ms * 1000000;
+	/* The library waits a second for a close's reply. */
+	pp.close_timeout_ns = 500000000ull;
+	pp.max_flows = MN_XPORT_FLOWS;
+	pp.max_listeners = MN_XPORT_LIS;
+	pp.tx_csum = offload ? MN_ENC_CSUM_NONE : (MN_ENC_CSUM_IP | MN_ENC_CSUM_UDP);
+	pp.rx_check_csum = rx_csum;
+	x->csum_offload = offload;
+	x->connect_timeout_ns = pp.connect_timeout_ns;
+
+	x->max_flows = MN_XPORT_FLOWS;
+	x->flows = calloc(x->max_flows, sizeof(*x->flows));
+	for (x->bmask = 1; x->bmask < 2 * x->max_flows; x->bmask <<= 1)
+		;
+	x->bucket = calloc(x->bmask, sizeof(*x->bucket));
+	x->bmask--;
+	x->max_segs = MN_MSS(mtu) ? (MN_MAX_MSG + MN_MSS(mtu) - 1) / MN_MSS(mtu) + 1 : 0;
+	if (x->max_segs > UINT16_MAX)
+		x->max_segs = UINT16_MAX;
+	x->segs = calloc(x->max_segs, sizeof(*x->segs));
+	if (!x->flows || !x->bucket || !x->segs)
+		goto nomem;
+	for (i = 0; i < x->max_flows; i++)
+		x->flows[i].free_next = i + 2 <= x->max_flows ? i + 2 : 0;
+	x->free_head = 1;
+	x->ep = mn_proto_create(&pp, &ops, clock_ns(x));
+	if (x->ep == NULL) {
+		int err = errno;
+
+		mn_xport_fini(e);
+		return err ? -err : -EINVAL;
+	}
+	x->deadline = UINT64_MAX;
+	return 0;
+nomem:
+	mn_xport_fini(e);
+	return -ENOMEM;
+}
+
+void mn_xport_fini(struct mn_engine *e)
+{
+	struct mn_xport *x = X(e);
+
+	for (unsigned i = 0; i < x->npend; i++)
+		rte_pktmbuf_free(x->pend[i].msg.head);
+	x->npend = 0;
+	if (x->ep)
+		mn_proto_destroy(x->ep);
+	x->ep = NULL;
+	free(x->flows);
+	free(x->bucket);
+	free(x->segs);
+	x->flows = NULL;
+	x->bucket = NULL;
+	x->segs = NULL;
+}
+
+void mn_xport_proto_stats(const struct mn_engine *e, struct mn_xport_pstats *out)
+{
+	const volatile struct mn_proto_stats *ps;
+
+	memset(out, 0, sizeof(*out));
+	if (e->x.ep == NULL)
+		return;
+	ps = mn_proto_stats(e->x.ep);
+	out->msgs_sent = ps->msgs_sent;
+	out->msgs_delivered = ps->msgs_delivered;
+	out->retransmits = ps->retransmits;
+	out->rtos = ps->rtos;
+	out->rst_sent = ps->rst_sent + ps->rst_unknown_sent;
+	out->rx_backpressure = ps->rx_backpressure;
+	for (unsigned r = 1; r < MN_RX__COUNT; r++)
+		out->rx_codec_drops += ps->rx_drop[r];
+}
