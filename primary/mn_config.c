@@ -41,6 +41,7 @@ struct lines {
 	int min_rto;
 	int max_rto;
 	int mtu[MN_CFG_MAX_IFACES];
+	int fault_queue[2];	/* rx, tx */
 };
 
 static int vfail(struct ctx *c, const config_setting_t *s, int line, const char *fmt, va_list ap)
@@ -359,6 +360,16 @@ static const char *ip_str(uint32_t ip, char *buf, size_t len)
 	return buf;
 }
 
+/* mn_fault_params_default() restated: the parser links no injector code. */
+static void fault_dir_defaults(struct mn_fault_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->reorder_us = 100;
+	p->corrupt_min_off = MN_FAULT_ETH_HDR_LEN;
+	p->corrupt_max_off = UINT16_MAX;
+	p->queue = MN_FAULT_QUEUE_DEFAULT;
+}
+
 void mn_config_defaults(struct mn_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -383,6 +394,9 @@ void mn_config_defaults(struct mn_config *cfg)
 	cfg->arp_timeout_s = 300;
 	cfg->max_apps = 64;
 	cfg->channel_ring = 1024;
+	cfg->fault.seed = 1;
+	fault_dir_defaults(&cfg->fault.rx);
+	fault_dir_defaults(&cfg->fault.tx);
 }
 
 static int parse_instance(struct ctx *c, const config_setting_t *root)
@@ -789,6 +803,88 @@ static int parse_eal(struct ctx *c, const config_setting_t *root)
 	return 0;
 }
 
+static int parse_fault_dir(struct ctx *c, const config_setting_t *parent, const char *dir,
+			   struct mn_fault_params *p, int *queue_line)
+{
+	static const char *const keys[] = { "drop_ppm", "dup_ppm", "corrupt_ppm", "reorder_ppm",
+					    "reorder_us", "delay_us", "jitter_us", "keep_order",
+					    "corrupt_min_offset", "corrupt_max_offset", "queue", NULL };
+	config_setting_t *g;
+	char where[16];
+	int64_t lo = p->corrupt_min_off, hi = p->corrupt_max_off;
+	int r, jline, hline;
+
+	snprintf(where, sizeof(where), "fault.%s", dir);
+	if ((r = get_group(c, parent, dir, &g)) || !g)
+		return r;
+	if ((r = check_keys(c, g, where, keys)) ||
+	    (r = get_u32(c, g, where, "drop_ppm", 0, MN_FAULT_PPM, &p->drop_ppm, NULL)) ||
+	    (r = get_u32(c, g, where, "dup_ppm", 0, MN_FAULT_PPM, &p->dup_ppm, NULL)) ||
+	    (r = get_u32(c, g, where, "corrupt_ppm", 0, MN_FAULT_PPM, &p->corrupt_ppm, NULL)) ||
+	    (r = get_u32(c, g, where, "reorder_ppm", 0, MN_FAULT_PPM, &p->reorder_ppm, NULL)) ||
+	    (r = get_u32(c, g, where, "reorder_us", 1, MN_FAULT_MAX_DELAY_US, &p->reorder_us, NULL)) ||
+	    (r = get_u32(c, g, where, "delay_us", 0, MN_FAULT_MAX_DELAY_US, &p->delay_us, NULL)) ||
+	    (r = get_u32(c, g, where, "jitter_us", 0, MN_FAULT_MAX_DELAY_US, &p->jitter_us, &jline)) ||
+	    (r = get_bool(c, g, where, "keep_order", &p->keep_order)) ||
+	    (r = get_int(c, g, where, "corrupt_min_offset", 0, UINT16_MAX, &lo, NULL)) ||
+	    (r = get_int(c, g, where, "corrupt_max_offset", 0, UINT16_MAX, &hi, &hline)) ||
+	    (r = get_u32(c, g, where, "queue", MN_FAULT_QUEUE_MIN, MN_FAULT_QUEUE_MAX, &p->queue,
+			 queue_line)))
+		return r;
+	/* The injector would clamp such delays at 0, skewing the mean the
+	 * file asks for; say so instead. */
+	if (p->jitter_us > p->delay_us)
+		return fail_line(c, jline, "'%s.jitter_us' %u must be <= '%s.delay_us' %u "
+				 "(a delay cannot go below 0)", where, p->jitter_us, where, p->delay_us);
+	if (lo > hi)
+		return fail_line(c, hline ? hline : line_of(g),
+				 "'%s.corrupt_min_offset' %" PRId64 " must be <= '%s.corrupt_max_offset' %"
+				 PRId64, where, lo, where, hi);
+	p->corrupt_min_off = (uint16_t)lo;
+	p->corrupt_max_off = (uint16_t)hi;
+	return 0;
+}
+
+static int parse_fault(struct ctx *c, const config_setting_t *root, struct lines *ln)
+{
+	static const char *const keys[] = { "enabled", "seed", "rx", "tx", NULL };
+	struct mn_cfg_fault *fc = &c->cfg->fault;
+	config_setting_t *g;
+	int64_t seed = (int64_t)fc->seed;
+	int r;
+
+	if ((r = get_group(c, root, "fault", &g)) || !g)
+		return r;
+	fc->line = line_of(g);
+	if ((r = check_keys(c, g, "fault", keys)) ||
+	    (r = get_bool(c, g, "fault", "enabled", &fc->enabled)) ||
+	    (r = get_int(c, g, "fault", "seed", 0, INT64_MAX, &seed, NULL)) ||
+	    (r = parse_fault_dir(c, g, "rx", &fc->rx, &ln->fault_queue[0])) ||
+	    (r = parse_fault_dir(c, g, "tx", &fc->tx, &ln->fault_queue[1])))
+		return r;
+	fc->seed = (uint64_t)seed;
+	return 0;
+}
+
+/* Frames an enabled injector can hold at once: each one holds mbufs out of
+ * the pool, and a pool drained by test faults would look like a stack bug. */
+static uint64_t fault_held_max(const struct mn_config *cfg, int *line, const struct lines *ln)
+{
+	const struct mn_fault_params *d[2] = { &cfg->fault.rx, &cfg->fault.tx };
+	uint64_t per = 0;
+
+	*line = 0;
+	for (int i = 0; i < 2; i++) {
+		/* only timed or reordering directions hold frames (copies too) */
+		if (!d[i]->delay_us && !d[i]->jitter_us && !d[i]->reorder_ppm)
+			continue;
+		per += d[i]->queue;
+		if (ln->fault_queue[i] && !*line)
+			*line = ln->fault_queue[i];
+	}
+	return per * cfg->n_ifaces * cfg->n_engines;
+}
+
 static int cross_checks(struct ctx *c, const struct lines *ln)
 {
 	const struct mn_config *cfg = c->cfg;
@@ -815,13 +911,24 @@ static int cross_checks(struct ctx *c, const struct lines *ln)
 		return fail_line(c, ln->min_rto ? ln->min_rto : ln->max_rto,
 				 "'transport.min_rto_us' %u must be <= 'transport.max_rto_us' %u",
 				 cfg->min_rto_us, cfg->max_rto_us);
+	if (cfg->fault.enabled) {
+		int line;
+		uint64_t held = fault_held_max(cfg, &line, ln);
+
+		if (held > cfg->mbufs / 2)
+			return fail_line(c, line ? line : cfg->fault.line,
+					 "fault queues can hold %" PRIu64 " frames (queue x delaying directions x "
+					 "%u interfaces x %u engines), more than half of memory.mbufs %u: "
+					 "lower fault.rx/tx.queue or raise memory.mbufs",
+					 held, cfg->n_ifaces, cfg->n_engines, cfg->mbufs);
+	}
 	return 0;
 }
 
 int mn_config_load(const char *path, struct mn_config *cfg, char *err, size_t errlen)
 {
 	static const char *const top[] = { "instance", "lcores", "memory", "interfaces", "transport",
-					   "engine", "arp", "apps", "eal", NULL };
+					   "engine", "arp", "apps", "eal", "fault", NULL };
 	struct ctx c = { .path = path, .err = err, .errlen = errlen, .cfg = cfg };
 	struct lines ln;
 	config_t lc;
@@ -885,6 +992,7 @@ int mn_config_load(const char *path, struct mn_config *cfg, char *err, size_t er
 	    (r = parse_arp(&c, root)) ||
 	    (r = parse_apps(&c, root)) ||
 	    (r = parse_eal(&c, root)) ||
+	    (r = parse_fault(&c, root, &ln)) ||
 	    (r = cross_checks(&c, &ln)))
 		goto out;
 	r = 0;
@@ -944,6 +1052,17 @@ void mn_config_print(const struct mn_config *cfg, void *file)
 	for (unsigned i = 0; i < cfg->n_eal_args; i++)
 		fprintf(f, " %s", cfg->eal_args[i]);
 	fprintf(f, "\n");
+	if (!cfg->fault.enabled)
+		return;
+	fprintf(f, "  fault           ENABLED (test only), seed %" PRIu64 "\n", cfg->fault.seed);
+	for (int i = 0; i < 2; i++) {
+		const struct mn_fault_params *d = i ? &cfg->fault.tx : &cfg->fault.rx;
+
+		fprintf(f, "    %s  drop %u dup %u corrupt %u (bytes %u..%u) reorder %u ppm (+%u us), "
+			"delay %u +- %u us%s, queue %u\n", i ? "tx" : "rx", d->drop_ppm, d->dup_ppm,
+			d->corrupt_ppm, d->corrupt_min_off, d->corrupt_max_off, d->reorder_ppm, d->reorder_us,
+			d->delay_us, d->jitter_us, d->keep_order ? " in order" : "", d->queue);
+	}
 }
 
 /* Appends one formatted argument: the text goes into buf, the pointer into argv. */

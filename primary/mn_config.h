@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mn_fault.h"
+
 #define MN_CFG_MAX_IFACES   8
 #define MN_CFG_MAX_ENGINES  16
 #define MN_CFG_MAX_EAL_ARGS 32
@@ -42,6 +44,17 @@ struct mn_cfg_iface {
 	uint16_t mtu;			/* 576..9000, default 1500 */
 	bool rx_checksum;		/* verify IP/UDP checksums on receive (default true) */
 	int line;			/* line of this entry in the file, for later messages */
+};
+
+/* Test-only fault injection (group `fault`): one injector per engine, port
+ * and direction, each seeded with mn_fault_derive_seed(seed, engine, port,
+ * dir). Off unless enabled; the params are validated either way. */
+struct mn_cfg_fault {
+	bool enabled;			/* default false */
+	uint64_t seed;			/* default 1 */
+	struct mn_fault_params rx;	/* frames from the port, before the stack sees them */
+	struct mn_fault_params tx;	/* frames to the port, just before tx_burst */
+	int line;			/* line of the group, 0 when absent */
 };
 
 struct mn_config {
@@ -87,6 +100,8 @@ struct mn_config {
 	unsigned n_eal_args;
 	char eal_args[MN_CFG_MAX_EAL_ARGS][MN_CFG_STR_LEN];
 	char log_level[MN_CFG_NAME_LEN];	/* EAL --log-level, default "" (EAL's) */
+
+	struct mn_cfg_fault fault;	/* test-only */
 };
 
 /* Fills cfg with every default (no interfaces, one engine on CPU 1). */

@@ -58,6 +58,19 @@ static void check_defaults_except_ifaces(const struct mn_config *c)
 	CU_ASSERT_EQUAL(c->channel_ring, 1024);
 	CU_ASSERT_EQUAL(c->n_eal_args, 0);
 	CU_ASSERT_STRING_EQUAL(c->log_level, "");
+	CU_ASSERT_FALSE(c->fault.enabled);
+	CU_ASSERT_EQUAL(c->fault.seed, 1);
+	for (int i = 0; i < 2; i++) {
+		const struct mn_fault_params *d = i ? &c->fault.tx : &c->fault.rx;
+
+		CU_ASSERT_EQUAL(d->drop_ppm + d->dup_ppm + d->corrupt_ppm + d->reorder_ppm, 0);
+		CU_ASSERT_EQUAL(d->delay_us + d->jitter_us, 0);
+		CU_ASSERT_EQUAL(d->reorder_us, 100);
+		CU_ASSERT_FALSE(d->keep_order);
+		CU_ASSERT_EQUAL(d->corrupt_min_off, 14);
+		CU_ASSERT_EQUAL(d->corrupt_max_off, 65535);
+		CU_ASSERT_EQUAL(d->queue, 4096);
+	}
 }
 
 static void check_default_iface(const struct mn_cfg_iface *x)
@@ -168,6 +181,51 @@ static void test_full_file(void)
 	CU_ASSERT_STRING_EQUAL(c.eal_args[1], "--single-file-segments");
 }
 
+/* The test-only fault group: every key, both directions; an omitted key in a
+ * given direction keeps its default. */
+static void test_fault_file(void)
+{
+	struct mn_config c;
+	char err[MN_CFG_ERR_LEN], out[4096];
+	const struct mn_fault_params *rx = &c.fault.rx, *tx = &c.fault.tx;
+	FILE *f;
+	size_t n;
+
+	CU_ASSERT_EQUAL_FATAL(load("good", "fault.conf", &c, err, sizeof(err)), 0);
+	CU_ASSERT_TRUE(c.fault.enabled);
+	CU_ASSERT_EQUAL(c.fault.seed, 8589934597ull);
+	CU_ASSERT_EQUAL(c.fault.line, 4);
+	CU_ASSERT_EQUAL(rx->drop_ppm, 10000);
+	CU_ASSERT_EQUAL(rx->dup_ppm, 10000);
+	CU_ASSERT_EQUAL(rx->corrupt_ppm, 1000);
+	CU_ASSERT_EQUAL(rx->reorder_ppm, 250000);
+	CU_ASSERT_EQUAL(rx->reorder_us, 200);
+	CU_ASSERT_EQUAL(rx->delay_us, 5000);
+	CU_ASSERT_EQUAL(rx->jitter_us, 1000);
+	CU_ASSERT_TRUE(rx->keep_order);
+	CU_ASSERT_EQUAL(rx->corrupt_min_off, 34);
+	CU_ASSERT_EQUAL(rx->corrupt_max_off, 41);
+	CU_ASSERT_EQUAL(rx->queue, 8192);
+	CU_ASSERT_EQUAL(tx->drop_ppm, 1000000);
+	CU_ASSERT_EQUAL(tx->delay_us, 7);
+	CU_ASSERT_EQUAL(tx->dup_ppm + tx->corrupt_ppm + tx->reorder_ppm + tx->jitter_us, 0);
+	CU_ASSERT_EQUAL(tx->reorder_us, 100);
+	CU_ASSERT_FALSE(tx->keep_order);
+	CU_ASSERT_EQUAL(tx->corrupt_min_off, 14);
+	CU_ASSERT_EQUAL(tx->corrupt_max_off, 65535);
+	CU_ASSERT_EQUAL(tx->queue, 4096);
+	f = fmemopen(out, sizeof(out) - 1, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	mn_config_print(&c, f);
+	n = (size_t)ftell(f);
+	fclose(f);
+	out[n] = '\0';
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "fault           ENABLED (test only), seed 8589934597"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "rx  drop 10000 dup 10000 corrupt 1000 (bytes 34..41) "
+				      "reorder 250000 ppm (+200 us), delay 5000 +- 1000 us in order, queue 8192"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "tx  drop 1000000 "));
+}
+
 /* One bad file per mistake: the message must start with "FILE:LINE: " (or
  * "FILE: " for line 0: the file as a whole) and contain the phrase. */
 static const struct bad_case {
@@ -223,6 +281,16 @@ static const struct bad_case {
 	{ "bad-cc.conf", 8, "'transport.cc' must be \"auto\" or \"fixed\"" },
 	{ "eal-managed.conf", 10, "'eal.args[1]': --file-prefix is set by machnetd" },
 	{ "eal-args-type.conf", 8, "'eal.args' must be an array of strings" },
+	{ "fault-ppm-range.conf", 5, "'fault.rx.drop_ppm' must be in 0..1000000 (got 1000001)" },
+	{ "fault-jitter.conf", 5, "'fault.tx.jitter_us' 2000 must be <= 'fault.tx.delay_us' 1000" },
+	{ "fault-unknown.conf", 4, "unknown key 'loss_ppm' in fault.rx (expected one of: drop_ppm, dup_ppm," },
+	{ "fault-unknown-top.conf", 3, "unknown key 'enable' in fault (expected one of: enabled, seed, rx, tx)" },
+	{ "fault-offsets.conf", 5, "'fault.rx.corrupt_min_offset' 60 must be <= 'fault.rx.corrupt_max_offset' 20" },
+	{ "fault-keep-order-type.conf", 6, "'fault.rx.keep_order' must be true or false" },
+	{ "fault-seed.conf", 3, "'fault.seed' must be in 0..9223372036854775807 (got -1)" },
+	{ "fault-reorder-us.conf", 5, "'fault.rx.reorder_us' must be in 1..1000000 (got 0)" },
+	{ "fault-queue-mbufs.conf", 8, "fault queues can hold 12288 frames" },
+	{ "fault-group-type.conf", 3, "'rx' must be a group" },
 };
 
 static void test_bad_files(void)
@@ -523,6 +591,7 @@ static void test_print(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "02:ab:cd:00:00:09"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "pci 0000:3b:00.1"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "idle sleep"));
+	CU_ASSERT_PTR_NULL(strstr(out, "fault"));	/* only when enabled */
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "channel ring 65536"));
 }
 
@@ -545,6 +614,7 @@ int main(int argc, char **argv)
 	    !CU_add_test(s, "minimal file gets every default", test_minimal_file) ||
 	    !CU_add_test(s, "empty groups get every default", test_empty_groups_file) ||
 	    !CU_add_test(s, "every key of a full file", test_full_file) ||
+	    !CU_add_test(s, "fault group (test-only)", test_fault_file) ||
 	    !CU_add_test(s, "bad files: line and message", test_bad_files) ||
 	    !CU_add_test(s, "every bad file has an expectation", test_bad_files_all_listed) ||
 	    !CU_add_test(s, "missing file", test_missing_file) ||
