@@ -185,7 +185,8 @@ static void *heap_pop(struct mn_fault *f)
 	return pkt;
 }
 
-static void corrupt(struct mn_fault *f, void *pkt)
+/* May replace *pkt (ops.data makes shared bytes private). */
+static void corrupt(struct mn_fault *f, void **pkt)
 {
 	uint32_t len = 0, lo = f->p.corrupt_min_off, hi = f->p.corrupt_max_off;
 	uint8_t *d = f->ops.data(f->ops.ctx, pkt, &len);
@@ -233,7 +234,7 @@ uint16_t mn_fault_apply(struct mn_fault *f, void **pkts, uint16_t n, uint16_t ca
 				f->st.dup_fail++;
 		}
 		if (chance(f, f->p.corrupt_ppm))
-			corrupt(f, pkt);
+			corrupt(f, &pkt);
 		if (f->timed) {
 			uint64_t d = f->delay_ns;
 

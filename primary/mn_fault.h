@@ -28,7 +28,8 @@
  *      of the frame's first segment (ops.data). The default starts past the
  *      Ethernet header, so IPv4/UDP checksums catch every such flip (a single
  *      bit error always changes a ones'-complement sum). Frames not longer
- *      than corrupt_min_off are left alone and not counted. NB: on TX with
+ *      than corrupt_min_off are left alone and not counted. ops.data may swap the
+ *      handle for a private copy (see there): the frame leaves as that one. NB: on TX with
  *      checksum offload the NIC computes checksums over the corrupted bytes,
  *      so the receiver cannot detect it: corrupt on RX for checksum tests.
  *   4. delay: due = now + delay + uniform jitter in [-jitter, +jitter]
@@ -81,8 +82,13 @@ struct mn_fault_ops {
 	void *(*dup)(void *ctx, void *pkt);
 	/* Gives a handle back (drops, flush, destroy). */
 	void (*free)(void *ctx, void *pkt);
-	/* The frame's first contiguous bytes and their count in *len. */
-	uint8_t *(*data)(void *ctx, void *pkt, uint32_t *len);
+	/* The frame's first contiguous bytes, writable, and their count in
+	 * *len; NULL to leave this frame alone. When the bytes are shared (a
+	 * transmitted frame the transport keeps for retransmission, a clone,
+	 * an external buffer) it must first replace *pkt with a private copy
+	 * and give its reference to the original back, or the corruption
+	 * would outlive this one frame. */
+	uint8_t *(*data)(void *ctx, void **pkt, uint32_t *len);
 	void *ctx;
 };
 

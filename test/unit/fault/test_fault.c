@@ -19,6 +19,7 @@
 struct tpkt {
 	uint32_t id;
 	uint32_t len;
+	uint32_t ref;		/* > 1: someone else (a "transport") holds it too */
 	uint8_t data[FRAME_LEN];
 };
 
@@ -40,6 +41,7 @@ static struct tpkt *new_pkt(uint32_t id, uint32_t len)
 		abort();
 	p->id = id;
 	p->len = len;
+	p->ref = 1;
 	for (uint32_t i = 0; i < FRAME_LEN; i++)
 		p->data[i] = pattern(id, i);
 	live++;
@@ -48,6 +50,8 @@ static struct tpkt *new_pkt(uint32_t id, uint32_t len)
 
 static void put_pkt(struct tpkt *p)
 {
+	if (--p->ref > 0)
+		return;
 	live--;
 	free(p);
 }
@@ -64,6 +68,7 @@ static void *op_dup(void *ctx, void *pkt)
 	if (!c)
 		abort();
 	memcpy(c, pkt, sizeof(*c));
+	c->ref = 1;
 	live++;
 	return c;
 }
@@ -75,12 +80,28 @@ static void op_free(void *ctx, void *pkt)
 	put_pkt(pkt);
 }
 
-static uint8_t *op_data(void *ctx, void *pkt, uint32_t *len)
+static long private_copies;
+
+/* Shared frames are made private first, as the engine's op does for an mbuf
+ * with refcnt > 1. */
+static uint8_t *op_data(void *ctx, void **pkt, uint32_t *len)
 {
-	struct tpkt *p = pkt;
+	struct tpkt *p = *pkt;
 
 	(void)ctx;
 	data_calls++;
+	if (p->ref > 1) {
+		struct tpkt *c = malloc(sizeof(*c));
+
+		if (!c)
+			abort();
+		memcpy(c, p, sizeof(*c));
+		c->ref = 1;
+		live++;
+		private_copies++;
+		put_pkt(p);
+		*pkt = p = c;
+	}
 	*len = p->len;
 	return p->data;
 }
@@ -91,7 +112,7 @@ static const struct mn_fault_ops ops = {
 
 static void reset_counts(void)
 {
-	live = dup_calls = free_calls = data_calls = 0;
+	live = dup_calls = free_calls = data_calls = private_copies = 0;
 	fail_dup = false;
 }
 
@@ -498,6 +519,45 @@ static void test_corrupt(void)
 	CU_ASSERT_EQUAL(live, 0);
 }
 
+/* A frame whose bytes are shared (held for retransmission) is corrupted in a
+ * private copy: the holder's bytes stay intact and nothing leaks. */
+static void test_corrupt_shared(void)
+{
+	struct mn_fault_params p;
+	struct mn_fault *f;
+	struct tpkt *held[100];
+
+	reset_counts();
+	mn_fault_params_default(&p);
+	p.corrupt_ppm = MN_FAULT_PPM;
+	f = make(&p, 41);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	for (uint32_t id = 0; id < 100; id++) {
+		void *h = new_pkt(id, FRAME_LEN);
+		struct tpkt *t;
+		int diff = 0;
+
+		held[id] = h;
+		held[id]->ref = 2;	/* the holder's reference + the one sent */
+		CU_ASSERT_EQUAL_FATAL(mn_fault_apply(f, &h, 1, 1, id), 1);
+		t = h;
+		CU_ASSERT_PTR_NOT_EQUAL(t, held[id]);
+		CU_ASSERT_EQUAL(held[id]->ref, 1);
+		for (uint32_t i = 0; i < FRAME_LEN; i++) {
+			CU_ASSERT_EQUAL(held[id]->data[i], pattern(id, i));
+			diff += t->data[i] != pattern(id, i);
+		}
+		CU_ASSERT_EQUAL(diff, 1);
+		put_pkt(t);
+	}
+	CU_ASSERT_EQUAL(private_copies, 100);
+	CU_ASSERT_EQUAL(live, 100);
+	for (uint32_t id = 0; id < 100; id++)
+		put_pkt(held[id]);
+	mn_fault_destroy(f);
+	CU_ASSERT_EQUAL(live, 0);
+}
+
 /* A configured offset range is honoured, and frames too short are left alone. */
 static void test_corrupt_range(void)
 {
@@ -859,6 +919,7 @@ int main(void)
 	    !CU_add_test(s, "copies beyond cap wait for release; dup failure", test_dup_overflow) ||
 	    !CU_add_test(s, "corrupt 0.1% of 1M: one bit past Ethernet", test_corrupt) ||
 	    !CU_add_test(s, "corrupt offset range and short frames", test_corrupt_range) ||
+	    !CU_add_test(s, "corrupting a shared frame copies it first", test_corrupt_shared) ||
 	    !CU_add_test(s, "delay 5 ms +- 1 ms: bounds, due times, reorders", test_delay_jitter) ||
 	    !CU_add_test(s, "delay 5 ms +- 1 ms with keep_order: no reordering", test_delay_keep_order) ||
 	    !CU_add_test(s, "jitter beyond delay clamps at 0", test_jitter_clamp) ||
