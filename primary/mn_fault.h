@@ -59,6 +59,9 @@
 #define MN_FAULT_QUEUE_MAX	(1u << 20)
 #define MN_FAULT_ETH_HDR_LEN	14u		/* default corrupt_min_off */
 
+/* Directions, as the engine indexes its injectors and derives their seeds. */
+enum mn_fault_dir { MN_FAULT_RX = 0, MN_FAULT_TX = 1 };
+
 /* One direction's faults. mn_fault_params_default() fills "no fault". */
 struct mn_fault_params {
 	uint32_t drop_ppm;		/* 0..MN_FAULT_PPM */
