@@ -762,6 +762,8 @@ static struct rte_mbuf *take_chain(struct MachnetChannelCtx *c, size_t len, uint
 	return head;
 }
 
+static void flush_used(struct MachnetChannelCtx *c);
+
 /* Checks room for one more message (pending already built but not queued)
  * and nseg buffers; asks the engine for more buffers when short. */
 static int have_room(struct MachnetChannelCtx *c, unsigned pending, uint32_t nseg)
@@ -769,6 +771,10 @@ static int have_room(struct MachnetChannelCtx *c, unsigned pending, uint32_t nse
 	if (rte_ring_free_count(c->tx) <= pending)
 		return -EAGAIN;
 	if (rte_ring_count(c->fill) < nseg) {
+		/* Received messages we are done with may be what the pool
+		 * lacks (an echo of a large message): hand them back now,
+		 * not at the next idle receive. */
+		flush_used(c);
 		if (c->cs->fill_want < nseg)
 			c->cs->fill_want = nseg;
 		return -EAGAIN;
@@ -1136,6 +1142,7 @@ int machnet_zc_alloc(void *channel_ctx, size_t len, MachnetZcMsg_t *msg)
 	CHAN_OR_FAIL(c, channel_ctx);
 	nseg = mn_lib_nsegs(len, c->seg_room);
 	if (rte_ring_count(c->fill) < nseg) {
+		flush_used(c);
 		if (c->cs->fill_want < nseg)
 			c->cs->fill_want = nseg;
 		return send_fail(c, EAGAIN);

@@ -52,7 +52,7 @@ mn_cleanup() {
 	done
 	for p in "${MN_PREFIXES[@]}"; do
 		rm -f /dev/hugepages/"${p}"map_* 2>/dev/null
-		rm -rf "/var/run/dpdk/$p" "/run/machnet/$p.lock"
+		rm -rf "/var/run/dpdk/$p" "/run/machnet/$p.lock" /run/machnet/"$p".lcore.*
 	done
 	if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
 		for f in "$MN_TMP"/*.log; do
@@ -179,4 +179,68 @@ print(d[sys.argv[2]])' "$out" "$2"
 # mn_hugefiles PREFIX: number of hugepage files of PREFIX.
 mn_hugefiles() {
 	find /dev/hugepages -maxdepth 1 -name "${1}map_*" 2>/dev/null | wc -l
+}
+
+# mn_pair [SED...]: starts two machnetd joined by memif, mn-a (198.18.0.1,
+# memif server) and mn-b (198.18.0.2), from conf/mn-a.conf / mn-b.conf with
+# unique instance names and the extra sed expressions (applied to both);
+# waits until both are ready and both links are up. Sets MN_A, MN_B (instance
+# names) and MN_PA, MN_PB (pids).
+mn_pair() {
+	mn_instance mnit-a; MN_A=$MN_INSTANCE
+	mn_instance mnit-b; MN_B=$MN_INSTANCE
+	local sock="$MN_TMP/memif.sock"
+	mn_conf "$MN_SRC/conf/mn-a.conf" "$MN_TMP/a.conf" "$MN_A" "s#socket=[^,\"]*#socket=$sock#" "$@"
+	mn_conf "$MN_SRC/conf/mn-b.conf" "$MN_TMP/b.conf" "$MN_B" "s#socket=[^,\"]*#socket=$sock#" "$@"
+	mn_start a "$MACHNETD" -c "$MN_TMP/a.conf"
+	MN_PA=$MN_PID
+	mn_wait_log "$MN_TMP/a.log" 'ready:' 20 "$MN_PA" || mn_fail "mn-a did not start"
+	mn_start b "$MACHNETD" -c "$MN_TMP/b.conf"
+	MN_PB=$MN_PID
+	mn_wait_log "$MN_TMP/b.log" 'ready:' 20 "$MN_PB" || mn_fail "mn-b did not start"
+	mn_wait_log "$MN_TMP/a.log" 'link0 \(port [0-9]+\): up' 15 "$MN_PA" || mn_fail "mn-a link down"
+	mn_wait_log "$MN_TMP/b.log" 'link0 \(port [0-9]+\): up' 15 "$MN_PB" || mn_fail "mn-b link down"
+}
+
+# mn_app_locks_rm INSTANCE: removes the app lcore lock files of an instance.
+mn_app_locks_rm() {
+	rm -f /run/machnet/"$1".lcore.* 2>/dev/null
+}
+
+# mn_stop_pair: stops mn-b (memif client) first, then mn-a; both must exit 0.
+mn_stop_pair() {
+	mn_stop "$MN_PB" TERM 20
+	[ "$MN_RC" -eq 0 ] || mn_fail "mn-b exit status $MN_RC"
+	mn_stop "$MN_PA" TERM 20
+	[ "$MN_RC" -eq 0 ] || mn_fail "mn-a exit status $MN_RC"
+	mn_app_locks_rm "$MN_A"
+	mn_app_locks_rm "$MN_B"
+}
+
+# mn_require_apps: the app binaries set by meson.
+mn_require_apps() {
+	local v
+	for v in MN_ECHO_CHECK MN_HELLO_WORLD MN_MSG_GEN; do
+		[ -n "${!v:-}" ] && [ -x "${!v}" ] || mn_fail "$v is not set to an executable"
+	done
+}
+
+# mn_app NAME INSTANCE CMD...: mn_start with MACHNET_INSTANCE=INSTANCE.
+mn_app() {
+	local name=$1 inst=$2
+	shift 2
+	mn_start "$name" env MACHNET_INSTANCE="$inst" "$@"
+}
+
+# mn_wait_stat INSTANCE KEY VALUE TIMEOUT_S: waits until counter KEY equals
+# VALUE; prints the last value read.
+mn_wait_stat() {
+	local deadline=$((SECONDS + $4)) v=""
+	while [ $SECONDS -lt $deadline ]; do
+		v=$(mn_stat "$1" "$2") || v="?"
+		[ "$v" = "$3" ] && { echo "$v"; return 0; }
+		sleep 0.2
+	done
+	echo "$v"
+	return 1
 }
