@@ -45,15 +45,15 @@ static int serve(void *ch, const char *local, long count)
 	printf("hello_world: listening on %s:%d\n", local, HELLO_PORT);
 	fflush(stdout);
 	for (long n = 0; count < 0 || n < count;) {
-		/* Wait up to 1 s for a message; 0 means none arrived yet. */
-		ssize_t len = machnet_recv_timeout(ch, buf, sizeof(buf) - 1, &rx, 1000);
+		/* Wait up to 1 s for a message; ETIMEDOUT just means none yet. */
+		ssize_t len = machnet_recv_timeout(ch, buf, sizeof(buf) - 1, &rx, 1000000);
 
+		if (len < 0 && errno == ETIMEDOUT)
+			continue;
 		if (len < 0) {
 			fprintf(stderr, "hello_world: recv: %s\n", machnet_strerror(errno));
 			return 1;
 		}
-		if (len == 0)
-			continue;
 		buf[len] = '\0';
 		printf("hello_world: received \"%s\"\n", buf);
 		fflush(stdout);
@@ -88,10 +88,12 @@ static int greet(void *ch, const char *local, const char *remote, int timeout_ms
 		fprintf(stderr, "hello_world: send: %s\n", machnet_strerror(errno));
 		return 1;
 	}
-	len = machnet_recv_timeout(ch, buf, sizeof(buf) - 1, &rx, timeout_ms);
-	if (len <= 0) {
-		fprintf(stderr, "hello_world: no reply within %d ms%s%s\n", timeout_ms,
-			len < 0 ? ": " : "", len < 0 ? machnet_strerror(errno) : "");
+	len = machnet_recv_timeout(ch, buf, sizeof(buf) - 1, &rx, (long)timeout_ms * 1000);
+	if (len < 0) {
+		if (errno == ETIMEDOUT)
+			fprintf(stderr, "hello_world: no reply within %d ms\n", timeout_ms);
+		else
+			fprintf(stderr, "hello_world: recv: %s\n", machnet_strerror(errno));
 		return 1;
 	}
 	buf[len] = '\0';

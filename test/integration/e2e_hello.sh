@@ -1,6 +1,6 @@
 #!/bin/bash
-# Two machnetd over memif, apps on each: hello_world's client greets an echo
-# server and gets its reply; then a program that uses only Machnet's API
+# Two machnetd over memif, apps on each: hello_world's client greets
+# hello_world's server and gets its reply; then a program that uses only Machnet's API
 # (test/unit/lib/api_subset) exchanges 300 messages of varied sizes both ways.
 . "$(dirname "$0")/lib.sh"
 mn_require_root
@@ -9,17 +9,17 @@ mn_require_apps
 mn_require_hugepages 600
 mn_pair
 
-# 1. hello_world client (B) -> echo server (A). (--timeout is handed to
-# machnet_recv_timeout as is; large, so it holds in either unit.)
-mn_app a-echo "$MN_A" "$MN_ECHO_CHECK" server 198.18.0.1 31580 1
+# 1. hello_world server (A) and client (B): the README's walk-through.
+mn_app a-hello "$MN_A" "$MN_HELLO_WORLD" --local 198.18.0.1 --count 1
 SP=$MN_PID
-mn_wait_log "$MN_TMP/a-echo.log" '^listening' 20 "$SP" || mn_fail "echo server did not listen"
+mn_wait_log "$MN_TMP/a-hello.log" 'listening on' 20 "$SP" || mn_fail "hello_world server did not listen"
 out=$(MACHNET_INSTANCE=$MN_B timeout 20 "$MN_HELLO_WORLD" --local 198.18.0.2 \
-	--remote 198.18.0.1 --timeout 2000000 2>&1) || mn_fail "hello_world client: $out"
+	--remote 198.18.0.1 --timeout 2000 2>&1) || mn_fail "hello_world client: $out"
 mn_log "$out"
-echo "$out" | grep -q 'reply "Hello World!"' || mn_fail "no reply: $out"
+echo "$out" | grep -q 'reply "hello, Hello World!"' || mn_fail "no reply: $out"
 mn_wait_exit "$SP" 10
-[ "$MN_RC" -eq 0 ] || mn_fail "echo server exit status $MN_RC"
+[ "$MN_RC" -eq 0 ] || mn_fail "hello_world server exit status $MN_RC"
+grep -q 'received "Hello World!"' "$MN_TMP/a-hello.log" || mn_fail "server did not log the greeting"
 
 # 2. Machnet-API-only program, both ends.
 if [ -n "${MN_API_SUBSET:-}" ]; then
