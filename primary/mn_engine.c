@@ -63,12 +63,84 @@ void mn_engine_unlink_arp(struct mn_engine *engines, unsigned n)
 	}
 }
 
+/* Fault injector callbacks (test-only path). */
+static void *fault_dup(void *ctx, void *pkt)
+{
+	struct mn_engine *e = ctx;
+
+	return rte_pktmbuf_copy(pkt, e->pool, 0, UINT32_MAX);
+}
+
+static void fault_free(void *ctx, void *pkt)
+{
+	(void)ctx;
+	rte_pktmbuf_free(pkt);
+}
+
+static uint8_t *fault_data(void *ctx, void **pkt, uint32_t *len)
+{
+	struct mn_engine *e = ctx;
+	struct rte_mbuf *m = *pkt;
+
+	/* A frame the transport keeps for retransmission (refcnt > 1) or an
+	 * indirect/external one: flip bits in a private copy only. */
+	if (rte_mbuf_refcnt_read(m) > 1 || !RTE_MBUF_DIRECT(m)) {
+		struct rte_mbuf *c = rte_pktmbuf_copy(m, e->pool, 0, UINT32_MAX);
+
+		if (!c)
+			return NULL;
+		rte_pktmbuf_free(m);
+		*pkt = c;
+		m = c;
+	}
+	*len = rte_pktmbuf_data_len(m);
+	return rte_pktmbuf_mtod(m, uint8_t *);
+}
+
+static int faults_init(struct mn_engine *e, unsigned id, const struct mn_cfg_fault *fc)
+{
+	e->fops.dup = fault_dup;
+	e->fops.free = fault_free;
+	e->fops.data = fault_data;
+	e->fops.ctx = e;
+	if (!fc->enabled)
+		return 0;
+	for (unsigned i = 0; i < e->n_ports; i++) {
+		for (unsigned d = MN_FAULT_RX; d <= MN_FAULT_TX; d++) {
+			const struct mn_fault_params *fp = d == MN_FAULT_RX ? &fc->rx : &fc->tx;
+			struct mn_fault *f;
+
+			if (!mn_fault_params_active(fp))
+				continue;
+			f = mn_fault_create(fp, &e->fops,
+					    mn_fault_derive_seed(fc->seed, id, i, d));
+			if (!f)
+				return errno ? -errno : -ENOMEM;
+			e->ports[i].fault[d] = f;
+			e->faults = true;
+		}
+	}
+	return 0;
+}
+
+void mn_engine_fini(struct mn_engine *e)
+{
+	for (unsigned i = 0; i < MN_CFG_MAX_IFACES; i++) {
+		for (unsigned d = 0; d < 2; d++) {
+			mn_fault_destroy(e->ports[i].fault[d]);
+			e->ports[i].fault[d] = NULL;
+		}
+	}
+	e->faults = false;
+}
+
 int mn_engine_init(struct mn_engine *e, unsigned id, const struct mn_config *cfg,
                    const struct mn_port *ports, unsigned n_ports, struct rte_mempool *pool,
                    struct mn_engine_stats *st, const atomic_bool *stop)
 {
 	struct mn_arp_params ap;
 	uint64_t hz = rte_get_tsc_hz();
+	int rc;
 
 	if (n_ports == 0 || n_ports > MN_CFG_MAX_IFACES || !pool || !st || !stop || hz < 1000000)
 		return -EINVAL;
@@ -98,7 +170,10 @@ int mn_engine_init(struct mn_engine *e, unsigned id, const struct mn_config *cfg
 			return -EINVAL;
 	}
 	e->n_ports = n_ports;
-	return 0;
+	rc = faults_init(e, id, &cfg->fault);
+	if (rc)
+		mn_engine_fini(e);
+	return rc;
 }
 
 int mn_engine_add_probe(struct mn_engine *e, uint32_t ip)
@@ -123,10 +198,26 @@ static inline uint64_t now_us(const struct mn_engine *e)
 	return rte_rdtsc() / e->cycles_per_us;
 }
 
+/* Only the fault injectors need nanoseconds. */
+static inline uint64_t now_ns(const struct mn_engine *e)
+{
+	uint64_t t = rte_rdtsc();
+
+	return t / e->cycles_per_us * 1000 + t % e->cycles_per_us * 1000 / e->cycles_per_us;
+}
+
 static void tx_flush(struct mn_engine *e, struct mn_engine_port *p)
 {
 	uint16_t sent;
 
+	if (unlikely(p->fault[MN_FAULT_TX] != NULL)) {
+		struct mn_fault *f = p->fault[MN_FAULT_TX];
+		uint64_t t = now_ns(e);
+		uint16_t cap = RTE_DIM(p->tx);
+
+		p->n_tx = mn_fault_apply(f, (void **)p->tx, p->n_tx, cap, t);
+		p->n_tx += mn_fault_release(f, (void **)(p->tx + p->n_tx), cap - p->n_tx, t);
+	}
 	if (p->n_tx == 0)
 		return;
 	sent = rte_eth_tx_burst(p->port_id, p->queue, p->tx, p->n_tx);
@@ -291,8 +382,18 @@ static void run_timers(struct mn_engine *e, uint64_t now)
 static unsigned rx_port(struct mn_engine *e, unsigned idx, uint64_t now)
 {
 	struct mn_engine_port *p = &e->ports[idx];
-	struct rte_mbuf *pkts[MN_ENGINE_BURST];
+	/* Twice the burst: room for fault duplicates and released frames. */
+	struct rte_mbuf *pkts[MN_ENGINE_BURST * 2];
 	uint16_t n = rte_eth_rx_burst(p->port_id, p->queue, pkts, MN_ENGINE_BURST);
+
+	if (unlikely(p->fault[MN_FAULT_RX] != NULL)) {
+		struct mn_fault *f = p->fault[MN_FAULT_RX];
+		uint64_t t = now_ns(e);
+		uint16_t cap = RTE_DIM(pkts);
+
+		n = mn_fault_apply(f, (void **)pkts, n, cap, t);
+		n += mn_fault_release(f, (void **)(pkts + n), cap - n, t);
+	}
 
 	e->st->rx_pkts += n;
 	for (uint16_t i = 0; i < n; i++) {
@@ -326,6 +427,46 @@ static unsigned rx_port(struct mn_engine *e, unsigned idx, uint64_t now)
 			arp_learned(e, idx, &lr);
 	}
 	return n;
+}
+
+/* Publishes the injectors' counters (every timer tick). */
+static void fault_stats(struct mn_engine *e)
+{
+	uint64_t dr = 0, du = 0, co = 0, de = 0, re = 0, qf = 0;
+
+	for (unsigned i = 0; i < e->n_ports; i++) {
+		for (unsigned d = 0; d < 2; d++) {
+			const struct mn_fault_stats *fs;
+
+			if (!e->ports[i].fault[d])
+				continue;
+			fs = mn_fault_stats(e->ports[i].fault[d]);
+			dr += fs->dropped;
+			du += fs->duplicated;
+			co += fs->corrupted;
+			de += fs->delayed;
+			re += fs->reordered;
+			qf += fs->queue_full;
+		}
+	}
+	e->st->fault_dropped = dr;
+	e->st->fault_duplicated = du;
+	e->st->fault_corrupted = co;
+	e->st->fault_delayed = de;
+	e->st->fault_reordered = re;
+	e->st->fault_queue_full = qf;
+}
+
+/* True when an injector holds frames: they must leave on time, so the loop
+ * must not sleep or yield past their due time. */
+static bool fault_held(const struct mn_engine *e)
+{
+	for (unsigned i = 0; i < e->n_ports; i++)
+		for (unsigned d = 0; d < 2; d++)
+			if (e->ports[i].fault[d] &&
+			    mn_fault_next_due(e->ports[i].fault[d]) != UINT64_MAX)
+				return true;
+	return false;
 }
 
 static void idle_wait(const struct mn_engine *e)
@@ -365,12 +506,14 @@ int mn_engine_main(void *arg)
 			got += mn_xport_poll(e, got);
 		if (now >= next_timer) {
 			run_timers(e, now);
+			if (unlikely(e->faults))
+				fault_stats(e);
 			next_timer = now + TIMER_PERIOD_US;
 		}
 		for (unsigned i = 0; i < e->n_ports; i++)
 			tx_flush(e, &e->ports[i]);
 		e->st->polls++;
-		if (got) {
+		if (got || (unlikely(e->faults) && fault_held(e))) {
 			empty = 0;
 			continue;
 		}

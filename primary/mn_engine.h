@@ -25,6 +25,7 @@
 #include "mn_abi.h"
 #include "mn_arp.h"
 #include "mn_config.h"
+#include "mn_fault.h"
 #include "mn_pkt.h"
 #include "mn_xport.h"
 
@@ -41,6 +42,9 @@ struct mn_engine_port {
 	uint16_t n_tx;
 	struct rte_mbuf *tx[MN_ENGINE_BURST * 2];
 	struct mn_arp_table arp;
+	/* Test-only fault injectors, [MN_FAULT_RX] and [MN_FAULT_TX]; NULL
+	 * when off (the default), which costs one test per burst. */
+	struct mn_fault *fault[2];
 };
 
 /* A diagnostic resolution (machnetd --arp-probe): the engine publishes the
@@ -80,6 +84,11 @@ struct mn_engine {
 	/* The transport and the app channels (mn_xport_init); without it
 	 * transport frames are counted as MN_DROP_NO_TRANSPORT. */
 	struct mn_xport x;
+
+	/* Set when any port has a fault injector: the loop then reads a
+	 * nanosecond clock and counts held frames as pending work. */
+	bool faults;
+	struct mn_fault_ops fops;
 };
 
 /* Creates the ARP rings of engines[0..n) and links each to the others.
@@ -94,6 +103,11 @@ void mn_engine_unlink_arp(struct mn_engine *engines, unsigned n);
 int mn_engine_init(struct mn_engine *e, unsigned id, const struct mn_config *cfg,
                    const struct mn_port *ports, unsigned n_ports, struct rte_mempool *pool,
                    struct mn_engine_stats *st, const atomic_bool *stop);
+
+/* Frees what mn_engine_init made (the fault injectors, giving back the
+ * frames they hold). Main thread, after the engine's lcore has stopped;
+ * idempotent. */
+void mn_engine_fini(struct mn_engine *e);
 
 /* Asks the engine to resolve ip on the port whose subnet (or gateway) reaches
  * it, from its start and until it answers. Returns the probe index or

@@ -876,6 +876,9 @@ void mn_xport_fini(struct mn_engine *e)
 	x->flows = NULL;
 	x->bucket = NULL;
 	x->segs = NULL;
+	/* machnetd calls this for every engine after the lcores stop: the
+	 * engine's fault injectors go with it (mn_engine_fini is idempotent). */
+	mn_engine_fini(e);
 }
 
 void mn_xport_proto_stats(const struct mn_engine *e, struct mn_xport_pstats *out)

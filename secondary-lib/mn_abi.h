@@ -63,6 +63,14 @@ struct mn_engine_stats {
 	uint64_t polls;			/* loop iterations */
 	uint64_t idle_polls;		/* iterations that received nothing */
 	uint64_t drops[MN_DROP__MAX];
+	/* Test-only fault injector (config group `fault`), all ports and
+	 * directions of the engine; zero when off. */
+	uint64_t fault_dropped;
+	uint64_t fault_duplicated;
+	uint64_t fault_corrupted;
+	uint64_t fault_delayed;
+	uint64_t fault_reordered;
+	uint64_t fault_queue_full;
 };
 
 /* One interface as machnetd runs it. IPs in host order. */

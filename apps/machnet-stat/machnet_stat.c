@@ -47,6 +47,12 @@ static void print_engine(const char *label, const volatile struct mn_engine_stat
 		if (s->drops[r])
 			printf(" %s=%" PRIu64, mn_drop_reason_str(r), s->drops[r]);
 	printf("\n");
+	if (s->fault_dropped | s->fault_duplicated | s->fault_corrupted | s->fault_delayed |
+	    s->fault_reordered | s->fault_queue_full)
+		printf("%-8s faults: dropped %" PRIu64 " duplicated %" PRIu64 " corrupted %" PRIu64
+		       " delayed %" PRIu64 " reordered %" PRIu64 " queue_full %" PRIu64 "\n", "",
+		       s->fault_dropped, s->fault_duplicated, s->fault_corrupted, s->fault_delayed,
+		       s->fault_reordered, s->fault_queue_full);
 }
 
 static void print_info(const struct mn_info *info)
