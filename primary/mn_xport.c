@@ -1,28 +1,4 @@
 /* mn_xport: the engine's transport glue. See mn_xport.h. */
-/* proto's headers and ours both define MN_EV_* (flow events vs channel
- * events) and enum mn_cc_mode (proto's CC modes vs the config's): proto's
- * are renamed while they are read, so this file names them MN_PEV_* and
- * uses neither cc enum of proto. (Asked for upstream: a proto prefix.) */
-#define mn_cc_mode		mn_proto_cc_mode_
-#define MN_CC_FIXED		MN_PCC_FIXED_
-#define MN_CC_SWIFT		MN_PCC_SWIFT_
-#define MN_EV_CONNECTED		MN_PEV_CONNECTED
-#define MN_EV_CONNECT_FAILED	MN_PEV_CONNECT_FAILED
-#define MN_EV_ACCEPTED		MN_PEV_ACCEPTED
-#define MN_EV_RESET		MN_PEV_RESET
-#define MN_EV_CLOSED		MN_PEV_CLOSED
-#define MN_EV_FAILED		MN_PEV_FAILED
-#include "mn_proto.h"
-#undef mn_cc_mode
-#undef MN_CC_FIXED
-#undef MN_CC_SWIFT
-#undef MN_EV_CONNECTED
-#undef MN_EV_CONNECT_FAILED
-#undef MN_EV_ACCEPTED
-#undef MN_EV_RESET
-#undef MN_EV_CLOSED
-#undef MN_EV_FAILED
-
 #include "mn_xport.h"
 
 #include <errno.h>
@@ -35,6 +11,7 @@
 #include <rte_udp.h>
 
 #include "mn_engine.h"
+#include "mn_proto.h"
 #include "mn_wire.h"
 
 enum { XF_FREE = 0, XF_ARP, XF_OPENING, XF_OPEN, XF_CLOSING };
@@ -345,22 +322,22 @@ static void op_event(void *ctx, struct mn_flow *f, void *cookie, enum mn_proto_e
 	struct mn_xflow *xf = cookie;
 	struct mn_event ev;
 
-	if (pev == MN_PEV_ACCEPTED) {
+	if (pev == MN_PROTO_EV_ACCEPTED) {
 		on_accepted(e, f, cookie);
 		return;
 	}
 	if (xf == NULL)
 		return;
 	switch (pev) {
-	case MN_PEV_CONNECTED:
+	case MN_PROTO_EV_CONNECTED:
 		xf->state = XF_OPEN;
 		reply_cmd(x, xf, 0);
 		return;
-	case MN_PEV_CONNECT_FAILED:
+	case MN_PROTO_EV_CONNECT_FAILED:
 		reply_cmd(x, xf, err ? err : -ECONNREFUSED);
 		break;
-	case MN_PEV_RESET:
-	case MN_PEV_FAILED:
+	case MN_PROTO_EV_RESET:
+	case MN_PROTO_EV_FAILED:
 		x->st.resets++;
 		if (xf->has_cmd) {
 			/* A close or connect in progress learns the outcome
@@ -371,7 +348,7 @@ static void op_event(void *ctx, struct mn_flow *f, void *cookie, enum mn_proto_e
 			post(x, xf->chan, &ev);
 		}
 		break;
-	case MN_PEV_CLOSED:
+	case MN_PROTO_EV_CLOSED:
 		x->st.closes++;
 		reply_cmd(x, xf, 0);
 		break;
@@ -644,9 +621,11 @@ static void cmd_listen(struct mn_engine *e, const struct mn_engine_cmd *cmd)
 	mn_chan_reply(x->ce, cmd, r, NULL);
 }
 
-/* The channel is going away: its listeners go, its flows are closed in
- * proto (which sends RST and releases what it holds for them) and its
- * parked messages are freed; then the channel's buffers are reclaimed. */
+/* The channel is going away (its application detached or died): its
+ * listeners go, its flows are aborted in proto (RST now, and what proto
+ * holds for them is released at once: nobody is left to wait for the ACKs
+ * a close would wait for) and its parked messages are freed; then the
+ * channel's buffers are reclaimed. */
 static void cmd_chan_del(struct mn_engine *e, const struct mn_engine_cmd *cmd)
 {
 	struct mn_xport *x = X(e);
@@ -678,7 +657,8 @@ static void cmd_chan_del(struct mn_engine *e, const struct mn_engine_cmd *cmd)
 			continue;
 		}
 		xf->state = XF_CLOSING;
-		mn_proto_close(xf->f, x->now);
+		/* Its CLOSED event (-ECONNABORTED) frees xf before this returns. */
+		mn_proto_abort(xf->f, x->now);
 	}
 	mn_chan_release(x->ce, cmd);
 }

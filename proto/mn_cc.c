@@ -7,7 +7,7 @@
 #define SWIFT_MAX_MDF	0.5
 #define SWIFT_MIN_CWND	0.01
 
-void mn_cc_init(struct mn_cc *cc, enum mn_cc_mode mode, uint32_t window, uint32_t max_cwnd,
+void mn_cc_init(struct mn_cc *cc, enum mn_cc_kind mode, uint32_t window, uint32_t max_cwnd,
                 uint64_t target_qdelay)
 {
 	cc->mode = mode;
@@ -15,7 +15,7 @@ void mn_cc_init(struct mn_cc *cc, enum mn_cc_mode mode, uint32_t window, uint32_
 	cc->cwnd = window ? window : 1;
 	if (cc->cwnd > cc->max_cwnd)
 		cc->cwnd = cc->max_cwnd;
-	cc->min_cwnd = mode == MN_CC_SWIFT ? SWIFT_MIN_CWND : 1.0;
+	cc->min_cwnd = mode == MN_CCK_SWIFT ? SWIFT_MIN_CWND : 1.0;
 	cc->target_qdelay = target_qdelay;
 	cc->base_rtt = 0;
 	cc->last_decrease = 0;
@@ -48,7 +48,7 @@ static void increase(struct mn_cc *cc, uint32_t nacked)
 
 void mn_cc_on_ack(struct mn_cc *cc, uint32_t nacked, uint64_t rtt, uint64_t srtt, uint64_t now)
 {
-	if (cc->mode == MN_CC_FIXED) {
+	if (cc->mode == MN_CCK_FIXED) {
 		if (nacked)
 			increase(cc, nacked);
 		return;
@@ -84,11 +84,11 @@ void mn_cc_on_rto(struct mn_cc *cc, uint64_t now)
 {
 	/* A timeout says the path lost everything in flight: restart small,
 	 * but one packet is always allowed so that the retransmission goes. */
-	if (cc->mode == MN_CC_SWIFT)
+	if (cc->mode == MN_CCK_SWIFT)
 		decrease(cc, cc->cwnd > 1.0 ? 1.0 / cc->cwnd : 1.0, now);
 	else
 		decrease(cc, 0.5, now);
-	if (cc->cwnd < 1.0 && cc->mode == MN_CC_FIXED)
+	if (cc->cwnd < 1.0 && cc->mode == MN_CCK_FIXED)
 		cc->cwnd = 1.0;
 }
 

@@ -1,10 +1,10 @@
 /* mn_cc: per-flow congestion control.
  *
  * Two modes:
- *  - MN_CC_FIXED: the window is `window` packets (Machnet's 32 by default);
+ *  - MN_CCK_FIXED: the window is `window` packets (Machnet's 32 by default);
  *    a loss halves it (at most once per RTT) and each ACKed packet grows it
  *    back by 1/cwnd, up to `window` again.
- *  - MN_CC_SWIFT: delay-based, after Swift (Kumar et al., SIGCOMM 2020). The
+ *  - MN_CCK_SWIFT: delay-based, after Swift (Kumar et al., SIGCOMM 2020). The
  *    target is the smallest RTT seen plus `target_qdelay`; below the target the
  *    window grows additively (1 packet per RTT), above it shrinks in proportion
  *    to the excess (at most by half, at most once per RTT). It may fall below
@@ -16,13 +16,13 @@
 
 #include <stdint.h>
 
-enum mn_cc_mode {
-	MN_CC_FIXED = 0,
-	MN_CC_SWIFT = 1,
+enum mn_cc_kind {
+	MN_CCK_FIXED = 0,
+	MN_CCK_SWIFT = 1,
 };
 
 struct mn_cc {
-	enum mn_cc_mode mode;
+	enum mn_cc_kind mode;
 	double cwnd;			/* packets */
 	double max_cwnd;
 	double min_cwnd;
@@ -34,7 +34,7 @@ struct mn_cc {
 
 /* window: the fixed window (FIXED) or the start window (SWIFT); max_cwnd:
  * the hard cap (in-flight limit) in packets. */
-void mn_cc_init(struct mn_cc *cc, enum mn_cc_mode mode, uint32_t window, uint32_t max_cwnd,
+void mn_cc_init(struct mn_cc *cc, enum mn_cc_kind mode, uint32_t window, uint32_t max_cwnd,
                 uint64_t target_qdelay);
 /* nacked packets were newly acknowledged; rtt is the sample this ACK gave
  * (0: none), srtt the smoothed RTT. */

@@ -118,6 +118,12 @@ struct mn_proto {
 	struct mn_wheel wheel;
 	struct mn_flow *ack_list;
 	uint64_t now;
+	/* Owner callbacks running (nested). A flow freed meanwhile (abort from
+	 * inside a callback) parks its slot on `zombies` until they have all
+	 * returned, so a caller up the stack that still holds the pointer sees
+	 * ST_FREE, never a new flow that took the slot. */
+	uint32_t cb_depth;
+	uint32_t zombies;
 	struct mn_proto_stats st;
 };
 
@@ -295,7 +301,7 @@ static struct mn_flow *flow_alloc(struct mn_proto *ep, int li, uint32_t lip, uin
 	f->rcv_nxt = 1;
 	f->rto = ep->p.init_rto_ns;
 	f->cap = MN_PROTO_PLAIN_INFLIGHT;
-	mn_cc_init(&f->cc, MN_CC_FIXED, ep->p.window, f->cap, ep->p.target_qdelay_ns);
+	mn_cc_init(&f->cc, MN_CCK_FIXED, ep->p.window, f->cap, ep->p.target_qdelay_ns);
 	ht_insert(ep, f);
 	ep->nflows++;
 	ep->st.flows_opened++;
@@ -337,18 +343,48 @@ static void flow_free(struct mn_flow *f)
 	if (!f->passive)
 		port_mark(ep, f->local_idx, f->lport, 0);
 	f->state = ST_FREE;
-	f->free_next = ep->free_flow;
-	ep->free_flow = f->idx;
+	if (ep->cb_depth) {
+		f->free_next = ep->zombies;
+		ep->zombies = f->idx;
+	} else {
+		f->free_next = ep->free_flow;
+		ep->free_flow = f->idx;
+	}
 	ep->nflows--;
+}
+
+static void cb_enter(struct mn_proto *ep)
+{
+	ep->cb_depth++;
+}
+
+static void cb_leave(struct mn_proto *ep)
+{
+	if (--ep->cb_depth)
+		return;
+	while (ep->zombies != NIL) {
+		struct mn_flow *f = &ep->flows[ep->zombies];
+
+		ep->zombies = f->free_next;
+		f->free_next = ep->free_flow;
+		ep->free_flow = f->idx;
+	}
+}
+
+static void flow_event(struct mn_flow *f, enum mn_proto_event ev, int err)
+{
+	struct mn_proto *ep = f->ep;
+
+	cb_enter(ep);
+	ep->ops.event(ep->ops.ctx, f, f->cookie, ev, err);
+	cb_leave(ep);
 }
 
 /* Reports a terminal event, then frees the flow. */
 static void flow_end(struct mn_flow *f, enum mn_proto_event ev, int err)
 {
-	struct mn_proto *ep = f->ep;
-
 	f->state = ST_DEAD;
-	ep->ops.event(ep->ops.ctx, f, f->cookie, ev, err);
+	flow_event(f, ev, err);
 	flow_free(f);
 }
 
@@ -768,7 +804,7 @@ static void on_rto(struct mn_flow *f, uint64_t now)
 	if (++f->retries > ep->p.max_retries) {
 		ep->st.flows_failed++;
 		send_rst(f);
-		flow_end(f, MN_EV_FAILED, -ETIMEDOUT);
+		flow_end(f, MN_PROTO_EV_FAILED, -ETIMEDOUT);
 		return;
 	}
 	ep->st.rtos++;
@@ -793,7 +829,7 @@ static void rx_deliver(struct mn_flow *f, uint64_t now)
 	struct mn_proto *ep = f->ep;
 
 	while (f->rq_msgs) {
-		uint32_t n = 0, total = 0, i = f->rq_head;
+		uint32_t n = 0, total = 0, i = f->rq_head, first = i, last;
 		int r;
 
 		if (f->closing) {
@@ -825,25 +861,43 @@ static void rx_deliver(struct mn_flow *f, uint64_t now)
 				break;
 			i = k->next;
 		}
+		last = i;
+		/* Off the queue while the owner has it: an abort from inside
+		 * deliver() must not release what deliver() may accept. */
+		f->rq_head = ep->pool[last].next;
+		if (f->rq_head == NIL)
+			f->rq_tail = NIL;
+		f->rq_msgs--;
+		cb_enter(ep);
 		r = ep->ops.deliver(ep->ops.ctx, f, f->cookie, ep->scratch, n, total);
+		cb_leave(ep);
+		if (f->state != ST_ESTABLISHED) {
+			/* Aborted meanwhile: a refused message is ours to drop. */
+			for (i = first; n--; i = last) {
+				last = ep->pool[i].next;
+				if (r != 0)
+					rx_pkt_free(ep, i);
+				else
+					pool_put(ep, i);
+			}
+			return;
+		}
 		if (r != 0) {
+			ep->pool[last].next = f->rq_head;
+			f->rq_head = first;
+			if (f->rq_tail == NIL)
+				f->rq_tail = last;
+			f->rq_msgs++;
 			ep->st.deliver_refused++;
 			f->rx_blocked = 1;
 			f->rx_retry_at = now + ep->p.rx_retry_ns;
 			return;
 		}
 		/* The owner holds the buffer references now. */
-		i = f->rq_head;
-		while (n--) {
-			uint32_t next = ep->pool[i].next;
-
+		for (i = first; n--; i = last) {
+			last = ep->pool[i].next;
 			pool_put(ep, i);
-			i = next;
 		}
-		f->rq_head = i;
-		if (i == NIL)
-			f->rq_tail = NIL;
-		f->rq_msgs--;
 		ep->st.msgs_delivered++;
 	}
 	if (f->rx_blocked) {
@@ -892,7 +946,7 @@ static void flow_proto_error(struct mn_flow *f)
 	ep->st.rx_bad_framing++;
 	ep->st.flows_failed++;
 	send_rst(f);
-	flow_end(f, MN_EV_FAILED, -EPROTO);
+	flow_end(f, MN_PROTO_EV_FAILED, -EPROTO);
 }
 
 static void on_data(struct mn_flow *f, void *buf, uint8_t *frame, const struct mn_frame *fr,
@@ -982,7 +1036,7 @@ static void setup_established(struct mn_flow *f)
 	f->retries = 0;
 	f->backoff = 0;
 	f->cap = f->ext ? MN_PROTO_MAX_INFLIGHT : MN_PROTO_PLAIN_INFLIGHT;
-	mn_cc_init(&f->cc, swift ? MN_CC_SWIFT : MN_CC_FIXED,
+	mn_cc_init(&f->cc, swift ? MN_CCK_SWIFT : MN_CCK_FIXED,
 	           ep->p.window < f->cap ? ep->p.window : f->cap, f->cap, ep->p.target_qdelay_ns);
 }
 
@@ -1003,7 +1057,7 @@ static void server_established(struct mn_flow *f)
 
 	ep->nhalf--;
 	setup_established(f);
-	ep->ops.event(ep->ops.ctx, f, f->cookie, MN_EV_ACCEPTED, 0);
+	flow_event(f, MN_PROTO_EV_ACCEPTED, 0);
 }
 
 static void on_syn(struct mn_proto *ep, struct mn_flow *f, const struct mn_frame *fr, int li,
@@ -1078,7 +1132,7 @@ static void on_synack(struct mn_proto *ep, struct mn_flow *f, const struct mn_fr
 	setup_established(f);
 	flow_ctrl(f, MN_NF_ACK, 1, 1, 0);
 	ep->st.tx_acks++;
-	ep->ops.event(ep->ops.ctx, f, f->cookie, MN_EV_CONNECTED, 0);
+	flow_event(f, MN_PROTO_EV_CONNECTED, 0);
 	if (f->state == ST_ESTABLISHED) {
 		flow_push(f, now);
 		flow_rearm(f);
@@ -1098,7 +1152,7 @@ static void on_rst(struct mn_proto *ep, struct mn_flow *f, const struct mn_hdr *
 		if (h->ackno != 1)
 			break;
 		ep->st.rx_rst++;
-		flow_end(f, MN_EV_CONNECT_FAILED, -ECONNREFUSED);
+		flow_end(f, MN_PROTO_EV_CONNECT_FAILED, -ECONNREFUSED);
 		return;
 	case ST_SYN_RCVD:
 		if (h->seqno != 1 && h->seqno != 0)
@@ -1115,7 +1169,7 @@ static void on_rst(struct mn_proto *ep, struct mn_flow *f, const struct mn_hdr *
 		if (!ok)
 			break;
 		ep->st.rx_rst++;
-		flow_end(f, MN_EV_RESET, -ECONNRESET);
+		flow_end(f, MN_PROTO_EV_RESET, -ECONNRESET);
 		return;
 	default:
 		break;
@@ -1230,16 +1284,16 @@ static void on_timer(struct mn_flow *f, uint64_t now)
 	switch (f->state) {
 	case ST_SYN_SENT:
 		if (f->closing) {
-			flow_end(f, MN_EV_CLOSED, 0);
+			flow_end(f, MN_PROTO_EV_CLOSED, 0);
 			return;
 		}
 		if (now >= f->conn_deadline) {
-			flow_end(f, MN_EV_CONNECT_FAILED, -ETIMEDOUT);
+			flow_end(f, MN_PROTO_EV_CONNECT_FAILED, -ETIMEDOUT);
 			return;
 		}
 		if (now >= f->hs_at) {
 			if (++f->retries > ep->p.max_retries) {
-				flow_end(f, MN_EV_CONNECT_FAILED, -ETIMEDOUT);
+				flow_end(f, MN_PROTO_EV_CONNECT_FAILED, -ETIMEDOUT);
 				return;
 			}
 			ep->st.rtos++;
@@ -1265,17 +1319,20 @@ static void on_timer(struct mn_flow *f, uint64_t now)
 		}
 		break;
 	case ST_ESTABLISHED:
-		if (f->rq_msgs && (f->closing || (f->rx_blocked && now >= f->rx_retry_at)))
+		if (f->rq_msgs && (f->closing || (f->rx_blocked && now >= f->rx_retry_at))) {
 			rx_deliver(f, now);
+			if (f->state != ST_ESTABLISHED)
+				return;
+		}
 		if (f->closing) {
 			if (!f->sq_len && f->snd_una == f->snd_nxt) {
 				send_rst(f);
-				flow_end(f, MN_EV_CLOSED, 0);
+				flow_end(f, MN_PROTO_EV_CLOSED, 0);
 				return;
 			}
 			if (now >= f->close_deadline) {
 				send_rst(f);
-				flow_end(f, MN_EV_CLOSED, -ETIMEDOUT);
+				flow_end(f, MN_PROTO_EV_CLOSED, -ETIMEDOUT);
 				return;
 			}
 		}
@@ -1410,6 +1467,7 @@ struct mn_proto *mn_proto_create(const struct mn_proto_params *p, const struct m
 	for (i = 0; i < p->pool_pkts; i++)
 		ep->pool[i].next = i + 1 < p->pool_pkts ? i + 1 : NIL;
 	ep->pool_free = 0;
+	ep->zombies = NIL;
 	return ep;
 nomem:
 	if (ep) {
@@ -1645,6 +1703,24 @@ void mn_proto_close(struct mn_flow *f, uint64_t now)
 	/* Deferred to the timer: close may be called from inside a callback
 	 * that is still using the flow. */
 	mn_timer_arm(&ep->wheel, &f->timer, now);
+}
+
+void mn_proto_abort(struct mn_flow *f, uint64_t now)
+{
+	struct mn_proto *ep = f->ep;
+
+	if (f->state == ST_FREE || f->state == ST_DEAD)
+		return;
+	ep->now = now;
+	ep->st.aborts++;
+	/* seqno 1 from SYN_SENT also clears a half-open flow our SYN made. */
+	send_rst(f);
+	if (f->state == ST_SYN_RCVD) {
+		/* Never handed to the owner: nobody to tell. */
+		flow_free(f);
+		return;
+	}
+	flow_end(f, MN_PROTO_EV_CLOSED, -ECONNABORTED);
 }
 
 void *mn_flow_cookie(const struct mn_flow *f)

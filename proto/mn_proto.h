@@ -30,9 +30,10 @@
  *       retransmits it later) and retries delivery every rx_retry_ns.
  *
  * Flow handles (struct mn_flow *) are valid from mn_proto_connect() or the
- * MN_EV_ACCEPTED event until the terminal event (CONNECT_FAILED, RESET,
+ * MN_PROTO_EV_ACCEPTED event until the terminal event (CONNECT_FAILED, RESET,
  * CLOSED, FAILED) returns, or mn_proto_destroy(). Calls made from inside a
- * callback are allowed (send on any flow, close), except mn_proto_destroy().
+ * callback are allowed (send on any flow, close, abort), except
+ * mn_proto_destroy().
  *
  * IPs and ports are host order. Times are ns on any monotonic clock.
  */
@@ -64,14 +65,16 @@ struct mn_seg {
 };
 
 enum mn_proto_event {
-	MN_EV_CONNECTED = 1,	/* connect completed; err 0 */
-	MN_EV_CONNECT_FAILED,	/* err -ECONNREFUSED (RST) or -ETIMEDOUT; terminal */
-	MN_EV_ACCEPTED,		/* new established flow on a listener; cookie is the listener's */
-	MN_EV_RESET,		/* peer sent RST; terminal; err -ECONNRESET */
-	MN_EV_CLOSED,		/* mn_proto_close() finished (RST sent); err 0 or -ETIMEDOUT
-				 * when unsent/unACKed data had to be dropped; terminal */
-	MN_EV_FAILED,		/* retries exhausted (-ETIMEDOUT) or protocol error (-EPROTO):
-				 * RST sent; terminal */
+	MN_PROTO_EV_CONNECTED = 1,	/* connect completed; err 0 */
+	MN_PROTO_EV_CONNECT_FAILED,	/* err -ECONNREFUSED (RST) or -ETIMEDOUT; terminal */
+	MN_PROTO_EV_ACCEPTED,		/* new established flow on a listener; cookie is the
+					 * listener's */
+	MN_PROTO_EV_RESET,		/* peer sent RST; terminal; err -ECONNRESET */
+	MN_PROTO_EV_CLOSED,		/* terminal: mn_proto_close() finished (RST sent), err 0
+					 * or -ETIMEDOUT when unsent/unACKed data had to be
+					 * dropped; or mn_proto_abort(), err -ECONNABORTED */
+	MN_PROTO_EV_FAILED,		/* retries exhausted (-ETIMEDOUT) or protocol error
+					 * (-EPROTO): RST sent; terminal */
 };
 
 struct mn_proto_ops {
@@ -160,6 +163,7 @@ struct mn_proto_stats {
 	uint64_t fast_retransmits;	/* recoveries entered on duplicate ACKs / SACK */
 	uint64_t rtos;			/* retransmission timeouts (data and SYN) */
 	uint64_t rst_sent;
+	uint64_t aborts;		/* mn_proto_abort() calls that tore a flow down */
 	uint64_t rst_unknown_sent;	/* RSTs answering data for an unknown flow or a SYN to no listener */
 	uint64_t msgs_sent;
 	uint64_t msgs_delivered;
@@ -194,14 +198,14 @@ void mn_proto_destroy(struct mn_proto *ep);
 uint32_t mn_proto_mss(const struct mn_proto *ep);
 
 /* Accepts SYNs to (ip, port); ip 0 means every local IP. cookie comes back
- * with MN_EV_ACCEPTED. 0, -EADDRINUSE, -ENOSPC, -EADDRNOTAVAIL. */
+ * with MN_PROTO_EV_ACCEPTED. 0, -EADDRINUSE, -ENOSPC, -EADDRNOTAVAIL. */
 int mn_proto_listen(struct mn_proto *ep, uint32_t ip, uint16_t port, void *cookie);
 int mn_proto_unlisten(struct mn_proto *ep, uint32_t ip, uint16_t port);
 
 /* Opens a flow from local_ip (first free source port from 1024) to
  * remote_ip:remote_port via next-hop MAC remote_mac (the owner resolves it)
- * and sends the SYN. MN_EV_CONNECTED or MN_EV_CONNECT_FAILED follows. Data
- * may be queued with mn_proto_send*() before it is connected. Returns the
+ * and sends the SYN. MN_PROTO_EV_CONNECTED or MN_PROTO_EV_CONNECT_FAILED
+ * follows. Data may be queued with mn_proto_send*() before it is connected. Returns the
  * flow, or NULL with errno EADDRNOTAVAIL (not a local IP, or no free port),
  * ENOSPC (flow table full). */
 struct mn_flow *mn_proto_connect(struct mn_proto *ep, uint32_t local_ip, uint32_t remote_ip,
@@ -219,9 +223,21 @@ int mn_proto_sendv(struct mn_flow *f, const struct mn_seg *segs, uint32_t nsegs,
 int mn_proto_send_bytes(struct mn_flow *f, const void *data, uint32_t len, uint64_t now);
 
 /* Closes a flow: queued data is sent and ACKed (or close_timeout passes),
- * then RST is sent and MN_EV_CLOSED reported. Data received meanwhile is
- * ACKed and dropped. Takes effect from mn_proto_poll(). */
+ * then RST is sent and MN_PROTO_EV_CLOSED reported. Data received meanwhile
+ * is ACKed and dropped. Takes effect from mn_proto_poll(). */
 void mn_proto_close(struct mn_flow *f, uint64_t now);
+
+/* Tears a flow down at once, for an owner that is gone (its application
+ * died): sends RST (seqno snd_nxt, ackno rcv_nxt), releases every buffer the
+ * flow holds (unACKed and queued TX, undelivered and out-of-order RX), frees
+ * the flow table entry and its source port (reusable on return) and reports
+ * MN_PROTO_EV_CLOSED with err -ECONNABORTED before returning; the handle is
+ * invalid afterwards. Works in any state (SYN_SENT, established, closing);
+ * a flow whose terminal event is being reported is left alone. May be
+ * called from inside any callback, on any flow, including the one the
+ * callback is about: a message being delivered when its flow is aborted
+ * stays the owner's if deliver() then accepts it. */
+void mn_proto_abort(struct mn_flow *f, uint64_t now);
 
 /* A received frame frame[0..len) in buf (one reference, now the endpoint's). */
 void mn_proto_rx(struct mn_proto *ep, void *buf, uint8_t *frame, uint32_t len, uint64_t now);

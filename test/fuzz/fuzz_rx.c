@@ -204,7 +204,7 @@ static void fz_event(void *ctx, struct mn_flow *f, void *cookie, enum mn_proto_e
 	(void)f;
 	(void)cookie;
 	(void)err;
-	CHECK(ev >= MN_EV_CONNECTED && ev <= MN_EV_FAILED);
+	CHECK(ev >= MN_PROTO_EV_CONNECTED && ev <= MN_PROTO_EV_FAILED);
 }
 
 static void fuzz_transport(const uint8_t *data, size_t len)

@@ -110,10 +110,10 @@ static void event(void *arg, int node, struct mn_flow *f, void *cookie, enum mn_
 	t->ev[node][ev]++;
 	t->err[node][ev] = err;
 	t->ev_t[node][ev] = mn_sim_now(t->s);
-	if (node == 1 && ev == MN_EV_ACCEPTED)
+	if (node == 1 && ev == MN_PROTO_EV_ACCEPTED)
 		t->fb = f;
-	if (ev == MN_EV_CONNECT_FAILED || ev == MN_EV_RESET || ev == MN_EV_CLOSED ||
-	    ev == MN_EV_FAILED) {
+	if (ev == MN_PROTO_EV_CONNECT_FAILED || ev == MN_PROTO_EV_RESET || ev == MN_PROTO_EV_CLOSED ||
+	    ev == MN_PROTO_EV_FAILED) {
 		if (node == 0 && f == t->fa)
 			t->fa = NULL;
 		if (node == 1 && f == t->fb)
@@ -163,22 +163,22 @@ static int up(void *arg)
 {
 	struct t *t = arg;
 
-	return t->ev[0][MN_EV_CONNECTED] && t->ev[1][MN_EV_ACCEPTED];
+	return t->ev[0][MN_PROTO_EV_CONNECTED] && t->ev[1][MN_PROTO_EV_ACCEPTED];
 }
 
 static int a_done(void *arg)
 {
 	struct t *t = arg;
 
-	return t->ev[0][MN_EV_CONNECTED] || t->ev[0][MN_EV_CONNECT_FAILED] ||
-	       t->ev[0][MN_EV_FAILED] || t->ev[0][MN_EV_RESET];
+	return t->ev[0][MN_PROTO_EV_CONNECTED] || t->ev[0][MN_PROTO_EV_CONNECT_FAILED] ||
+	       t->ev[0][MN_PROTO_EV_FAILED] || t->ev[0][MN_PROTO_EV_RESET];
 }
 
 static int a_terminal(void *arg)
 {
 	struct t *t = arg;
 
-	return t->ev[0][MN_EV_FAILED] || t->ev[0][MN_EV_RESET] || t->ev[0][MN_EV_CLOSED];
+	return t->ev[0][MN_PROTO_EV_FAILED] || t->ev[0][MN_PROTO_EV_RESET] || t->ev[0][MN_PROTO_EV_CLOSED];
 }
 
 static void connect_a(uint16_t port)
@@ -299,7 +299,7 @@ static void test_lost_syn(void)
 	connect_a(PORT);
 	CU_ASSERT_EQUAL(run(up, 100 * MS), 0);
 	CU_ASSERT_EQUAL(count_frames(0, MN_NF_SYN), 2);
-	CU_ASSERT(T.ev_t[0][MN_EV_CONNECTED] >= 10 * MS);	/* after the initial RTO */
+	CU_ASSERT(T.ev_t[0][MN_PROTO_EV_CONNECTED] >= 10 * MS);	/* after the initial RTO */
 	CU_ASSERT_EQUAL(mn_proto_stats(mn_sim_ep(T.s, 0))->rtos, 1);
 	teardown();
 }
@@ -321,16 +321,16 @@ static void test_lost_ack(void)
 	T.drop_nf_from[0][MN_NF_ACK] = 1;
 	connect_a(PORT);
 	CU_ASSERT_EQUAL(run(a_done, 10 * MS), 0);
-	CU_ASSERT_EQUAL(T.ev[0][MN_EV_CONNECTED], 1);
-	CU_ASSERT_EQUAL(T.ev[1][MN_EV_ACCEPTED], 0);	/* server still half-open */
+	CU_ASSERT_EQUAL(T.ev[0][MN_PROTO_EV_CONNECTED], 1);
+	CU_ASSERT_EQUAL(T.ev[1][MN_PROTO_EV_ACCEPTED], 0);	/* server still half-open */
 	CU_ASSERT_EQUAL(send_msg(T.fa, 0, 0, 300), 0);
 	CU_ASSERT_EQUAL(run(up, 5 * MS), 0);
 	/* The first data packet established the server and was delivered. */
-	CU_ASSERT_EQUAL(T.ev[1][MN_EV_ACCEPTED], 1);
+	CU_ASSERT_EQUAL(T.ev[1][MN_PROTO_EV_ACCEPTED], 1);
 	CU_ASSERT_EQUAL(run(NULL, 1 * MS), 0);
 	CU_ASSERT_EQUAL(T.got[1], 1);
 	CU_ASSERT_EQUAL(T.len[1][0], 300);
-	CU_ASSERT(T.ev_t[1][MN_EV_ACCEPTED] < 5 * MS);	/* by data, not by a SYN-ACK retry */
+	CU_ASSERT(T.ev_t[1][MN_PROTO_EV_ACCEPTED] < 5 * MS);	/* by data, not by a SYN-ACK retry */
 	teardown();
 }
 
@@ -341,7 +341,7 @@ static void test_synack_wrong_ackno(void)
 	connect_a(PORT);
 	CU_ASSERT_EQUAL(run(up, 100 * MS), 0);
 	CU_ASSERT_EQUAL(mn_proto_stats(mn_sim_ep(T.s, 0))->rx_synack_ignored, 1);
-	CU_ASSERT(T.ev_t[0][MN_EV_CONNECTED] >= 10 * MS);	/* only after the SYN retry */
+	CU_ASSERT(T.ev_t[0][MN_PROTO_EV_CONNECTED] >= 10 * MS);	/* only after the SYN retry */
 	CU_ASSERT_EQUAL(count_frames(0, MN_NF_SYN), 2);
 	teardown();
 }
@@ -350,8 +350,8 @@ static int a_end(void *arg)
 {
 	struct t *t = arg;
 
-	return t->ev[0][MN_EV_RESET] + t->ev[0][MN_EV_CLOSED] + t->ev[0][MN_EV_FAILED] > 0 &&
-	       t->ev[1][MN_EV_RESET] + t->ev[1][MN_EV_CLOSED] + t->ev[1][MN_EV_FAILED] > 0;
+	return t->ev[0][MN_PROTO_EV_RESET] + t->ev[0][MN_PROTO_EV_CLOSED] + t->ev[0][MN_PROTO_EV_FAILED] > 0 &&
+	       t->ev[1][MN_PROTO_EV_RESET] + t->ev[1][MN_PROTO_EV_CLOSED] + t->ev[1][MN_PROTO_EV_FAILED] > 0;
 }
 
 static void test_rst_both_ways(void)
@@ -367,10 +367,10 @@ static void test_rst_both_ways(void)
 	CU_ASSERT_EQUAL(run(a_end, 100 * MS), 0);
 	/* Outstanding data first, then RST; the peer's app is told. */
 	CU_ASSERT_EQUAL(T.got[1], 1);
-	CU_ASSERT_EQUAL(T.ev[0][MN_EV_CLOSED], 1);
-	CU_ASSERT_EQUAL(T.err[0][MN_EV_CLOSED], 0);
-	CU_ASSERT_EQUAL(T.ev[1][MN_EV_RESET], 1);
-	CU_ASSERT_EQUAL(T.err[1][MN_EV_RESET], -ECONNRESET);
+	CU_ASSERT_EQUAL(T.ev[0][MN_PROTO_EV_CLOSED], 1);
+	CU_ASSERT_EQUAL(T.err[0][MN_PROTO_EV_CLOSED], 0);
+	CU_ASSERT_EQUAL(T.ev[1][MN_PROTO_EV_RESET], 1);
+	CU_ASSERT_EQUAL(T.err[1][MN_PROTO_EV_RESET], -ECONNRESET);
 	r = find_frame(0, MN_NF_RST, 0);
 	CU_ASSERT_FATAL(r >= 0);
 	CU_ASSERT_EQUAL(T.log[r].h.seqno, 16);	/* snd_nxt after 15 packets */
@@ -390,8 +390,8 @@ static void test_rst_both_ways(void)
 	}
 	mn_proto_close(T.fb, mn_sim_now(T.s));
 	CU_ASSERT_EQUAL(run(a_end, 100 * MS), 0);
-	CU_ASSERT_EQUAL(T.ev[1][MN_EV_CLOSED], 1);
-	CU_ASSERT_EQUAL(T.ev[0][MN_EV_RESET], 1);
+	CU_ASSERT_EQUAL(T.ev[1][MN_PROTO_EV_CLOSED], 1);
+	CU_ASSERT_EQUAL(T.ev[0][MN_PROTO_EV_RESET], 1);
 	CU_ASSERT_EQUAL(mn_proto_nflows(mn_sim_ep(T.s, 0)), 0);
 	teardown();
 }
@@ -410,13 +410,13 @@ static void test_data_unknown_flow(void)
 	T.drop_all[1] = 1;
 	mn_proto_close(T.fb, mn_sim_now(T.s));
 	CU_ASSERT_EQUAL(run(NULL, 1 * MS), 0);
-	CU_ASSERT_EQUAL(T.ev[1][MN_EV_CLOSED], 1);
-	CU_ASSERT_EQUAL(T.ev[0][MN_EV_RESET], 0);
+	CU_ASSERT_EQUAL(T.ev[1][MN_PROTO_EV_CLOSED], 1);
+	CU_ASSERT_EQUAL(T.ev[0][MN_PROTO_EV_RESET], 0);
 	T.drop_all[1] = 0;
 	/* A's next data reaches a stack with no such flow: RST, A is told. */
 	CU_ASSERT_EQUAL(send_msg(T.fa, 0, 0, 10), 0);
 	CU_ASSERT_EQUAL(run(a_terminal, 10 * MS), 0);
-	CU_ASSERT_EQUAL(T.ev[0][MN_EV_RESET], 1);
+	CU_ASSERT_EQUAL(T.ev[0][MN_PROTO_EV_RESET], 1);
 	CU_ASSERT_EQUAL(mn_proto_stats(mn_sim_ep(T.s, 1))->rst_unknown_sent, 1);
 
 	/* A RST for an unknown flow is ignored and answered with nothing. */
@@ -446,9 +446,9 @@ static void test_connect_refused(void)
 	setup(1, 1, 0, 0);
 	connect_a(999);
 	CU_ASSERT_EQUAL(run(a_done, 100 * MS), 0);
-	CU_ASSERT_EQUAL(T.ev[0][MN_EV_CONNECT_FAILED], 1);
-	CU_ASSERT_EQUAL(T.err[0][MN_EV_CONNECT_FAILED], -ECONNREFUSED);
-	CU_ASSERT(T.ev_t[0][MN_EV_CONNECT_FAILED] < 1 * MS);	/* one RTT, no retries */
+	CU_ASSERT_EQUAL(T.ev[0][MN_PROTO_EV_CONNECT_FAILED], 1);
+	CU_ASSERT_EQUAL(T.err[0][MN_PROTO_EV_CONNECT_FAILED], -ECONNREFUSED);
+	CU_ASSERT(T.ev_t[0][MN_PROTO_EV_CONNECT_FAILED] < 1 * MS);	/* one RTT, no retries */
 	CU_ASSERT_EQUAL(mn_proto_nflows(mn_sim_ep(T.s, 0)), 0);
 	CU_ASSERT_EQUAL(mn_proto_nflows(mn_sim_ep(T.s, 1)), 0);
 	teardown();
@@ -463,8 +463,8 @@ static void test_retries_exhausted(void)
 	T.drop_all[0] = 1;
 	connect_a(PORT);
 	CU_ASSERT_EQUAL(run(a_done, 60000 * MS), 0);
-	CU_ASSERT_EQUAL(T.ev[0][MN_EV_CONNECT_FAILED], 1);
-	CU_ASSERT_EQUAL(T.err[0][MN_EV_CONNECT_FAILED], -ETIMEDOUT);
+	CU_ASSERT_EQUAL(T.ev[0][MN_PROTO_EV_CONNECT_FAILED], 1);
+	CU_ASSERT_EQUAL(T.err[0][MN_PROTO_EV_CONNECT_FAILED], -ETIMEDOUT);
 	CU_ASSERT_EQUAL(count_frames(0, MN_NF_SYN), 9);
 	teardown();
 
@@ -477,8 +477,8 @@ static void test_retries_exhausted(void)
 	T.nlog = 0;
 	CU_ASSERT_EQUAL(send_msg(T.fa, 0, 0, 1000), 0);
 	CU_ASSERT_EQUAL(run(a_terminal, 60000 * MS), 0);
-	CU_ASSERT_EQUAL(T.ev[0][MN_EV_FAILED], 1);
-	CU_ASSERT_EQUAL(T.err[0][MN_EV_FAILED], -ETIMEDOUT);
+	CU_ASSERT_EQUAL(T.ev[0][MN_PROTO_EV_FAILED], 1);
+	CU_ASSERT_EQUAL(T.err[0][MN_PROTO_EV_FAILED], -ETIMEDOUT);
 	CU_ASSERT_EQUAL(mn_proto_stats(mn_sim_ep(T.s, 0))->rtos, 8);
 	r = find_frame(0, MN_NF_RST, 0);
 	CU_ASSERT(r >= 0);

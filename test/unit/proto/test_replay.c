@@ -115,10 +115,10 @@ static void r_event(void *ctx, struct mn_flow *f, void *cookie, enum mn_proto_ev
 	(void)ctx;
 	(void)cookie;
 	(void)err;
-	if (ev == MN_EV_ACCEPTED) {
+	if (ev == MN_PROTO_EV_ACCEPTED) {
 		R.accepted++;
 		R.flow = f;
-	} else if (ev == MN_EV_RESET) {
+	} else if (ev == MN_PROTO_EV_RESET) {
 		R.resets++;
 		R.flow = NULL;
 	} else {

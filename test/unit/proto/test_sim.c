@@ -119,9 +119,9 @@ static void event(void *arg, int node, struct mn_flow *f, void *cookie, enum mn_
 	struct run *r = arg;
 
 	(void)cookie;
-	if (node == 0 && ev == MN_EV_CONNECTED)
+	if (node == 0 && ev == MN_PROTO_EV_CONNECTED)
 		r->connected = 1;
-	else if (node == 1 && ev == MN_EV_ACCEPTED) {
+	else if (node == 1 && ev == MN_PROTO_EV_ACCEPTED) {
 		r->accepted = 1;
 		r->side[1].f = f;
 	} else {
