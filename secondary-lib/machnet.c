@@ -1262,6 +1262,8 @@ const char *machnet_strerror(int errnum)
 		return "the local IP address is not one of machnetd's";
 	case EADDRINUSE:
 		return "someone already listens on that address and port";
+	case EHOSTUNREACH:
+		return "no ARP answer from the remote IP (or its gateway)";
 	case EIO:
 		return "DPDK could not start as a secondary (see its message)";
 	case ESRCH:

@@ -129,8 +129,10 @@ int machnet_listen(void *channel_ctx, const char *local_ip, uint16_t port);
  * On success fills *flow (the local port is chosen by machnetd) and returns 0.
  * Otherwise -1 with errno EINVAL (bad IP strings, remote_port 0, NULL flow),
  * EADDRNOTAVAIL (local_ip is not machnetd's), ECONNREFUSED (the peer answered
- * with a reset), ETIMEDOUT (no answer), EAGAIN (machnetd busy; retry), or the
- * common ones. */
+ * with a reset), EHOSTUNREACH (nobody answered ARP for remote_ip, or for its
+ * gateway, within machnetd's ARP retries: this can come before the connect
+ * timeout), ETIMEDOUT (no answer to the handshake), ENOSPC (machnetd has no
+ * free flow), EAGAIN (machnetd busy; retry), or the common ones. */
 int machnet_connect(void *channel_ctx, const char *local_ip, const char *remote_ip,
 		    uint16_t remote_port, MachnetFlow_t *flow);
 
