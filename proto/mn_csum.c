@@ -2,29 +2,72 @@
 
 #include <string.h>
 
-uint32_t mn_csum_partial(const void *buf, size_t len, uint32_t sum, int odd_offset)
+/* Sum of buf[0..len) as 16-bit words in the CPU's byte order, folded to 16
+ * bits. Eight bytes per step, split in 32-bit halves so the 64-bit
+ * accumulators cannot overflow below 2^35 bytes: about 8x fewer operations
+ * than a big-endian word loop (1 KB payloads are summed on every send and
+ * every receive on ports without checksum offload). */
+static uint16_t sum_native16(const uint8_t *p, size_t len)
 {
-	const uint8_t *p = buf;
-	uint64_t acc = sum;
+	uint64_t a = 0, b = 0;
+	uint64_t w0, w1;
 
-	if (len == 0)
-		return sum;
-	/* A piece that starts at an odd stream offset contributes its first
-	 * byte as the low half of a word; summing it swapped and swapping the
-	 * result back is equivalent (RFC 1071 byte-order independence). */
-	if (odd_offset) {
-		acc += *p++;
-		len--;
+	while (len >= 16) {
+		memcpy(&w0, p, 8);
+		memcpy(&w1, p + 8, 8);
+		a += (w0 & 0xffffffffu) + (w0 >> 32);
+		b += (w1 & 0xffffffffu) + (w1 >> 32);
+		p += 16;
+		len -= 16;
 	}
+	a += b;
 	while (len >= 2) {
-		acc += (uint32_t)(p[0] << 8 | p[1]);
+		uint16_t h;
+
+		memcpy(&h, p, 2);
+		a += h;
 		p += 2;
 		len -= 2;
 	}
-	if (len)
-		acc += (uint32_t)p[0] << 8;
-	while (acc >> 32)
-		acc = (acc & 0xffffffffu) + (acc >> 32);
+	if (len) {
+		/* The odd byte is the first byte of a zero-padded word. */
+		uint16_t h = 0;
+
+		memcpy(&h, p, 1);
+		a += h;
+	}
+	a = (a & 0xffffffffu) + (a >> 32);
+	a = (a & 0xffffffffu) + (a >> 32);
+	a = (a & 0xffff) + (a >> 16);
+	a = (a & 0xffff) + (a >> 16);
+	a = (a & 0xffff) + (a >> 16);
+	return (uint16_t)a;
+}
+
+static inline int little_endian(void)
+{
+	const uint16_t one = 1;
+	uint8_t b;
+
+	memcpy(&b, &one, 1);
+	return b == 1;
+}
+
+uint32_t mn_csum_partial(const void *buf, size_t len, uint32_t sum, int odd_offset)
+{
+	uint32_t s;
+	uint64_t acc;
+
+	if (len == 0)
+		return sum;
+	s = sum_native16(buf, len);
+	/* RFC 1071: a ones'-complement sum taken in the other byte order is the
+	 * byte-swapped sum. A little-endian sum needs one swap to be the
+	 * big-endian one; a piece at an odd stream offset needs one more. */
+	if (little_endian() != (odd_offset != 0))
+		s = (uint32_t)((s >> 8) | ((s & 0xff) << 8));
+	acc = (uint64_t)sum + s;
+	acc = (acc & 0xffffffffu) + (acc >> 32);
 	return (uint32_t)acc;
 }
 
