@@ -873,6 +873,8 @@ static void rx_deliver(struct mn_flow *f, uint64_t now)
 		cb_leave(ep);
 		if (f->state != ST_ESTABLISHED) {
 			/* Aborted meanwhile: a refused message is ours to drop. */
+			if (r == 0)
+				ep->st.msgs_delivered++;
 			for (i = first; n--; i = last) {
 				last = ep->pool[i].next;
 				if (r != 0)

@@ -236,7 +236,8 @@ void mn_proto_close(struct mn_flow *f, uint64_t now);
  * a flow whose terminal event is being reported is left alone. May be
  * called from inside any callback, on any flow, including the one the
  * callback is about: a message being delivered when its flow is aborted
- * stays the owner's if deliver() then accepts it. */
+ * stays the owner's if deliver() then accepts it, and until the callbacks
+ * running have returned no new flow takes the aborted one's handle. */
 void mn_proto_abort(struct mn_flow *f, uint64_t now);
 
 /* A received frame frame[0..len) in buf (one reference, now the endpoint's). */

@@ -41,6 +41,7 @@ struct mn_sim {
 	uint32_t nheap, capheap;
 	struct simbuf *free_bufs;
 	long bufs_in_use;
+	long bad_releases;
 	struct mn_sim_stats st;
 };
 
@@ -76,6 +77,12 @@ static struct simbuf *buf_get(struct mn_sim *s)
 
 static void buf_put(struct mn_sim *s, struct simbuf *b)
 {
+	if (b->refs <= 0) {
+		/* Released once more than held: counted, and kept off the free
+		 * list so that it cannot be handed out twice. */
+		s->bad_releases++;
+		return;
+	}
 	if (--b->refs > 0)
 		return;
 	b->next_free = s->free_bufs;
@@ -306,7 +313,7 @@ long mn_sim_destroy(struct mn_sim *s)
 
 		buf_put(s, a.b);
 	}
-	leaked = s->bufs_in_use;
+	leaked = s->bufs_in_use + s->bad_releases;
 	while (s->free_bufs) {
 		struct simbuf *b = s->free_bufs;
 
@@ -351,6 +358,11 @@ void mn_sim_set_link(struct mn_sim *s, int dir, const struct mn_sim_link *l)
 const struct mn_sim_stats *mn_sim_stats(const struct mn_sim *s)
 {
 	return &s->st;
+}
+
+long mn_sim_bad_releases(const struct mn_sim *s)
+{
+	return s->bad_releases;
 }
 
 long mn_sim_bufs_in_use(const struct mn_sim *s)

@@ -63,7 +63,8 @@ struct mn_sim *mn_sim_create(uint64_t seed, const struct mn_proto_params *pa,
                              const struct mn_proto_params *pb, const struct mn_sim_link link[2],
                              const struct mn_sim_hooks *hooks);
 /* Destroys endpoints (which return their buffers) and frames in flight.
- * Returns how many buffers were still referenced afterwards (leaks: 0). */
+ * Returns how many buffers were still referenced afterwards plus how many
+ * releases found no reference to drop (leaks and double releases: 0). */
 long mn_sim_destroy(struct mn_sim *s);
 
 struct mn_proto *mn_sim_ep(struct mn_sim *s, int node);
@@ -72,6 +73,8 @@ void mn_sim_set_link(struct mn_sim *s, int dir, const struct mn_sim_link *l);
 const struct mn_sim_stats *mn_sim_stats(const struct mn_sim *s);
 /* Simulator buffers currently allocated (in endpoints or in flight). */
 long mn_sim_bufs_in_use(const struct mn_sim *s);
+/* Releases of a buffer that had no reference left (each a bug). */
+long mn_sim_bad_releases(const struct mn_sim *s);
 
 /* A simulator buffer for mn_proto_sendv(): one reference, payload with
  * 128 bytes of headroom and 9216 of room. NULL when out of memory. */

@@ -43,6 +43,12 @@ struct t {
 	uint32_t got[2];
 	uint32_t len[2][MAXMSG];
 	uint32_t key_ok[2];
+	/* application behaviour */
+	int refuse[2];			/* deliver refuses (-ENOBUFS) */
+	int abort_in_deliver[2];	/* next deliver aborts its flow: 1 then accepts, 2 refuses */
+	int abort_on_event[2];		/* this event's callback aborts its flow */
+	int reconnect_in_deliver;	/* ... and A connects again from inside it */
+	struct mn_flow *aborted;
 };
 
 static struct t T;
@@ -85,8 +91,22 @@ static int deliver(void *arg, int node, struct mn_flow *f, void *cookie, const s
 	struct t *t = arg;
 	uint32_t i, j, off = 0, ok = 1, k = t->got[node];
 
-	(void)f;
 	(void)cookie;
+	if (t->abort_in_deliver[node]) {
+		int how = t->abort_in_deliver[node];
+
+		t->abort_in_deliver[node] = 0;
+		mn_proto_abort(f, mn_sim_now(t->s));
+		if (node == 0 && t->reconnect_in_deliver) {
+			t->aborted = f;
+			t->fa = mn_proto_connect(mn_sim_ep(t->s, 0), IP_A, IP_B, PORT, MAC_B, NULL,
+			                         mn_sim_now(t->s));
+		}
+		if (how == 2)
+			return -ENOBUFS;
+	} else if (t->refuse[node]) {
+		return -ENOBUFS;
+	}
 	/* Message k from the other node holds bytes (k * 7 + offset). */
 	for (i = 0; i < nsegs; i++) {
 		for (j = 0; j < segs[i].len; j++)
@@ -119,6 +139,8 @@ static void event(void *arg, int node, struct mn_flow *f, void *cookie, enum mn_
 		if (node == 1 && f == t->fb)
 			t->fb = NULL;
 	}
+	if (t->abort_on_event[node] == (int)ev)
+		mn_proto_abort(f, mn_sim_now(t->s));
 }
 
 static void setup(int ext_a, int ext_b, uint32_t max_retries, uint64_t connect_timeout)
@@ -229,6 +251,13 @@ static int got1(void *arg)
 	struct t *t = arg;
 
 	return t->got[1] >= 1 && t->got[0] >= 1;
+}
+
+static int got1_b(void *arg)
+{
+	struct t *t = arg;
+
+	return t->got[1] >= 1;
 }
 
 static void test_normal(void)
@@ -537,6 +566,260 @@ static void test_seq_wrap(void)
 	}
 }
 
+/* ------------------------------------------------------------ abort */
+
+static int a_refused(void *arg)
+{
+	struct t *t = arg;
+
+	return mn_proto_stats(mn_sim_ep(t->s, 0))->deliver_refused > 0;
+}
+
+static int b_reset_and_up(void *arg)
+{
+	struct t *t = arg;
+
+	return t->ev[1][MN_PROTO_EV_RESET] && up(arg);
+}
+
+static int both_gone(void *arg)
+{
+	struct t *t = arg;
+
+	return mn_proto_nflows(mn_sim_ep(t->s, 0)) == 0 && mn_proto_nflows(mn_sim_ep(t->s, 1)) == 0;
+}
+
+/* Everything both sides sent has arrived and every flow is gone: then any
+ * buffer still counted by the simulator was leaked (or, below zero,
+ * released twice). */
+static void check_no_buffers(void)
+{
+	CU_ASSERT_EQUAL(run(both_gone, 100 * MS), 0);
+	CU_ASSERT_EQUAL(run(NULL, 1 * MS), 0);
+	CU_ASSERT_EQUAL(mn_sim_bufs_in_use(T.s), 0);
+	CU_ASSERT_EQUAL(mn_sim_bad_releases(T.s), 0);
+}
+
+static void test_abort_mid_transfer(void)
+{
+	int mode;
+
+	for (mode = 0; mode < 2; mode++) {
+		struct mn_flow_info fi, fi2;
+		long before, after;
+		uint32_t held;
+		int r;
+
+		setup(mode, mode, 0, 0);
+		connect_a(PORT);
+		CU_ASSERT_EQUAL(run(up, 10 * MS), 0);
+		/* A's application sits on a 3-packet message from B while A
+		 * has a 200 KB message partly in flight, partly queued. */
+		T.refuse[0] = 1;
+		CU_ASSERT_EQUAL(send_msg(T.fb, 1, 0, 4000), 0);
+		CU_ASSERT_EQUAL(send_msg(T.fa, 0, 0, 200000), 0);
+		CU_ASSERT_EQUAL(run(a_refused, 10 * MS), 0);
+		mn_flow_info(T.fa, &fi);
+		CU_ASSERT_FATAL(fi.queued > 0 && fi.snd_nxt != fi.snd_una);
+		CU_ASSERT_EQUAL(fi.rcv_nxt, 4);
+		held = fi.queued + (fi.snd_nxt - fi.snd_una) + 3;
+
+		before = mn_sim_bufs_in_use(T.s);
+		T.nlog = 0;
+		mn_proto_abort(T.fa, mn_sim_now(T.s));
+		after = mn_sim_bufs_in_use(T.s);
+		/* Reported before abort returns; every buffer A held is back
+		 * (one new one is the RST on the wire). */
+		CU_ASSERT_EQUAL(T.ev[0][MN_PROTO_EV_CLOSED], 1);
+		CU_ASSERT_EQUAL(T.err[0][MN_PROTO_EV_CLOSED], -ECONNABORTED);
+		CU_ASSERT_PTR_NULL(T.fa);
+		CU_ASSERT_EQUAL(mn_proto_nflows(mn_sim_ep(T.s, 0)), 0);
+		CU_ASSERT_EQUAL(before - after, (long)held - 1);
+		CU_ASSERT_EQUAL(mn_proto_stats(mn_sim_ep(T.s, 0))->aborts, 1);
+		CU_ASSERT_EQUAL(T.nlog, 1);
+		r = find_frame(0, MN_NF_RST, 0);
+		CU_ASSERT_FATAL(r >= 0);
+		CU_ASSERT_EQUAL(T.log[r].h.seqno, fi.snd_nxt);
+		CU_ASSERT_EQUAL(T.log[r].h.ackno, fi.rcv_nxt);
+
+		/* The table entry and the source port are free at once: the
+		 * same 4-tuple connects again, behind the RST on the wire. */
+		memset(T.ev, 0, sizeof(T.ev));
+		T.refuse[0] = 0;
+		connect_a(PORT);
+		mn_flow_info(T.fa, &fi2);
+		CU_ASSERT_EQUAL(fi2.local_port, fi.local_port);
+		CU_ASSERT_EQUAL(mn_proto_nflows(mn_sim_ep(T.s, 0)), 1);
+		CU_ASSERT_EQUAL(run(b_reset_and_up, 10 * MS), 0);
+		CU_ASSERT_EQUAL(T.err[1][MN_PROTO_EV_RESET], -ECONNRESET);
+		CU_ASSERT_EQUAL(T.got[1], 0);		/* the 200 KB never completed */
+		CU_ASSERT_EQUAL(T.got[0], 0);
+		CU_ASSERT_EQUAL(send_msg(T.fa, 0, 0, 3000), 0);
+		CU_ASSERT_EQUAL(run(got1_b, 10 * MS), 0);
+		CU_ASSERT_EQUAL(T.len[1][0], 3000);
+		CU_ASSERT_EQUAL(T.key_ok[1], 1);
+		mn_proto_close(T.fa, mn_sim_now(T.s));
+		check_no_buffers();
+		teardown();
+	}
+}
+
+static void test_abort_syn_sent(void)
+{
+	long before;
+	int r;
+
+	/* The SYN-ACK never arrives: A in SYN_SENT with data queued, B
+	 * half-open. */
+	setup(1, 1, 0, 0);
+	T.drop_nf_from[1][MN_NF_SYNACK] = 1000;
+	connect_a(PORT);
+	CU_ASSERT_EQUAL(send_msg(T.fa, 0, 0, 5000), 0);	/* 4 packets */
+	CU_ASSERT_EQUAL(run(NULL, 1 * MS), 0);
+	CU_ASSERT_EQUAL(T.ev[0][MN_PROTO_EV_CONNECTED], 0);
+	CU_ASSERT_EQUAL(mn_proto_nflows(mn_sim_ep(T.s, 1)), 1);
+	before = mn_sim_bufs_in_use(T.s);
+	mn_proto_abort(T.fa, mn_sim_now(T.s));
+	CU_ASSERT_EQUAL(T.ev[0][MN_PROTO_EV_CLOSED], 1);
+	CU_ASSERT_EQUAL(T.err[0][MN_PROTO_EV_CLOSED], -ECONNABORTED);
+	CU_ASSERT_EQUAL(T.ev[0][MN_PROTO_EV_CONNECT_FAILED], 0);
+	CU_ASSERT_EQUAL(mn_proto_nflows(mn_sim_ep(T.s, 0)), 0);
+	CU_ASSERT_EQUAL(before - mn_sim_bufs_in_use(T.s), 4 - 1);
+	r = find_frame(0, MN_NF_RST, 0);
+	CU_ASSERT_FATAL(r >= 0);
+	CU_ASSERT_EQUAL(T.log[r].h.seqno, 1);
+	CU_ASSERT_EQUAL(T.log[r].h.ackno, 1);
+	/* The RST clears B's half-open flow now, not at its 5 s timeout; A
+	 * sends no more SYNs (the first retry would be at 10 ms). */
+	CU_ASSERT_EQUAL(run(NULL, 100 * MS), 0);
+	CU_ASSERT_EQUAL(mn_proto_nflows(mn_sim_ep(T.s, 1)), 0);
+	CU_ASSERT_EQUAL(mn_proto_stats(mn_sim_ep(T.s, 1))->rx_rst, 1);
+	CU_ASSERT_EQUAL(count_frames(0, MN_NF_SYN), 1);
+	CU_ASSERT_EQUAL(T.ev[0][MN_PROTO_EV_CLOSED], 1);
+	CU_ASSERT_EQUAL(T.ev[1][MN_PROTO_EV_ACCEPTED], 0);
+	check_no_buffers();
+	teardown();
+
+	/* A established, B still half-open (A's ACK lost): same. */
+	setup(0, 0, 0, 0);
+	T.drop_nf_from[0][MN_NF_ACK] = 1;
+	connect_a(PORT);
+	CU_ASSERT_EQUAL(run(a_done, 10 * MS), 0);
+	CU_ASSERT_EQUAL(T.ev[0][MN_PROTO_EV_CONNECTED], 1);
+	CU_ASSERT_EQUAL(mn_proto_nflows(mn_sim_ep(T.s, 1)), 1);
+	mn_proto_abort(T.fa, mn_sim_now(T.s));
+	CU_ASSERT_EQUAL(T.err[0][MN_PROTO_EV_CLOSED], -ECONNABORTED);
+	CU_ASSERT_EQUAL(run(both_gone, 1 * MS), 0);
+	CU_ASSERT_EQUAL(T.ev[1][MN_PROTO_EV_ACCEPTED], 0);
+	check_no_buffers();
+	teardown();
+}
+
+static int a_closed_b_reset(void *arg)
+{
+	struct t *t = arg;
+
+	return t->ev[0][MN_PROTO_EV_CLOSED] && t->ev[1][MN_PROTO_EV_RESET];
+}
+
+static void test_abort_in_deliver(void)
+{
+	int how;
+
+	for (how = 1; how <= 2; how++) {
+		const struct mn_proto_stats *sa;
+		uint32_t k;
+
+		/* B's first data packet is lost, so the retransmission completes
+		 * all five messages at once: A's deliver() aborts the flow on the
+		 * first, then accepts (1) or refuses (2) it; the other four are
+		 * still queued. */
+		setup(1, 1, 0, 0);
+		connect_a(PORT);
+		CU_ASSERT_EQUAL(run(up, 10 * MS), 0);
+		T.drop_nf_from[1][MN_NF_DATA] = 1;
+		T.abort_in_deliver[0] = how;
+		for (k = 0; k < 5; k++)
+			CU_ASSERT_EQUAL(send_msg(T.fb, 1, k, 3000), 0);
+		CU_ASSERT_EQUAL(run(a_closed_b_reset, 100 * MS), 0);
+		sa = mn_proto_stats(mn_sim_ep(T.s, 0));
+		CU_ASSERT(sa->rx_ooo > 0);
+		CU_ASSERT_EQUAL(T.ev[0][MN_PROTO_EV_CLOSED], 1);
+		CU_ASSERT_EQUAL(T.err[0][MN_PROTO_EV_CLOSED], -ECONNABORTED);
+		CU_ASSERT_EQUAL(sa->msgs_delivered, how == 1 ? 1u : 0u);
+		CU_ASSERT_EQUAL(T.got[0], how == 1 ? 1u : 0u);
+		CU_ASSERT_EQUAL(T.key_ok[0], T.got[0]);
+		CU_ASSERT_EQUAL(T.err[1][MN_PROTO_EV_RESET], -ECONNRESET);
+		check_no_buffers();
+		teardown();
+	}
+}
+
+static void test_abort_reconnect_in_deliver(void)
+{
+	struct mn_flow_info fi;
+
+	/* A new flow opened from inside the callback never gets the aborted
+	 * flow's slot while a caller up the stack may still hold that handle;
+	 * the 4-tuple and port are free at once all the same. */
+	setup(1, 1, 0, 0);
+	connect_a(PORT);
+	CU_ASSERT_EQUAL(run(up, 10 * MS), 0);
+	T.abort_in_deliver[0] = 1;
+	T.reconnect_in_deliver = 1;
+	CU_ASSERT_EQUAL(send_msg(T.fb, 1, 0, 3000), 0);
+	CU_ASSERT_EQUAL(run(a_closed_b_reset, 10 * MS), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(T.fa);
+	CU_ASSERT_PTR_NOT_EQUAL(T.fa, T.aborted);
+	mn_flow_info(T.fa, &fi);
+	CU_ASSERT_EQUAL(fi.local_port, MN_PROTO_FIRST_PORT);
+	T.ev[1][MN_PROTO_EV_ACCEPTED] = 0;
+	CU_ASSERT_EQUAL(run(up, 10 * MS), 0);
+	CU_ASSERT_EQUAL(send_msg(T.fa, 0, 0, 3000), 0);
+	CU_ASSERT_EQUAL(run(got1_b, 10 * MS), 0);
+	CU_ASSERT_EQUAL(T.key_ok[1], 1);
+	mn_proto_abort(T.fa, mn_sim_now(T.s));
+	check_no_buffers();
+	teardown();
+}
+
+static void test_abort_in_event(void)
+{
+	/* B aborts the flow in its ACCEPTED callback; A (with data queued
+	 * before it connected) is reset, and aborting from inside that RESET
+	 * callback is a no-op. */
+	setup(1, 1, 0, 0);
+	T.abort_on_event[1] = MN_PROTO_EV_ACCEPTED;
+	T.abort_on_event[0] = MN_PROTO_EV_RESET;
+	connect_a(PORT);
+	CU_ASSERT_EQUAL(send_msg(T.fa, 0, 0, 5000), 0);
+	CU_ASSERT_EQUAL(run(a_terminal, 10 * MS), 0);
+	CU_ASSERT_EQUAL(T.ev[1][MN_PROTO_EV_ACCEPTED], 1);
+	CU_ASSERT_EQUAL(T.ev[1][MN_PROTO_EV_CLOSED], 1);
+	CU_ASSERT_EQUAL(T.err[1][MN_PROTO_EV_CLOSED], -ECONNABORTED);
+	CU_ASSERT_EQUAL(T.ev[0][MN_PROTO_EV_RESET], 1);
+	CU_ASSERT_EQUAL(T.ev[0][MN_PROTO_EV_CLOSED], 0);
+	CU_ASSERT_EQUAL(T.got[1], 0);
+	check_no_buffers();
+	teardown();
+
+	/* A aborts in its CONNECTED callback, with data queued: B, accepted
+	 * by the ACK that went out first, is reset right behind it. */
+	setup(1, 1, 0, 0);
+	T.abort_on_event[0] = MN_PROTO_EV_CONNECTED;
+	connect_a(PORT);
+	CU_ASSERT_EQUAL(send_msg(T.fa, 0, 0, 5000), 0);
+	CU_ASSERT_EQUAL(run(both_gone, 10 * MS), 0);
+	CU_ASSERT_EQUAL(T.ev[0][MN_PROTO_EV_CONNECTED], 1);
+	CU_ASSERT_EQUAL(T.ev[0][MN_PROTO_EV_CLOSED], 1);
+	CU_ASSERT_EQUAL(T.err[0][MN_PROTO_EV_CLOSED], -ECONNABORTED);
+	CU_ASSERT_EQUAL(T.ev[1][MN_PROTO_EV_ACCEPTED], 1);
+	CU_ASSERT_EQUAL(T.ev[1][MN_PROTO_EV_RESET], 1);
+	CU_ASSERT_EQUAL(count_frames(0, MN_NF_DATA), 0);
+	check_no_buffers();
+	teardown();
+}
+
 int main(void)
 {
 	static const struct {
@@ -553,6 +836,11 @@ int main(void)
 		{ "connect to a closed port refused", test_connect_refused },
 		{ "retries exhausted: connect and data", test_retries_exhausted },
 		{ "sequence numbers wrap", test_seq_wrap },
+		{ "abort mid-transfer: RST, every buffer back, port reusable", test_abort_mid_transfer },
+		{ "abort in SYN_SENT and toward a half-open peer", test_abort_syn_sent },
+		{ "abort from inside deliver (accepted and refused)", test_abort_in_deliver },
+		{ "abort and connect again from inside deliver", test_abort_reconnect_in_deliver },
+		{ "abort from inside event callbacks", test_abort_in_event },
 	};
 	CU_pSuite s;
 	unsigned failed;
