@@ -101,10 +101,18 @@ static int take_instance_lock(const char *instance)
 	ssize_t n;
 	int fd;
 
+	struct stat st;
+
 	if (mkdir(RUN_DIR, 0700) != 0 && errno != EEXIST) {
 		say("cannot create %s: %s", RUN_DIR, strerror(errno));
 		return -1;
 	}
+	/* A directory left by an older run or made by someone else may be
+	 * open to other users: lock files, memif sockets and app lcore locks
+	 * live there (docs/SECURITY.md). */
+	if (stat(RUN_DIR, &st) == 0 && st.st_uid == geteuid() && (st.st_mode & 077) != 0 &&
+	    chmod(RUN_DIR, 0700) != 0)
+		say("cannot make %s private: %s", RUN_DIR, strerror(errno));
 	snprintf(path, sizeof(path), RUN_DIR "/%s.lock", instance);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -216,6 +224,12 @@ static void stats_sum(struct mn_engine_stats *sum, int engine)
 		sum->icmp_echo_answered += s->icmp_echo_answered;
 		sum->polls += s->polls;
 		sum->idle_polls += s->idle_polls;
+		sum->fault_dropped += s->fault_dropped;
+		sum->fault_duplicated += s->fault_duplicated;
+		sum->fault_corrupted += s->fault_corrupted;
+		sum->fault_delayed += s->fault_delayed;
+		sum->fault_reordered += s->fault_reordered;
+		sum->fault_queue_full += s->fault_queue_full;
 		for (unsigned r = 0; r < MN_DROP__COUNT; r++)
 			sum->drops[r] += s->drops[r];
 	}
@@ -319,6 +333,12 @@ static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d
 	rte_tel_data_add_dict_u64(d, "icmp_echo_answered", s.icmp_echo_answered);
 	rte_tel_data_add_dict_u64(d, "polls", s.polls);
 	rte_tel_data_add_dict_u64(d, "idle_polls", s.idle_polls);
+	rte_tel_data_add_dict_u64(d, "fault_dropped", s.fault_dropped);
+	rte_tel_data_add_dict_u64(d, "fault_duplicated", s.fault_duplicated);
+	rte_tel_data_add_dict_u64(d, "fault_corrupted", s.fault_corrupted);
+	rte_tel_data_add_dict_u64(d, "fault_delayed", s.fault_delayed);
+	rte_tel_data_add_dict_u64(d, "fault_reordered", s.fault_reordered);
+	rte_tel_data_add_dict_u64(d, "fault_queue_full", s.fault_queue_full);
 	for (unsigned r = 0; r < MN_DROP__COUNT; r++) {
 		snprintf(key, sizeof(key), "drop_%s", mn_drop_reason_str(r));
 		rte_tel_data_add_dict_u64(d, key, s.drops[r]);
@@ -412,6 +432,10 @@ int main(int argc, char **argv)
 	struct timespec ts;
 	unsigned lcore;
 
+	/* Everything machnetd and EAL create (hugepage files, the DPDK runtime
+	 * directory, memif sockets, lock files) is for this user only: the
+	 * shared memory is the whole stack's state (docs/SECURITY.md). */
+	umask(077);
 	while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
