@@ -36,6 +36,8 @@
 #include "mn_engine.h"
 #include "mn_pkt.h"
 #include "mn_port.h"
+#include "mn_proto.h"
+#include "mn_wire.h"
 
 #define RUN_DIR "/run/machnet"
 #define MAX_PROBES MN_ENGINE_MAX_PROBES
@@ -344,6 +346,71 @@ static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d
 		rte_tel_data_add_dict_u64(d, key, s.drops[r]);
 	}
 	tel_transport(d, engine);
+	return 0;
+}
+
+/* /machnet/proto: every transport counter summed over the engines, codec
+ * rejections by reason, and the flows the transport holds (half-open
+ * included), for the bad-input and SYN-flood tests. Racy reads as above. */
+static int tel_proto(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	uint64_t drops[MN_RX__COUNT] = { 0 }, v[24] = { 0 }, nflows = 0;
+	static const char *const names[24] = {
+		"rx_frames", "rx_not_local", "rx_data", "rx_dup", "rx_out_of_window", "rx_ooo",
+		"rx_backpressure", "rx_nomem", "rx_bad_framing", "rx_acks", "rx_stale_acks",
+		"rx_dup_acks", "rx_rst", "rx_rst_ignored", "rx_syn_ignored", "rx_synack_ignored",
+		"rx_unexpected", "retransmits", "fast_retransmits", "rtos", "rst_sent",
+		"rst_unknown_sent", "flows_opened", "flows_failed",
+	};
+	char key[64];
+
+	(void)cmd;
+	(void)params;
+	if (!g_info || g_info->magic != MN_INFO_MAGIC)
+		return -EAGAIN;
+	for (unsigned i = 0; i < g_info->n_engines; i++) {
+		const volatile struct mn_proto_stats *ps;
+		unsigned k = 0;
+
+		if (g_engines[i].x.ep == NULL)
+			continue;
+		ps = mn_proto_stats(g_engines[i].x.ep);
+		nflows += mn_proto_nflows(g_engines[i].x.ep);
+		for (unsigned r = 1; r < MN_RX__COUNT; r++)
+			drops[r] += ps->rx_drop[r];
+		v[k++] += ps->rx_frames;
+		v[k++] += ps->rx_not_local;
+		v[k++] += ps->rx_data;
+		v[k++] += ps->rx_dup;
+		v[k++] += ps->rx_out_of_window;
+		v[k++] += ps->rx_ooo;
+		v[k++] += ps->rx_backpressure;
+		v[k++] += ps->rx_nomem;
+		v[k++] += ps->rx_bad_framing;
+		v[k++] += ps->rx_acks;
+		v[k++] += ps->rx_stale_acks;
+		v[k++] += ps->rx_dup_acks;
+		v[k++] += ps->rx_rst;
+		v[k++] += ps->rx_rst_ignored;
+		v[k++] += ps->rx_syn_ignored;
+		v[k++] += ps->rx_synack_ignored;
+		v[k++] += ps->rx_unexpected;
+		v[k++] += ps->retransmits;
+		v[k++] += ps->fast_retransmits;
+		v[k++] += ps->rtos;
+		v[k++] += ps->rst_sent;
+		v[k++] += ps->rst_unknown_sent;
+		v[k++] += ps->flows_opened;
+		v[k++] += ps->flows_failed;
+	}
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "proto_flows", nflows);
+	for (unsigned k = 0; k < 24; k++)
+		rte_tel_data_add_dict_u64(d, names[k], v[k]);
+	for (unsigned r = 1; r < MN_RX__COUNT; r++) {
+		snprintf(key, sizeof(key), "codec_%s", mn_rx_reason_str((enum mn_rx_reason)r));
+		rte_tel_data_add_dict_u64(d, key, drops[r]);
+	}
 	return 0;
 }
 
@@ -671,7 +738,9 @@ int main(int argc, char **argv)
 	if (rte_telemetry_register_cmd("/machnet/stats", tel_stats,
 				       "Engine counters, summed or of one engine. Parameters: int engine") ||
 	    rte_telemetry_register_cmd("/machnet/info", tel_info,
-				       "Instance, engines and interfaces. Takes no parameters"))
+				       "Instance, engines and interfaces. Takes no parameters") ||
+	    rte_telemetry_register_cmd("/machnet/proto", tel_proto,
+				       "Transport counters, codec drops by reason, flows. No parameters"))
 		say("warning: cannot register telemetry commands");
 	if (rte_pdump_init() != 0)
 		say("warning: rte_pdump_init: %s (dpdk-pdump will not attach)",
