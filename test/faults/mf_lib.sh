@@ -131,3 +131,28 @@ d.update(test=sys.argv[5], condition=sys.argv[1], retransmits=int(sys.argv[3]), 
 open(sys.argv[6], "a").write(json.dumps(d) + "\n")' "$1" "$2" "${3/\?/-1}" "${4/\?/-1}" "$MN_TEST_NAME" "$MF_RESULTS" ||
 		mn_log "cannot append to $MF_RESULTS"
 }
+
+# mf_tel INSTANCE ENDPOINT: prints the endpoint's dict as "key=value" lines.
+mf_tel() {
+	local out
+	out=$(echo "$2" | timeout 10 dpdk-telemetry.py -f "$1" 2>/dev/null) || return 1
+	python3 -c 'import json,sys
+line=[l for l in sys.argv[1].splitlines() if sys.argv[2] in l][-1]
+d=json.loads(line[line.index("{"):])[sys.argv[2]]
+for k, v in d.items(): print("%s=%s" % (k, v))' "$out" "$2"
+}
+
+# mf_snap INSTANCE FILE: all counters of /machnet/stats and /machnet/proto.
+mf_snap() {
+	{ mf_tel "$1" /machnet/stats && mf_tel "$1" /machnet/proto; } > "$2" || mn_fail "telemetry of $1"
+}
+
+# mf_delta BEFORE AFTER: prints "key=+n" for every counter that grew.
+mf_delta() {
+	awk -F= 'NR == FNR { b[$1] = $2; next } ($1 in b) && $2 + 0 > b[$1] + 0 { printf "%s=+%d ", $1, $2 - b[$1] }' "$1" "$2"
+}
+
+# mf_get FILE KEY
+mf_get() {
+	awk -F= -v k="$2" '$1 == k { print $2 }' "$1"
+}
