@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -92,6 +94,43 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	atomic_store(&g_stop, true);
+}
+
+/* The memif PMD of DPDK 22.11 does not unlink its server socket at a crash
+ * and refuses to start when the path exists ("Address already in use"), so a
+ * machnetd killed with SIGKILL could not be restarted. We hold the instance
+ * lock, so a server socket of ours that nobody accepts on is stale: remove
+ * it. A socket someone listens on (another process's) is left alone. */
+static void unlink_stale_memif_sockets(const struct mn_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->n_ifaces; i++) {
+		const char *dev = cfg->ifaces[i].device, *p;
+		struct sockaddr_un sa;
+		struct stat st;
+		size_t len;
+		int fd, r;
+
+		if (strncmp(dev, "net_memif", 9) != 0 || strstr(dev, "role=client") ||
+		    strstr(dev, "socket-abstract=no") == NULL || (p = strstr(dev, "socket=")) == NULL)
+			continue;
+		p += 7;
+		len = strcspn(p, ",");
+		if (len == 0 || len >= sizeof(sa.sun_path))
+			continue;
+		memset(&sa, 0, sizeof(sa));
+		sa.sun_family = AF_UNIX;
+		memcpy(sa.sun_path, p, len);
+		if (lstat(sa.sun_path, &st) != 0 || !S_ISSOCK(st.st_mode))
+			continue;
+		fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			continue;
+		r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+		close(fd);
+		if (r != 0 && errno == ECONNREFUSED && unlink(sa.sun_path) == 0)
+			say("%s: removed stale memif socket %s (left by a process that died)",
+			    cfg->ifaces[i].name, sa.sun_path);
+	}
 }
 
 /* Holds RUN_DIR/<instance>.lock for the life of the process. Before EAL,
@@ -407,6 +446,19 @@ static int tel_proto(const char *cmd, const char *params, struct rte_tel_data *d
 	rte_tel_data_add_dict_u64(d, "proto_flows", nflows);
 	for (unsigned k = 0; k < 24; k++)
 		rte_tel_data_add_dict_u64(d, names[k], v[k]);
+	/* Descriptors apps handed over that failed validation (garbage,
+	 * foreign or misaligned pointers, bad lengths): one channel table. */
+	if (g_info->n_engines > 0 && g_engines[0].x.ce && g_engines[0].x.ce->chans) {
+		const volatile struct mn_chan *ct = g_engines[0].x.ce->chans;
+		uint64_t txi = 0, usi = 0;
+
+		for (unsigned c = 0; c < MN_MAX_CHANNELS; c++) {
+			txi += ct[c].tx_invalid;
+			usi += ct[c].used_invalid;
+		}
+		rte_tel_data_add_dict_u64(d, "chan_tx_invalid", txi);
+		rte_tel_data_add_dict_u64(d, "chan_used_invalid", usi);
+	}
 	for (unsigned r = 1; r < MN_RX__COUNT; r++) {
 		snprintf(key, sizeof(key), "codec_%s", mn_rx_reason_str((enum mn_rx_reason)r));
 		rte_tel_data_add_dict_u64(d, key, drops[r]);
@@ -575,6 +627,7 @@ int main(int argc, char **argv)
 
 	if (memif_mac_devargs(&g_cfg))
 		goto out_lock;
+	unlink_stale_memif_sockets(&g_cfg);
 	eal_argc = mn_config_eal_argv(&g_cfg, eal_buf, sizeof(eal_buf), eal_argv,
 				      (int)RTE_DIM(eal_argv) - 1);
 	if (eal_argc < 0) {

@@ -1,0 +1,102 @@
+#!/bin/bash
+# Process faults on two machnetd joined by memif (mn-a server, mn-b client),
+# with a small retry budget (4 retries, RTO <= 50 ms):
+#  1. kill -9 of a server app mid-stream: its client gets ECONNRESET; a
+#     second stream beside it (other app pair) completes intact.
+#  2. SIGSTOP of a receiving app for 5 s: its stream stalls, resumes on
+#     SIGCONT and completes intact (backpressure, no loss).
+#  3. kill -9 of the peer machnetd (mn-a, memif server): mn-b's app gets
+#     ECONNRESET or ETIMEDOUT within the retry budget, mn-b survives, and
+#     takes mn-a back when it restarts (a new stream works).
+#  4. kill -9 of the memif client machnetd (mn-b): mn-a survives and takes
+#     mn-b back when it restarts (a new stream works).
+#  5. machnetd stopped under a streaming app: the app gets ESHUTDOWN; after
+#     machnetd restarts, the app started again works.
+. "$(dirname "$0")/mf_lib.sh"
+mf_require
+mn_pair '$a transport = { max_retries = 4; min_rto_us = 2000; max_rto_us = 50000; };'
+
+stream() {	# NAME INSTANCE PORT [client options]
+	local n=$1 i=$2 p=$3
+	shift 3
+	mn_app "$n" "$i" "$MF_STREAM" client 198.18.0.2 198.18.0.1 "$p" --window 16 \
+		--max-size 8192 --progress 0.2 --timeout 100 "$@"
+}
+flowing() {	# NAME PID: waits until the stream has echoes back
+	mn_wait_log "$MN_TMP/$1.log" 'progress .* got=[1-9][0-9]{2,}' 30 "$2" || mn_fail "$1 did not flow"
+}
+errno_of() { grep -o 'errno=[A-Z?]*' "$MN_TMP/$1.log" | head -1 | cut -d= -f2; }
+
+# 1. kill -9 of an app mid-stream.
+mf_server s1 "$MN_A" 198.18.0.1 7001; S1=$MN_PID
+mf_server s2 "$MN_A" 198.18.0.1 7002; S2=$MN_PID
+stream c1 "$MN_B" 7001 --count 0 --duration 60; C1=$MN_PID
+stream c2 "$MN_B" 7002 --count 0 --duration 6; C2=$MN_PID
+flowing c1 "$C1"; flowing c2 "$C2"
+t0=$(date +%s.%N)
+kill -9 "$S1"
+mn_wait_exit "$C1" 10
+t1=$(date +%s.%N)
+[ "$MN_RC" -eq 3 ] && [ "$(errno_of c1)" = ECONNRESET ] ||
+	mn_fail "client of the killed app: exit $MN_RC, $(grep -E '^(error|fail)' "$MN_TMP/c1.log")"
+mn_log "1. app killed: its peer got $(grep '^error' "$MN_TMP/c1.log") $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f ms after the kill", (b - a) * 1000 }')"
+mn_wait_exit "$C2" 60
+[ "$MN_RC" -eq 0 ] || mn_fail "the other stream: exit $MN_RC: $(grep -E '^(error|fail)' "$MN_TMP/c2.log")"
+mn_log "1. the other flow: $(grep '^result' "$MN_TMP/c2.log")"
+
+# 2. SIGSTOP of the receiving app for 5 s.
+stream c3 "$MN_B" 7002 --count 0 --duration 12; C3=$MN_PID
+flowing c3 "$C3"
+kill -STOP "$S2"
+sleep 1
+g1=$(grep -c progress "$MN_TMP/c3.log"); got1=$(grep progress "$MN_TMP/c3.log" | tail -1 | grep -o 'got=[0-9]*')
+sleep 4
+got2=$(grep progress "$MN_TMP/c3.log" | tail -1 | grep -o 'got=[0-9]*')
+kill -CONT "$S2"
+[ "$got1" = "$got2" ] || mn_fail "echoes arrived while the server was stopped ($got1 -> $got2)"
+mn_wait_exit "$C3" 60
+[ "$MN_RC" -eq 0 ] || mn_fail "stream across SIGSTOP: exit $MN_RC: $(grep -E '^(error|fail)' "$MN_TMP/c3.log")"
+mn_log "2. server stopped 5 s at $got1 ($g1 progress lines): $(grep '^result' "$MN_TMP/c3.log")"
+
+# 3. kill -9 of the peer machnetd (mn-a).
+stream c4 "$MN_B" 7002 --count 0 --duration 60; C4=$MN_PID
+flowing c4 "$C4"
+t0=$SECONDS
+kill -9 "$MN_PA"
+mn_wait_exit "$C4" 20
+e=$(errno_of c4)
+[ "$MN_RC" -eq 3 ] && { [ "$e" = ECONNRESET ] || [ "$e" = ETIMEDOUT ]; } ||
+	mn_fail "app of mn-b after mn-a's death: exit $MN_RC $(grep -E '^(error|fail)' "$MN_TMP/c4.log")"
+mn_log "3. peer machnetd killed: app got $e after $((SECONDS - t0)) s (budget 4 x <= 50 ms RTO)"
+kill -9 "$S2" 2>/dev/null
+kill -0 "$MN_PB" || mn_fail "mn-b died with its memif peer"
+rm -f /dev/hugepages/"$MN_A"map_*; rm -rf "/var/run/dpdk/$MN_A"
+mn_start a2 "$MACHNETD" -c "$MN_TMP/a.conf"; MN_PA=$MN_PID
+mn_wait_log "$MN_TMP/a2.log" 'link0 \(port [0-9]+\): up' 30 "$MN_PA" || mn_fail "restarted mn-a: no link"
+mf_server s3 "$MN_A" 198.18.0.1 7003
+mf_run after_peer_restart "$MN_B" 198.18.0.2 198.18.0.1 7003 --count 5000 --window 16 --max-size 8192 --timeout 60
+
+# 4. kill -9 of the memif client (mn-b); mn-a must survive and take it back.
+kill -9 "$MN_PB"
+sleep 1
+kill -0 "$MN_PA" || mn_fail "mn-a (memif server) died when its client was killed: $(tail -5 "$MN_TMP/a2.log")"
+rm -f /dev/hugepages/"$MN_B"map_*; rm -rf "/var/run/dpdk/$MN_B"; mn_app_locks_rm "$MN_B"
+mn_start b2 "$MACHNETD" -c "$MN_TMP/b.conf"; MN_PB=$MN_PID
+mn_wait_log "$MN_TMP/b2.log" 'link0 \(port [0-9]+\): up' 30 "$MN_PB" || mn_fail "restarted mn-b: no link"
+mf_run after_client_restart "$MN_B" 198.18.0.2 198.18.0.1 7003 --count 5000 --window 16 --max-size 8192 --timeout 60
+kill -0 "$MN_PA" || mn_fail "mn-a died"
+
+# 5. machnetd stopped under a streaming app, then restarted.
+stream c5 "$MN_B" 7003 --count 0 --duration 60; C5=$MN_PID
+flowing c5 "$C5"
+mn_stop "$MN_PB" TERM 20
+[ "$MN_RC" -eq 0 ] || mn_fail "mn-b exit $MN_RC with an app attached"
+mn_wait_exit "$C5" 10
+[ "$MN_RC" -eq 3 ] && [ "$(errno_of c5)" = ESHUTDOWN ] || mn_fail "app under a stopped machnetd: exit $MN_RC $(grep -E '^(error|fail)' "$MN_TMP/c5.log")"
+mn_log "5. machnetd stopped: app got $(grep '^error' "$MN_TMP/c5.log")"
+mn_app_locks_rm "$MN_B"
+mn_start b3 "$MACHNETD" -c "$MN_TMP/b.conf"; MN_PB=$MN_PID
+mn_wait_log "$MN_TMP/b3.log" 'link0 \(port [0-9]+\): up' 30 "$MN_PB" || mn_fail "restarted mn-b: no link"
+mf_run after_machnetd_restart "$MN_B" 198.18.0.2 198.18.0.1 7003 --count 5000 --window 16 --max-size 8192 --timeout 60
+mn_stop_pair
+mn_log PASS
