@@ -61,6 +61,7 @@ struct MachnetChannelCtx {
 static struct {
 	_Atomic int state;
 	pthread_mutex_t lock;	/* init and attach/detach bookkeeping */
+	pthread_mutex_t ctrl_lock;	/* one control request in flight (see ctrl_call) */
 	struct mn_ctrl_shm *shm;
 	int primary_pid;
 	uint32_t slot, slot_gen;
@@ -70,7 +71,8 @@ static struct {
 	int meta_off;
 	_Atomic uint32_t req_seq;
 	char instance[32];
-} G = { .lock = PTHREAD_MUTEX_INITIALIZER, .lock_fd = -1 };
+} G = { .lock = PTHREAD_MUTEX_INITIALIZER, .ctrl_lock = PTHREAD_MUTEX_INITIALIZER,
+	.lock_fd = -1 };
 
 static struct MachnetChannelCtx g_chans[MN_LIB_MAX_CHANS];
 
@@ -183,7 +185,14 @@ static int ctrl_call(struct mn_ctrl_req *req, struct mn_ctrl_rep *rep)
 	msg.len_param = sizeof(*req);
 	memcpy(msg.param, req, sizeof(*req));
 	memset(&reply, 0, sizeof(reply));
+	/* DPDK keys pending requests by (peer, action name) and refuses a
+	 * second one from the same process at once ("A pending request"):
+	 * threads attaching or connecting together take turns here. Only the
+	 * request and its immediate reply are serialised, not the waits for
+	 * handshakes, which happen on each channel's own event ring. */
+	pthread_mutex_lock(&G.ctrl_lock);
 	ret = rte_mp_request_sync(&msg, &reply, &ts);
+	pthread_mutex_unlock(&G.ctrl_lock);
 	if (ret < 0 || reply.nb_received != 1) {
 		free(reply.msgs);
 		/* A dead primary refuses the connection at once. */

@@ -244,3 +244,16 @@ mn_wait_stat() {
 	echo "$v"
 	return 1
 }
+
+# mn_dump_stats INSTANCE...: prints every /machnet/stats counter that is not
+# zero (for failure reports).
+mn_dump_stats() {
+	local i out
+	for i in "$@"; do
+		out=$(echo /machnet/stats | timeout 10 dpdk-telemetry.py -f "$i" 2>/dev/null) || continue
+		python3 -c 'import json,sys
+line=[l for l in sys.argv[1].splitlines() if "/machnet/stats" in l][-1]
+d=json.loads(line[line.index("{"):])["/machnet/stats"]
+print(sys.argv[2] + ": " + " ".join("%s=%s" % (k, v) for k, v in d.items() if v))' "$out" "$i"
+	done
+}

@@ -40,6 +40,8 @@
  *                  echoes, exit 0; COUNT is then an upper bound
  *   --progress     (client) print "progress N" (echoes checked, all
  *                  threads) every 100 ms
+ *   --deadline S   (client) fail when not done after S (120) seconds
+ *                  (plus --seconds)
  * Exit status 0 = every check passed; messages name the first failure.
  */
 #include <errno.h>
@@ -55,7 +57,7 @@
 #include "machnet.h"
 
 #define MAX_LEN MACHNET_MSG_MAX_LEN
-#define DEADLINE_S 120.0
+#define DEADLINE_S 120.0	/* default of --deadline */
 #define MAX_THREADS 16
 #define MAX_FLOWS 16
 
@@ -63,8 +65,8 @@
 static struct {
 	int threads, flows, progress;
 	size_t max_size;
-	double seconds;
-} O = { 1, 1, 0, MAX_LEN, 0 };
+	double seconds, deadline;
+} O = { 1, 1, 0, MAX_LEN, 0, DEADLINE_S };
 
 static _Atomic long g_checked;	/* echoes checked, all threads */
 static _Atomic int g_failed;
@@ -198,7 +200,7 @@ static void *client_thread(void *arg)
 {
 	struct job *j = arg;
 	uint8_t *out = malloc(MAX_LEN), *in = malloc(MAX_LEN), *want = malloc(MAX_LEN);
-	double t0 = now_s(), deadline = t0 + DEADLINE_S + O.seconds;
+	double t0 = now_s(), deadline = t0 + O.deadline + O.seconds;
 	double stop = O.seconds > 0 ? t0 + O.seconds : 0;
 	long sent = 0, got = 0, large = 0, count = j->count, next[MAX_FLOWS];
 	uint64_t bytes = 0;
@@ -721,11 +723,13 @@ static int parse_opts(int argc, char **argv, int first)
 			O.max_size = strtoul(argv[++i], NULL, 0);
 		else if (strcmp(argv[i], "--seconds") == 0)
 			O.seconds = atof(argv[++i]);
+		else if (strcmp(argv[i], "--deadline") == 0)
+			O.deadline = atof(argv[++i]);
 		else
 			return -1;
 	}
 	if (O.threads < 1 || O.threads > MAX_THREADS || O.flows < 1 || O.flows > MAX_FLOWS ||
-	    O.max_size < 8 || O.max_size > MAX_LEN || O.seconds < 0)
+	    O.max_size < 8 || O.max_size > MAX_LEN || O.seconds < 0 || O.deadline <= 0)
 		return -1;
 	return 0;
 }
@@ -781,6 +785,6 @@ usage:
 	fprintf(stderr, "usage: mn_echo_check server IP PORT N | client LIP RIP PORT N SEED "
 		"[WINDOW] | refused LIP RIP PORT MAX_MS | waitdown | shutdown recv|send|connect "
 		"[LIP RIP PORT] | closer IP PORT | errors LIP RIP PORT DEAD_IP TIMEOUT_MS "
-		"[--threads N] [--flows F] [--max-size B] [--seconds S] [--progress]\n");
+		"[--threads N] [--flows F] [--max-size B] [--seconds S] [--progress] [--deadline S]\n");
 	return 2;
 }
