@@ -114,8 +114,10 @@ int mn_chain_check(const struct mn_objmap *m, const uint16_t *owner, uint16_t ta
 	if (nsegs == 0 || nsegs > lim->max_segs || pkt_len == 0 || pkt_len > lim->max_len)
 		return -EINVAL;
 	while (k < nsegs) {
-		uint32_t max_len = lim->max_seg_len ? lim->max_seg_len : seg->buf_len;
+		uint32_t max_len;
 
+		/* seg is only read once it is known to be one of our objects:
+		 * an app's garbage next pointer must not be dereferenced. */
 		if (k > 0) {
 			ix = mn_objmap_find(m, seg);
 			if (ix < 0)
@@ -123,6 +125,7 @@ int mn_chain_check(const struct mn_objmap *m, const uint16_t *owner, uint16_t ta
 			if (owner[ix] != tag)
 				return -EPERM;
 		}
+		max_len = lim->max_seg_len ? lim->max_seg_len : seg->buf_len;
 		if (seg->data_len == 0 || seg->data_len > max_len ||
 		    seg->data_off < lim->min_data_off ||
 		    (uint32_t)seg->data_off + seg->data_len > seg->buf_len)
