@@ -164,12 +164,22 @@ int main(int argc, char **argv)
 			tx_bad[ntx++] = m;
 		}
 	}
-	for (i = 0; i < ntx; i++)
-		while (rte_ring_enqueue(tx, tx_bad[i]) != 0)
-			;
-	for (i = 0; i < nused; i++)
-		while (rte_ring_enqueue(used, used_bad[i]) != 0)
-			;
+	/* MF_EVIL_ONLY=tx:K or used:K enqueues only that one (to find which
+	 * descriptor a crash comes from). */
+	{
+		const char *only = getenv("MF_EVIL_ONLY");
+		int k = only && strchr(only, ':') ? atoi(strchr(only, ':') + 1) : -1;
+		int on_tx = only && strncmp(only, "tx", 2) == 0;
+
+		for (i = 0; i < ntx; i++)
+			if (!only || (on_tx && (k < 0 || (int)i == k)))
+				while (rte_ring_enqueue(tx, tx_bad[i]) != 0)
+					;
+		for (i = 0; i < nused; i++)
+			if (!only || (!on_tx && (k < 0 || (int)i == k)))
+				while (rte_ring_enqueue(used, used_bad[i]) != 0)
+					;
+	}
 	printf("evil: channel %u enqueued TX=%u USED=%u\n", h->id, ntx, nused);
 
 	/* Still a working app afterwards. */

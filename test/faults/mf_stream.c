@@ -42,7 +42,7 @@
 
 #define MAX_FLOWS 64
 #define MAX_WINDOW 4096
-#define HIST_BUCKETS 1024
+#define HIST_BUCKETS 1280	/* up to 2^40 ns */
 
 static volatile sig_atomic_t g_stop;
 
