@@ -38,6 +38,7 @@
  *   --max-size B   message sizes capped at B bytes (the extremes: 1 and B)
  *   --seconds S    (client) stop sending after S seconds, wait for the
  *                  echoes, exit 0; COUNT is then an upper bound
+ *                  (SIGUSR1 does the same at once)
  *   --progress     (client) print "progress N" (echoes checked, all
  *                  threads) every 100 ms
  *   --deadline S   (client) fail when not done after S (120) seconds
@@ -71,6 +72,13 @@ static struct {
 static _Atomic long g_checked;	/* echoes checked, all threads */
 static _Atomic int g_failed;
 static _Atomic int g_listening, g_running;
+static volatile sig_atomic_t g_stop;	/* SIGUSR1: stop sending, drain, exit */
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	g_stop = 1;
+}
 
 static double now_s(void)
 {
@@ -235,7 +243,7 @@ static void *client_thread(void *arg)
 				t > deadline ? "timeout" : "another thread failed", sent, got);
 			goto out;
 		}
-		if (stop && t >= stop && count > sent)
+		if (((stop && t >= stop) || g_stop) && count > sent)
 			count = sent;	/* time is up: drain what is in flight */
 		if (sent < count && sent - got < j->window) {
 			size_t len = msg_size(j->seed, sent);
@@ -768,6 +776,7 @@ int main(int argc, char **argv)
 		j.count = atol(argv[5]);
 		j.seed = strtoull(argv[6], NULL, 0);
 		j.window = np == 8 ? atol(argv[7]) : 8;
+		signal(SIGUSR1, on_usr1);
 		return run_jobs(client_thread, &j);
 	}
 	if (np == 6 && strcmp(argv[1], "refused") == 0)

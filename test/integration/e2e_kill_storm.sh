@@ -1,0 +1,117 @@
+#!/bin/bash
+# Kill storm (the buffer rule under fire): an echo client on mn-b streams
+# mixed-size messages (1 B .. 64 KiB, multi-packet ones included) with 32
+# in flight to an echo server on mn-a and is killed with SIGKILL 50 times,
+# each at a seeded random instant 20..300 ms after it connected (every
+# fifth: after it started, so during DPDK init, attach or connect), and
+# restarted. Beside
+# it a verified echo stream runs throughout: between kills its progress
+# counter must keep growing (bounded wait), and at the end every one of its
+# messages came back intact and in order. Then both stacks have no flows,
+# their pools are back at their starting use and every app slot is free.
+. "$(dirname "$0")/lib.sh"
+mn_require_root
+mn_require_machnetd
+mn_require_apps
+mn_require_hugepages 600
+mn_pair
+
+KILLS=${MN_STORM_KILLS:-50}
+RANDOM=${MN_STORM_SEED:-4242}
+
+base_a=$(mn_stat "$MN_A" pool_in_use) || mn_fail "telemetry of $MN_A"
+base_b=$(mn_stat "$MN_B" pool_in_use) || mn_fail "telemetry of $MN_B"
+
+apps_live() {
+	local r d l
+	r=$(mn_stat "$1" apps_registered) && d=$(mn_stat "$1" apps_died) &&
+		l=$(mn_stat "$1" apps_left) || { echo "?"; return 1; }
+	echo $((r - d - l))
+}
+
+progress() {
+	local v
+	v=$(grep -E '^progress [0-9]+$' "$MN_TMP/by-cli.log" 2>/dev/null | tail -1)
+	echo "${v#progress }"
+}
+
+# The bystander pair.
+mn_app by-srv "$MN_A" "$MN_ECHO_CHECK" server 198.18.0.1 7500 1000000000
+BS=$MN_PID
+mn_wait_log "$MN_TMP/by-srv.log" '^listening' 20 "$BS" || mn_fail "bystander server"
+mn_app by-cli "$MN_B" "$MN_ECHO_CHECK" client 198.18.0.2 198.18.0.1 7500 1000000000 77 8 \
+	--max-size 16384 --progress --deadline 150
+BC=$MN_PID
+mn_wait_log "$MN_TMP/by-cli.log" '^progress [1-9]' 20 "$BC" || mn_fail "bystander made no progress"
+
+# The victim's server stays; its client is the one killed.
+mn_app v-srv "$MN_A" "$MN_ECHO_CHECK" server 198.18.0.1 7400 1000000000
+VS=$MN_PID
+mn_wait_log "$MN_TMP/v-srv.log" '^listening' 20 "$VS" || mn_fail "victim server"
+
+t0=$SECONDS
+last=$(progress)
+connected=0
+for k in $(seq 1 "$KILLS"); do
+	delay_ms=$((20 + RANDOM % 281))
+	mn_app "v$k" "$MN_B" "$MN_ECHO_CHECK" client 198.18.0.2 198.18.0.1 7400 1000000000 \
+		$((1000 + k)) 32 --max-size 65536
+	v=$MN_PID
+	# Four kills in five come at full rate: the instant is counted from
+	# the victim's connect. Every fifth counts from its start, so it lands
+	# in DPDK init, registration, attach or connect.
+	if [ $((k % 5)) -ne 0 ]; then
+		mn_wait_log "$MN_TMP/v$k.log" '^connected' 20 "$v" ||
+			mn_fail "victim $k did not connect: $(cat "$MN_TMP/v$k.log")"
+	fi
+	sleep "$(printf '0.%03d' "$delay_ms")"	# the random instant, not a wait for a condition
+	kill -0 "$v" 2>/dev/null || mn_fail "victim $k ended by itself: $(cat "$MN_TMP/v$k.log")"
+	kill -KILL "$v"
+	wait "$v" 2>/dev/null
+	grep -q '^connected' "$MN_TMP/v$k.log" && connected=$((connected + 1))
+	# The bystander keeps going.
+	deadline=$((SECONDS + 5))
+	while [ "$(progress)" -le "$last" ] && [ $SECONDS -lt $deadline ]; do
+		kill -0 "$BC" 2>/dev/null || mn_fail "bystander died after kill $k: $(tail -3 "$MN_TMP/by-cli.log")"
+		sleep 0.02
+	done
+	now=$(progress)
+	if [ "$now" -le "$last" ]; then
+		mn_dump_stats "$MN_A" "$MN_B"
+		mn_fail "bystander stalled at $now messages after kill $k (${delay_ms} ms)"
+	fi
+	last=$now
+	kill -0 "$VS" 2>/dev/null || mn_fail "victim server died after kill $k: $(tail -3 "$MN_TMP/v-srv.log")"
+	rm -f "$MN_TMP/v$k.log"
+done
+mn_log "$KILLS kills in $((SECONDS - t0)) s ($connected of them after the victim had connected); bystander at $last echoes"
+
+kill -USR1 "$BC"
+mn_wait_exit "$BC" 30
+[ "$MN_RC" -eq 0 ] || mn_fail "bystander client: exit $MN_RC: $(tail -3 "$MN_TMP/by-cli.log")"
+grep 'all intact and in order' "$MN_TMP/by-cli.log" | sed "s/^/[$MN_TEST_NAME] bystander: /"
+mn_stop "$BS" KILL 5
+mn_stop "$VS" KILL 5
+
+mn_wait_stat "$MN_A" flows 0 10 >/dev/null || mn_fail "mn-a still has flows"
+mn_wait_stat "$MN_B" flows 0 10 >/dev/null || mn_fail "mn-b still has flows"
+v=$(mn_wait_stat "$MN_A" pool_in_use "$base_a" 10) || mn_fail "mn-a pool in use $v, started at $base_a"
+v=$(mn_wait_stat "$MN_B" pool_in_use "$base_b" 10) || mn_fail "mn-b pool in use $v, started at $base_b"
+for inst in "$MN_A" "$MN_B"; do
+	deadline=$((SECONDS + 10))
+	while [ "$(apps_live "$inst")" != 0 ] && [ $SECONDS -lt $deadline ]; do
+		sleep 0.1
+	done
+	n=$(apps_live "$inst")
+	[ "$n" = 0 ] || mn_fail "$inst: $n app slots still taken after every app exited"
+done
+mn_log "pools back at $base_a / $base_b, no flows, no app slots taken"
+mn_stop "$MN_PB" TERM 20
+if [ "$MN_RC" -ne 0 ]; then
+	mn_fail "mn-b did not stop cleanly after the storm: exit $MN_RC"
+fi
+mn_stop "$MN_PA" TERM 20
+[ "$MN_RC" -eq 0 ] || mn_fail "mn-a exit status $MN_RC"
+mn_app_locks_rm "$MN_A"
+mn_app_locks_rm "$MN_B"
+mn_log "PASS"
