@@ -62,18 +62,18 @@ check truncated-eth drop_ip_malformed
 check truncated-ip drop_ip_malformed
 check truncated-hdr drop_ip_malformed
 check bad-ip-len drop_ip_malformed
-check bad-udp-len
+check bad-udp-len codec_bad_udp_len
 check bad-ip-csum drop_ip_bad_csum
-check bad-udp-csum
-check bad-magic
-check bad-net-flags
-check bad-msg-flags
-check ctrl-with-payload
-check rst-unknown
-check ack-unknown
-check data-unknown
+check bad-udp-csum codec_bad_udp_csum
+check bad-magic drop_udp_not_transport
+check bad-net-flags codec_bad_net_flags
+check bad-msg-flags codec_bad_msg_flags
+check ctrl-with-payload codec_ctrl_with_payload
+check rst-unknown rx_rst_ignored
+check ack-unknown rx_unexpected
+check data-unknown rst_unknown_sent
 # ACKs for data never sent, on the live flow's own tuple: stale, ignored.
-IPORT=$SPORT check ack-unsent
+IPORT=$SPORT check ack-unsent rx_stale_acks
 
 # SYN flood: 10,000 distinct sources; the transport holds at most 256
 # half-open flows next to the live one, and counts the rest as ignored.

@@ -69,6 +69,7 @@ e=$(errno_of c4)
 	mn_fail "app of mn-b after mn-a's death: exit $MN_RC $(grep -E '^(error|fail)' "$MN_TMP/c4.log")"
 mn_log "3. peer machnetd killed: app got $e after $((SECONDS - t0)) s (budget 4 x <= 50 ms RTO)"
 kill -9 "$S2" 2>/dev/null
+mn_wait_exit "$MN_PA" 10	# its lock and files are released at exit
 kill -0 "$MN_PB" || mn_fail "mn-b died with its memif peer"
 rm -f /dev/hugepages/"$MN_A"map_*; rm -rf "/var/run/dpdk/$MN_A"
 mn_start a2 "$MACHNETD" -c "$MN_TMP/a.conf"; MN_PA=$MN_PID
@@ -77,8 +78,9 @@ mf_server s3 "$MN_A" 198.18.0.1 7003
 mf_run after_peer_restart "$MN_B" 198.18.0.2 198.18.0.1 7003 --count 5000 --window 16 --max-size 8192 --timeout 60
 
 # 4. kill -9 of the memif client (mn-b); mn-a must survive and take it back.
+kill -0 "$MN_PB" || mn_fail "mn-b died after its memif peer came back"
 kill -9 "$MN_PB"
-sleep 1
+mn_wait_exit "$MN_PB" 10
 kill -0 "$MN_PA" || mn_fail "mn-a (memif server) died when its client was killed: $(tail -5 "$MN_TMP/a2.log")"
 rm -f /dev/hugepages/"$MN_B"map_*; rm -rf "/var/run/dpdk/$MN_B"; mn_app_locks_rm "$MN_B"
 mn_start b2 "$MACHNETD" -c "$MN_TMP/b.conf"; MN_PB=$MN_PID
