@@ -4,13 +4,14 @@
 #
 #   scripts/bench.sh [--reps N] [--sizes 1024,...] [--windows 1,32]
 #                    [--duration S] [--warmup S] [--out DIR] [--build DIR]
-#                    [--skip-floor] [--skip-stack]
+#                    [--skip-floor] [--skip-stack] [--app-cpus LIST]
 #
 # Each repetition, for every size and window:
 #   floor  mn-rawecho: a reflector (memif server, CPU 1) and a client (memif
 #          client, CPU 0), two bare DPDK primaries: the least any stack can do.
 #   stack  two machnetd (conf/mn-a.conf, conf/mn-b.conf with unique instance
-#          names and a private memif socket), msg_gen server on A, client on B.
+#          names and a private memif socket; both engines on CPU 1),
+#          msg_gen server on A and client on B, both pinned to --app-cpus.
 # mn-pingpong runs right before and right after every run: this VM's vCPUs
 # flip between a fast and a slow core-to-core mode that moves every number
 # 4-5x, so each result carries the mode it was taken in (fast, slow, unknown,
@@ -36,9 +37,10 @@ SKIP_FLOOR=0
 SKIP_STACK=0
 FLOOR_CPU_REFLECT=1	# like machnetd's engines (conf/mn-*.conf)
 FLOOR_CPU_CLIENT=0
+APP_CPUS=0	# msg_gen server and client: the engines (conf/mn-*.conf) own CPU 1
 
 usage() {
-	sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'
 	cat <<USAGE
 Options:
   --reps N         repetitions (default $REPS)
@@ -50,6 +52,7 @@ Options:
   --build DIR      meson build directory with the binaries (default build)
   --skip-floor     no raw-echo floor runs
   --skip-stack     no machnetd/msg_gen runs
+  --app-cpus LIST  CPUs of both msg_gen processes (taskset list, default $APP_CPUS)
   -h, --help       this text
 USAGE
 }
@@ -82,6 +85,9 @@ while [ $# -gt 0 ]; do
 		shift 2 ;;
 	--skip-floor) SKIP_FLOOR=1; shift ;;
 	--skip-stack) SKIP_STACK=1; shift ;;
+	--app-cpus) [ $# -ge 2 ] && [[ $2 =~ ^[0-9]+([,-][0-9]+)*$ ]] ||
+			die "--app-cpus wants a CPU list like 0 or 0,1"
+		APP_CPUS=$2; shift 2 ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; die "unknown option '$1'" ;;
 	esac
@@ -308,7 +314,7 @@ stack_rep() {
 
 	for size in ${SIZES//,/ }; do
 		tag="r$rep-stack-s$size"
-		start "$tag-server" "$MSG_GEN" --instance "$ia" --local_ip 198.18.0.1 --msg_size "$size"
+		start "$tag-server" taskset -c "$APP_CPUS" "$MSG_GEN" --instance "$ia" --local_ip 198.18.0.1 --msg_size "$size"
 		ps=$PID
 		if ! wait_for "grep -q 'server listening' '$OUT/logs/$tag-server.log'" 20 "$ps"; then
 			log "stack $tag: msg_gen server did not start (see $OUT/logs/$tag-server.log)"
@@ -322,7 +328,8 @@ stack_rep() {
 		for win in ${WINDOWS//,/ }; do
 			tag="r$rep-stack-s$size-w$win"
 			pingpong "$OUT/$tag.pp-before.json"
-			start "$tag-client" timeout -s INT "$limit" "$MSG_GEN" --instance "$ib" \
+			start "$tag-client" timeout -s INT "$limit" taskset -c "$APP_CPUS" \
+				"$MSG_GEN" --instance "$ib" \
 				--local_ip 198.18.0.2 --remote_ip 198.18.0.1 --msg_size "$size" \
 				--msg_window "$win" --duration "$DURATION" --warmup "$WARMUP" \
 				--json "$OUT/$tag.json"
