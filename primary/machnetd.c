@@ -133,6 +133,37 @@ static void unlink_stale_memif_sockets(const struct mn_config *cfg)
 	}
 }
 
+/* The memif PMD of DPDK 22.11 dials its server only in dev_start: once the
+ * server has gone (crashed, restarted), a client's link stays down for good.
+ * While a memif client's link is down, stop and start the port about once a
+ * second so it dials again. Safe beside the engines: with the link down the
+ * PMD's burst functions return 0 (they test the connected flag first), and
+ * a (re)connect is what happens at the first start too. Called every 100 ms
+ * (tick counts 10 ms steps). */
+static void memif_client_redial(struct mn_port *p, int up, unsigned tick)
+{
+	static unsigned down_since[MN_CFG_MAX_IFACES];
+	unsigned i = (unsigned)(p - g_ports);
+	const char *dev = p->cfg ? p->cfg->device : "";
+
+	if (i >= MN_CFG_MAX_IFACES || strncmp(dev, "net_memif", 9) != 0 ||
+	    strstr(dev, "role=client") == NULL || !p->started)
+		return;
+	if (up == 1) {
+		down_since[i] = 0;
+		return;
+	}
+	if (down_since[i] == 0) {
+		down_since[i] = tick;
+		return;
+	}
+	if ((tick - down_since[i]) % 100 != 0)
+		return;
+	rte_eth_dev_stop(p->port_id);
+	if (rte_eth_dev_start(p->port_id) != 0 && (tick - down_since[i]) % 1000 == 0)
+		say("%s: memif server not back yet; still dialling", p->cfg->name);
+}
+
 /* Holds RUN_DIR/<instance>.lock for the life of the process. Before EAL,
  * because EAL's own refusal (its prefix lock) comes only after it has
  * touched hugepages, and says less. */
@@ -856,6 +887,7 @@ int main(int argc, char **argv)
 				if (up != link_up[i])
 					say("link %s", line);
 				link_up[i] = up;
+				memif_client_redial(&g_ports[i], up, tick);
 			}
 		}
 	}
