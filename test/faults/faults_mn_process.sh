@@ -15,6 +15,7 @@
 . "$(dirname "$0")/mf_lib.sh"
 mf_require
 mn_pair '$a transport = { max_retries = 4; min_rto_us = 2000; max_rto_us = 50000; };'
+MF_STAT_INSTS="$MN_A $MN_B"
 
 stream() {	# NAME INSTANCE PORT [client options]
 	local n=$1 i=$2 p=$3

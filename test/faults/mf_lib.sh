@@ -104,6 +104,7 @@ print(d.get("retransmits", "?"), d.get("rtos", "?"))' "$out"
 # stacks during the run (instances in MF_STAT_INSTS).
 mf_run() {
 	local label=$1 inst=$2 lip=$3 rip=$4 port=$5 i r0=() r1=() rtx=0 rto=0 a b k
+	[ -n "${MF_STAT_INSTS:-}" ] || { rtx="?"; rto="?"; }
 	shift 5
 	for i in ${MF_STAT_INSTS:-}; do r0+=("$(mf_stats "$i")"); done
 	MACHNET_INSTANCE=$inst timeout 200 "$MF_STREAM" client "$lip" "$rip" "$port" \
@@ -112,7 +113,11 @@ mf_run() {
 	k=0
 	for i in ${MF_STAT_INSTS:-}; do
 		r1=($(mf_stats "$i")); read -r a b <<< "${r0[$k]}"
-		[ "$a" != "?" ] && [ "${r1[0]}" != "?" ] && rtx=$((rtx + r1[0] - a)) && rto=$((rto + r1[1] - b))
+		if [ "$a" != "?" ] && [ "${r1[0]}" != "?" ]; then
+			rtx=$((rtx + r1[0] - a)); rto=$((rto + r1[1] - b))
+		else
+			rtx="?"; rto="?"
+		fi
 		k=$((k + 1))
 	done
 	[ "$MF_RC" -eq 0 ] || mn_fail "$label: stream exit $MF_RC: $(grep -E '^(fail|error)' "$MN_TMP/$label.log" | head -3)"
