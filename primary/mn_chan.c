@@ -16,6 +16,7 @@
 #define OBJ_ALIGN 64u
 #define BURST 32u
 #define REFILL_MAX 64u		/* per channel per service call: bounds the loop */
+#define OBJ_RUNS_MAX 4096u	/* beyond that many runs, the hash alone */
 
 /* ---------------- object map ---------------- */
 
@@ -39,7 +40,9 @@ int mn_objmap_init(struct mn_objmap *m, uint32_t max_objs)
 	m->keys = calloc(size, sizeof(*m->keys));
 	m->vals = calloc(size, sizeof(*m->vals));
 	m->objs = calloc(max_objs, sizeof(*m->objs));
-	if (!m->keys || !m->vals || !m->objs) {
+	m->max_runs = max_objs < OBJ_RUNS_MAX ? max_objs : OBJ_RUNS_MAX;
+	m->runs = calloc(m->max_runs, sizeof(*m->runs));
+	if (!m->keys || !m->vals || !m->objs || !m->runs) {
 		mn_objmap_fini(m);
 		return -ENOMEM;
 	}
@@ -47,6 +50,7 @@ int mn_objmap_init(struct mn_objmap *m, uint32_t max_objs)
 	m->cap = max_objs;
 	m->lo = UINTPTR_MAX;
 	m->hi = 0;
+	m->by_runs = 1;
 	return 0;
 }
 
@@ -55,7 +59,60 @@ void mn_objmap_fini(struct mn_objmap *m)
 	free(m->keys);
 	free(m->vals);
 	free(m->objs);
+	free(m->runs);
 	memset(m, 0, sizeof(*m));
+}
+
+/* Extends the last run with p, or starts one; turns runs off when p is not
+ * above every object so far or is off the stride, or when runs run out. */
+static void run_add(struct mn_objmap *m, uintptr_t p)
+{
+	struct mn_objrun *r = m->n_runs ? &m->runs[m->n_runs - 1] : NULL;
+
+	if (!m->by_runs)
+		return;
+	if (r != NULL && p <= m->hi) {
+		m->by_runs = 0;
+		return;
+	}
+	if (r != NULL && m->stride == 0 && r->count == 1)
+		m->stride = p - r->base;	/* the second object sets the stride */
+	if (r != NULL && p - r->base == (uintptr_t)r->count * m->stride) {
+		r->count++;
+		return;
+	}
+	if (m->n_runs == m->max_runs) {
+		m->by_runs = 0;
+		return;
+	}
+	r = &m->runs[m->n_runs++];
+	r->base = p;
+	r->first = m->n;
+	r->count = 1;
+}
+
+static int run_find(const struct mn_objmap *m, uintptr_t p)
+{
+	uint32_t lo = 0, hi = m->n_runs;
+	const struct mn_objrun *r;
+	uintptr_t d;
+
+	/* The last run whose base is <= p (p >= m->lo = runs[0].base). */
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (m->runs[mid].base <= p)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	r = &m->runs[lo];
+	d = p - r->base;
+	if (d == 0)
+		return (int)r->first;
+	if (m->stride == 0 || d % m->stride != 0 || d / m->stride >= r->count)
+		return -1;
+	return (int)(r->first + d / m->stride);
 }
 
 int mn_objmap_add(struct mn_objmap *m, void *obj)
@@ -74,6 +131,7 @@ int mn_objmap_add(struct mn_objmap *m, void *obj)
 	m->keys[i] = p;
 	m->vals[i] = m->n;
 	m->objs[m->n] = obj;
+	run_add(m, p);
 	if (p < m->lo)
 		m->lo = p;
 	if (p > m->hi)
@@ -88,6 +146,8 @@ int mn_objmap_find(const struct mn_objmap *m, const void *obj)
 
 	if (m->keys == NULL || p < m->lo || p > m->hi || p % OBJ_ALIGN)
 		return -1;
+	if (m->by_runs)
+		return run_find(m, p);
 	for (i = objmap_hash(p) & m->mask; m->keys[i] != 0; i = (i + 1) & m->mask)
 		if (m->keys[i] == p)
 			return (int)m->vals[i];

@@ -37,6 +37,20 @@ struct mn_objmap {
 	uint32_t mask;		/* hash table size - 1 */
 	uint32_t n, cap;
 	uintptr_t lo, hi;	/* [lo, hi]: span of all objects, for a quick reject */
+	/* While objects are added in address order at one stride (a mempool:
+	 * evenly spaced within each page, a gap where an object would cross a
+	 * page), they form runs and find() is a binary search of the few runs
+	 * plus a division: no probe of the large hash table, whose lookups
+	 * missed the cache on every segment of every message. */
+	struct mn_objrun *runs;
+	uint32_t n_runs, max_runs;
+	uintptr_t stride;	/* 0 until the second object */
+	int by_runs;		/* 0: hash lookups only */
+};
+
+struct mn_objrun {
+	uintptr_t base;		/* address of its first object */
+	uint32_t first, count;	/* index of the first object, objects in the run */
 };
 
 /* Sizes the map for up to max_objs objects (malloc). 0 or -ENOMEM/-EINVAL. */

@@ -117,6 +117,52 @@ static void test_objmap_add_errors(void)
 	mn_objmap_fini(&m);
 }
 
+/* Objects added in address order at one stride with gaps (a mempool whose
+ * objects skip page boundaries) are found through runs; an object below the
+ * highest so far turns runs off. Both ways every object is found at its
+ * index and no other address is. */
+static bool in_runs_layout(unsigned k)
+{
+	return k % 100 < 90;	/* runs of 90 slots, gaps of 10 */
+}
+
+static void test_objmap_runs(void)
+{
+	struct mn_objmap m;
+	int want[NOBJ];
+	unsigned k, n = 0;
+
+	CU_ASSERT_EQUAL_FATAL(mn_objmap_init(&m, NOBJ), 0);
+	for (k = 0; k + 1 < NOBJ; k++) {
+		want[k] = -1;
+		if (in_runs_layout(k)) {
+			want[k] = (int)n;
+			CU_ASSERT_EQUAL(mn_objmap_add(&m, obj(k)), (int)n);
+			n++;
+		}
+	}
+	want[NOBJ - 1] = -1;
+	CU_ASSERT_TRUE(m.by_runs);
+	CU_ASSERT_EQUAL(m.n_runs, (NOBJ - 1 + 99) / 100);
+	for (int pass = 0; pass < 2; pass++) {
+		for (k = 0; k < NOBJ; k++) {
+			uint8_t *o = (uint8_t *)obj(k);
+
+			CU_ASSERT_EQUAL(mn_objmap_find(&m, o), want[k]);
+			CU_ASSERT_EQUAL(mn_objmap_find(&m, o + 64), -1);
+			CU_ASSERT_EQUAL(mn_objmap_find(&m, o + 1), -1);
+		}
+		CU_ASSERT_EQUAL(mn_objmap_find(&m, (uint8_t *)obj(0) - STRIDE), -1);
+		if (pass == 0) {
+			/* A gap slot, below the highest object. */
+			CU_ASSERT_EQUAL(mn_objmap_add(&m, obj(95)), (int)n);
+			want[95] = (int)n;
+			CU_ASSERT_FALSE(m.by_runs);
+		}
+	}
+	mn_objmap_fini(&m);
+}
+
 static const struct mn_chain_limits LIM = { 1418, MN_TX_HEADROOM, 5917, MN_MAX_MSG };
 
 /* A well-formed chain of n segments of the given lengths, owned by TAG. */
@@ -236,6 +282,7 @@ int main(void)
 	CU_add_test(s, "object map finds exactly the objects", test_objmap_exact);
 	CU_add_test(s, "object map rejects garbage", test_objmap_garbage);
 	CU_add_test(s, "object map add errors", test_objmap_add_errors);
+	CU_add_test(s, "object map: runs of strided objects", test_objmap_runs);
 	CU_add_test(s, "valid chain accepted", test_chain_valid);
 	CU_add_test(s, "foreign buffers rejected", test_chain_foreign);
 	CU_add_test(s, "malformed chains rejected", test_chain_malformed);
