@@ -5,7 +5,14 @@
 #define SWIFT_AI	1.0
 #define SWIFT_BETA	0.8
 #define SWIFT_MAX_MDF	0.5
-#define SWIFT_MIN_CWND	0.01
+/* Swift proper goes down to a fraction of a packet (paced at srtt/cwnd),
+ * trusting that its delay signal is fabric queueing measured by NIC
+ * timestamps. Ours is the whole RTT, including the time either host's
+ * engine was not running: on a shared CPU that is milliseconds, every sample
+ * exceeds the target, the window sank to 0.01 and a flow with data queued
+ * and nothing in flight waited 100 srtt (seconds) per packet. A host delay
+ * is no reason to send less than one packet per RTT, so the floor is one. */
+#define SWIFT_MIN_CWND	1.0
 
 void mn_cc_init(struct mn_cc *cc, enum mn_cc_kind mode, uint32_t window, uint32_t max_cwnd,
                 uint64_t target_qdelay)

@@ -7,8 +7,8 @@
  *  - MN_CCK_SWIFT: delay-based, after Swift (Kumar et al., SIGCOMM 2020). The
  *    target is the smallest RTT seen plus `target_qdelay`; below the target the
  *    window grows additively (1 packet per RTT), above it shrinks in proportion
- *    to the excess (at most by half, at most once per RTT). It may fall below
- *    one packet: then the sender paces one packet every srtt/cwnd.
+ *    to the excess (at most by half, at most once per RTT), never below one
+ *    packet (the delay it sees includes host scheduling, see mn_cc.c).
  * No allocation, no clock: times are passed in.
  */
 #ifndef MN_CC_H
@@ -45,7 +45,8 @@ void mn_cc_on_loss(struct mn_cc *cc, uint64_t srtt, uint64_t now);
 void mn_cc_on_rto(struct mn_cc *cc, uint64_t now);
 /* Packets that may be in flight (>= 1). */
 uint32_t mn_cc_window(const struct mn_cc *cc);
-/* Gap between two sends when the window is below one packet, else 0. */
+/* Gap between two sends when the window is below one packet (never, with
+ * the floors above), else 0. */
 uint64_t mn_cc_pacing_gap(const struct mn_cc *cc, uint64_t srtt);
 
 #endif
