@@ -114,7 +114,7 @@ mf_run() {
 	[ -n "${MF_STAT_INSTS:-}" ] || { rtx="?"; rto="?"; }
 	shift 5
 	for i in ${MF_STAT_INSTS:-}; do r0+=("$(mf_stats "$i")"); done
-	MACHNET_INSTANCE=$inst timeout 200 "$MF_STREAM" client "$lip" "$rip" "$port" \
+	MACHNET_INSTANCE=$inst timeout 600 "$MF_STREAM" client "$lip" "$rip" "$port" \
 		--json "$MN_TMP/$label.json" "$@" > "$MN_TMP/$label.log" 2>&1
 	MF_RC=$?
 	k=0
