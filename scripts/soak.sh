@@ -23,7 +23,7 @@ mf_require
 SAMPLES="$B/soak-samples.txt"
 
 mn_pair "\$a fault = { enabled = true; seed = 11; rx = { drop_ppm = $LOSS; queue = 2048; }; };" \
-	"\$a transport = { cc = \"$MF_CC\"; };"
+	'/^transport = /d' "\$a transport = { cc = \"$MF_CC\"; };"
 base_a=$(mn_stat "$MN_A" pool_in_use) || mn_fail "telemetry"
 base_b=$(mn_stat "$MN_B" pool_in_use) || mn_fail "telemetry"
 mf_server srv "$MN_A" 198.18.0.1 7000

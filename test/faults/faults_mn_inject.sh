@@ -13,7 +13,7 @@ N=${MF_COUNT:-100000}
 cond() {	# LABEL WINDOW RX_FAULTS
 	local label=$1 win=$2 rx=$3
 	mn_pair "\$a fault = { enabled = true; seed = $RANDOM; rx = { $rx queue = 2048; }; };" \
-		"\$a transport = { cc = \"$MF_CC\"; };"
+		'/^transport = /d' "\$a transport = { cc = \"$MF_CC\"; };"
 	grep -q 'fault' "$MN_TMP/a.conf" || mn_fail "no fault group in the config"
 	MF_STAT_INSTS="$MN_A $MN_B"
 	mf_server "srv-$label" "$MN_A" 198.18.0.1 7000

@@ -14,7 +14,7 @@
 #     machnetd restarts, the app started again works.
 . "$(dirname "$0")/mf_lib.sh"
 mf_require
-mn_pair "\$a transport = { max_retries = 4; min_rto_us = 2000; max_rto_us = 50000; cc = \"$MF_CC\"; };"
+mn_pair '/^transport = /d' "\$a transport = { max_retries = 4; min_rto_us = 2000; max_rto_us = 50000; cc = \"$MF_CC\"; };"
 MF_STAT_INSTS="$MN_A $MN_B"
 
 stream() {	# NAME INSTANCE PORT [client options]
