@@ -37,7 +37,12 @@
 #define PEND_EVENTS 64			/* events set aside while waiting for a reply */
 #define RX_CACHE 16
 #define USED_BATCH 16
-#define CTRL_TIMEOUT_MS 1000
+/* How long a control request may wait for machnetd's answer. It usually
+ * takes tens of microseconds; the bound is generous because on a small shared
+ * machine (2 vCPUs, engines and many apps polling) machnetd's IPC thread was
+ * seen to wait over a second for a CPU. A dead machnetd is noticed at once
+ * anyway (liveness probe), so this only bounds a live but starved one. */
+#define CTRL_TIMEOUT_MS 5000
 #define LIVENESS_NS 1000000ull		/* probe machnetd at most once per ms */
 
 enum { LIB_NONE = 0, LIB_READY = 1, LIB_BROKEN = 2 };

@@ -115,7 +115,7 @@ int machnet_init(void);
 /* Creates a channel for the calling thread, owned by one machnetd engine.
  * Returns the channel, or NULL with errno ENOTCONN, ESHUTDOWN, ENOSPC (no
  * free channel), EMFILE (this process has too many channels), ETIMEDOUT
- * (machnetd did not answer within a second). */
+ * (machnetd did not answer within 5 seconds). */
 void *machnet_attach(void);
 
 /* Accepts flows addressed to local_ip:port on this channel; their messages

@@ -23,7 +23,15 @@ MN_SRC=${MN_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 mn_log() { echo "[$MN_TEST_NAME] $*"; }
 
 mn_fail() {
+	local f
 	mn_log "FAIL: $*"
+	# The logs of everything the test started, so that a CI failure can be
+	# read without a rerun (the temp dir goes with the cleanup).
+	for f in "$MN_TMP"/*.log; do
+		[ -f "$f" ] || continue
+		echo "----- $(basename "$f") (last 15 lines)"
+		tail -n 15 "$f"
+	done
 	MN_FAILED=1
 	exit 1
 }
