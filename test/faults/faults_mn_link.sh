@@ -13,6 +13,11 @@
 mf_require
 mf_require_bpf
 mf_veth
+# A retry budget that outlasts the 2 s blackhole: the default (8 retries,
+# RTO from 1 ms doubling) gives up after about half a second of silence.
+for s in a b; do
+	mf_extra $s "transport = { cc = \"$MF_CC\"; max_retries = 16; max_rto_us = 1000000; };"
+done
 mf_mn a
 mf_mn b
 MF_STAT_INSTS="$MF_INST_a $MF_INST_b"
