@@ -13,7 +13,7 @@ mn_require_machnetd
 mn_require_apps
 mn_require_hugepages 600
 CONNECT_TIMEOUT_MS=300
-mn_pair "\$a transport = { connect_timeout_ms = $CONNECT_TIMEOUT_MS; };"
+mn_pair "/^transport = /d" "\$a transport = { cc = \"fixed\"; connect_timeout_ms = $CONNECT_TIMEOUT_MS; };"
 
 base_a=$(mn_stat "$MN_A" pool_in_use) || mn_fail "telemetry of $MN_A"
 base_b=$(mn_stat "$MN_B" pool_in_use) || mn_fail "telemetry of $MN_B"

@@ -11,7 +11,7 @@ mn_require_root
 mn_require_machnetd
 mn_require_apps
 mn_require_hugepages 600
-mn_pair "\$a transport = { connect_timeout_ms = 20000; };"
+mn_pair "/^transport = /d" "\$a transport = { cc = \"fixed\"; connect_timeout_ms = 20000; };"
 
 mn_app echo "$MN_B" "$MN_ECHO_CHECK" server 198.18.0.2 7200 1000000000
 EP=$MN_PID
