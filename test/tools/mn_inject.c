@@ -60,6 +60,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mn_toolutil.h"
 #include "mn_wire.h"
 
 #define INJ_MAX_FRAME	2048
@@ -92,40 +93,6 @@ struct opts {
 	uint32_t seq, ack;
 	unsigned long count, rate, timeout_ms, tries;
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int parse_ul(const char *s, unsigned long max, unsigned long *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 0);
-	if (errno || *s == '\0' || *end != '\0' || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned v[6];
-	int i, n = 0;
-
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%n", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &n) != 6 ||
-	    s[n] != '\0')
-		return -1;
-	for (i = 0; i < 6; i++)
-		mac[i] = (uint8_t)v[i];
-	return 0;
-}
 
 static int parse_ip(const char *s, uint32_t *host)
 {
@@ -294,7 +261,7 @@ static int do_raw(struct opts *o)
 	memcpy(sll.sll_addr, o->a.dst_mac, 6);
 
 	gap_ns = o->rate ? 1000000000u / o->rate : 0;
-	next = mono_ns();
+	next = mn_tool_mono_ns();
 	for (i = 0; i < o->count; i++) {
 		size_t len = build(o, i, buf);
 
@@ -360,7 +327,7 @@ static int do_syn(struct opts *o)
 		goto fail;
 	}
 	for (t = 0; t < o->tries; t++) {
-		uint64_t deadline = mono_ns() + o->timeout_ms * 1000000u;
+		uint64_t deadline = mn_tool_mono_ns() + o->timeout_ms * 1000000u;
 
 		if (send_hdr(fd, MN_NF_SYN, 0, 0) < 0) {
 			perror("mn-inject: send SYN");
@@ -370,7 +337,7 @@ static int do_syn(struct opts *o)
 			uint8_t buf[2048];
 			struct pollfd pfd = { fd, POLLIN, 0 };
 			struct mn_hdr h;
-			uint64_t now = mono_ns();
+			uint64_t now = mn_tool_mono_ns();
 			ssize_t n;
 
 			if (now >= deadline)
@@ -457,30 +424,30 @@ int main(int argc, char **argv)
 		i++;
 		if (!strcmp(a, "--iface")) {
 			o.iface = val;
-		} else if (!strcmp(a, "--dst-mac") && !parse_mac(val, o.a.dst_mac)) {
+		} else if (!strcmp(a, "--dst-mac") && !mn_tool_parse_mac(val, o.a.dst_mac)) {
 			o.have_dst_mac = 1;
-		} else if (!strcmp(a, "--src-mac") && !parse_mac(val, o.a.src_mac)) {
+		} else if (!strcmp(a, "--src-mac") && !mn_tool_parse_mac(val, o.a.src_mac)) {
 			o.have_src_mac = 1;
 		} else if (!strcmp(a, "--dst-ip") && !parse_ip(val, &o.a.dst_ip)) {
 			o.have_dst_ip = 1;
 		} else if (!strcmp(a, "--src-ip") && !parse_ip(val, &o.a.src_ip)) {
 			o.have_src_ip = 1;
-		} else if (!strcmp(a, "--dst-port") && !parse_ul(val, 65535, &v) && v) {
+		} else if (!strcmp(a, "--dst-port") && !mn_tool_parse_ul(val, 65535, &v) && v) {
 			o.a.dst_port = (uint16_t)v;
-		} else if (!strcmp(a, "--src-port") && !parse_ul(val, 65535, &v)) {
+		} else if (!strcmp(a, "--src-port") && !mn_tool_parse_ul(val, 65535, &v)) {
 			o.a.src_port = (uint16_t)v;
 			o.have_src_port = 1;
-		} else if (!strcmp(a, "--seq") && !parse_ul(val, 0xffffffffu, &v)) {
+		} else if (!strcmp(a, "--seq") && !mn_tool_parse_ul(val, 0xffffffffu, &v)) {
 			o.seq = (uint32_t)v;
-		} else if (!strcmp(a, "--ack") && !parse_ul(val, 0xffffffffu, &v)) {
+		} else if (!strcmp(a, "--ack") && !mn_tool_parse_ul(val, 0xffffffffu, &v)) {
 			o.ack = (uint32_t)v;
-		} else if (!strcmp(a, "--count") && !parse_ul(val, INJ_MAX_COUNT, &v) && v) {
+		} else if (!strcmp(a, "--count") && !mn_tool_parse_ul(val, INJ_MAX_COUNT, &v) && v) {
 			o.count = v;
-		} else if (!strcmp(a, "--rate") && !parse_ul(val, 10000000, &v)) {
+		} else if (!strcmp(a, "--rate") && !mn_tool_parse_ul(val, 10000000, &v)) {
 			o.rate = v;
-		} else if (!strcmp(a, "--timeout-ms") && !parse_ul(val, 600000, &v) && v) {
+		} else if (!strcmp(a, "--timeout-ms") && !mn_tool_parse_ul(val, 600000, &v) && v) {
 			o.timeout_ms = v;
-		} else if (!strcmp(a, "--tries") && !parse_ul(val, 1000, &v) && v) {
+		} else if (!strcmp(a, "--tries") && !mn_tool_parse_ul(val, 1000, &v) && v) {
 			o.tries = v;
 		} else if (!strcmp(a, "--kind")) {
 			for (k = 0; k < K__COUNT; k++)

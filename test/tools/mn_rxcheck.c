@@ -28,43 +28,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mn_toolutil.h"
 #include "mn_wire.h"
 
 #define RX_MAX_COUNT	100000ul
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int parse_ul(const char *s, unsigned long max, unsigned long *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 0);
-	if (errno || *s == '\0' || *end != '\0' || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned v[6];
-	int i, n = 0;
-
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%n", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &n) != 6 ||
-	    s[n] != '\0')
-		return -1;
-	for (i = 0; i < 6; i++)
-		mac[i] = (uint8_t)v[i];
-	return 0;
-}
 
 static int reason_of(const char *name)
 {
@@ -108,15 +75,15 @@ int main(int argc, char **argv)
 		i++;
 		if (!strcmp(a, "--iface")) {
 			iface = val;
-		} else if (!strcmp(a, "--src-mac") && !parse_mac(val, mac)) {
+		} else if (!strcmp(a, "--src-mac") && !mn_tool_parse_mac(val, mac)) {
 			have_mac = 1;
-		} else if (!strcmp(a, "--count") && !parse_ul(val, RX_MAX_COUNT, &v) && v) {
+		} else if (!strcmp(a, "--count") && !mn_tool_parse_ul(val, RX_MAX_COUNT, &v) && v) {
 			count = v;
-		} else if (!strcmp(a, "--timeout-ms") && !parse_ul(val, 600000, &v) && v) {
+		} else if (!strcmp(a, "--timeout-ms") && !mn_tool_parse_ul(val, 600000, &v) && v) {
 			timeout_ms = v;
 		} else if (!strcmp(a, "--expect") && (expect = reason_of(val)) >= 0) {
 			;
-		} else if (!strcmp(a, "--expect-nf") && !parse_ul(val, 255, &v)) {
+		} else if (!strcmp(a, "--expect-nf") && !mn_tool_parse_ul(val, 255, &v)) {
 			expect_nf = (int)v;
 		} else {
 			fprintf(stderr, "mn-rxcheck: bad option or value: %s %s\n", a, val);
@@ -159,14 +126,14 @@ int main(int argc, char **argv)
 	printf("ready\n");
 	fflush(stdout);
 
-	deadline = mono_ns() + timeout_ms * 1000000u;
+	deadline = mn_tool_mono_ns() + timeout_ms * 1000000u;
 	while (got < count) {
 		struct sockaddr_ll from;
 		socklen_t fl = sizeof(from);
 		struct pollfd pfd = { fd, POLLIN, 0 };
 		struct mn_frame f;
 		enum mn_rx_reason r;
-		uint64_t now = mono_ns();
+		uint64_t now = mn_tool_mono_ns();
 		ssize_t n;
 		int ok = 1;
 
