@@ -637,49 +637,78 @@ void mn_chan_service(struct mn_chan_engine *e)
 	}
 }
 
-unsigned mn_chan_poll_tx(struct mn_chan_engine *e, struct mn_tx_msg *out, unsigned n)
+/* Takes up to want (<= BURST) validated messages from c's TX ring. */
+static unsigned take_tx(struct mn_chan_engine *e, struct mn_chan *c, struct mn_tx_msg *out,
+			unsigned want)
 {
 	struct mn_chain_limits lim = { e->mss, MN_TX_HEADROOM, max_segs_of(e), MN_MAX_MSG };
 	uint32_t *idx = e->idx;
+	struct rte_mbuf *m[BURST];
+	unsigned k, cnt, got = 0;
+
+	cnt = rte_ring_dequeue_burst(c->tx, (void **)m, want, NULL);
+	for (k = 0; k < cnt; k++) {
+		int segs = mn_chain_check(&e->map, e->owner, c->tag, m[k], &lim, idx);
+		uint32_t s;
+
+		if (segs < 0) {
+			struct mn_event ev;
+
+			c->tx_invalid++;
+			free_bad_chain(e, c, m[k], lim.max_segs);
+			memset(&ev, 0, sizeof(ev));
+			ev.type = MN_EV_SEND_FAILED;
+			ev.chan = c->id;
+			ev.status = -EINVAL;
+			post(c, &ev);
+			continue;
+		}
+		for (s = 0; s < (uint32_t)segs; s++)
+			adopt_seg(e, e->map.objs[idx[s]], idx[s]);
+		out[got].head = m[k];
+		out[got].chan = c->id;
+		out[got].meta = *meta_of(e, m[k]);
+		got++;
+		c->tx_msgs++;
+	}
+	return got;
+}
+
+unsigned mn_chan_poll_tx(struct mn_chan_engine *e, struct mn_tx_msg *out, unsigned n)
+{
 	unsigned got = 0, visited;
 
 	if (e->n_active == 0)
 		return 0;
 	for (visited = 0; visited < e->n_active && got < n; visited++) {
 		unsigned slot = (e->rr + visited) % e->n_active;
-		struct mn_chan *c = &e->chans[e->active[slot]];
-		struct rte_mbuf *m[BURST];
-		unsigned k, cnt, want = n - got;
+		unsigned want = n - got;
 
 		if (want > BURST)
 			want = BURST;
-		cnt = rte_ring_dequeue_burst(c->tx, (void **)m, want, NULL);
-		for (k = 0; k < cnt; k++) {
-			int segs = mn_chain_check(&e->map, e->owner, c->tag, m[k], &lim, idx);
-			uint32_t s;
-
-			if (segs < 0) {
-				struct mn_event ev;
-
-				c->tx_invalid++;
-				free_bad_chain(e, c, m[k], lim.max_segs);
-				memset(&ev, 0, sizeof(ev));
-				ev.type = MN_EV_SEND_FAILED;
-				ev.chan = c->id;
-				ev.status = -EINVAL;
-				post(c, &ev);
-				continue;
-			}
-			for (s = 0; s < (uint32_t)segs; s++)
-				adopt_seg(e, e->map.objs[idx[s]], idx[s]);
-			out[got].head = m[k];
-			out[got].chan = c->id;
-			out[got].meta = *meta_of(e, m[k]);
-			got++;
-			c->tx_msgs++;
-		}
+		got += take_tx(e, &e->chans[e->active[slot]], out + got, want);
 	}
 	e->rr = e->n_active ? (e->rr + 1) % e->n_active : 0;
+	return got;
+}
+
+unsigned mn_chan_poll_tx_one(struct mn_chan_engine *e, uint16_t chan, struct mn_tx_msg *out,
+			     unsigned n)
+{
+	unsigned i, got = 0, want, k;
+
+	for (i = 0; i < e->n_active; i++)
+		if (e->active[i] == chan)
+			break;
+	if (i == e->n_active)
+		return 0;
+	while (got < n) {
+		want = n - got < BURST ? n - got : BURST;
+		k = take_tx(e, &e->chans[chan], out + got, want);
+		if (k == 0 && rte_ring_empty(e->chans[chan].tx))
+			break;
+		got += k;
+	}
 	return got;
 }
 

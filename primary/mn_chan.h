@@ -171,6 +171,11 @@ void mn_chan_service(struct mn_chan_engine *e);
  * the engine. Returns the count. */
 unsigned mn_chan_poll_tx(struct mn_chan_engine *e, struct mn_tx_msg *out, unsigned n);
 
+/* The same for channel chan alone, while it is still on the engine (before
+ * mn_chan_release()): what its app queued before it went away. */
+unsigned mn_chan_poll_tx_one(struct mn_chan_engine *e, uint16_t chan, struct mn_tx_msg *out,
+			     unsigned n);
+
 /* Delivers a received message (head of a chain of this engine's mbufs with
  * pkt_len/nb_segs set; meta: the flow as seen by the receiver and the
  * engine's flow id) to channel chan.

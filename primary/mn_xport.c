@@ -18,6 +18,8 @@ enum { XF_FREE = 0, XF_ARP, XF_OPENING, XF_OPEN, XF_CLOSING };
 
 #define CMD_BURST 16
 #define TX_BURST 32
+/* Channel of a parked message whose channel went away: nobody to tell. */
+#define CHAN_GONE UINT16_MAX
 
 static inline struct mn_xport *X(struct mn_engine *e)
 {
@@ -374,7 +376,8 @@ static void send_failed(struct mn_xport *x, const struct mn_tx_msg *msg, int sta
 	ev.src_port = msg->meta.src_port;
 	ev.dst_port = msg->meta.dst_port;
 	x->st.send_failed++;
-	post(x, msg->chan, &ev);
+	if (msg->chan != CHAN_GONE)
+		post(x, msg->chan, &ev);
 	rte_pktmbuf_free(msg->head);
 }
 
@@ -452,9 +455,32 @@ static unsigned retry_parked(struct mn_xport *x)
 		if (r < 0)
 			send_failed(x, &p->msg, r);
 		done++;
+		/* A gone channel's flow closes once its last message is in
+		 * proto (see cmd_chan_del); proto then sends it out. */
+		if (xf->npend == 0 && xf->orphan && xf->f != NULL)
+			mn_proto_close(xf->f, x->now);
 	}
 	x->npend = k;
 	return done;
+}
+
+/* One message from a channel: sent, parked behind its flow's parked ones,
+ * or failed. */
+static void take_msg(struct mn_xport *x, struct mn_tx_msg *msg)
+{
+	const struct mn_msg_meta *md = &msg->meta;
+	struct mn_xflow *xf = xflow_find(x, md->src_ip, md->src_port, md->dst_ip, md->dst_port);
+	int r;
+
+	if (xf == NULL || xf->chan != msg->chan || xf->orphan) {
+		send_failed(x, msg, -ENOTCONN);
+		return;
+	}
+	r = xf->npend ? -EAGAIN : send_msg(x, xf, msg);
+	if (r == -EAGAIN && x->npend < MN_XPORT_PEND)
+		park(x, xf, msg);
+	else if (r < 0)
+		send_failed(x, msg, r == -EAGAIN ? -ENOBUFS : r);
 }
 
 static unsigned poll_sends(struct mn_xport *x)
@@ -466,27 +492,10 @@ static unsigned poll_sends(struct mn_xport *x)
 		room = TX_BURST;
 	if (room == 0)
 		return 0;
+	/* room bounds n, so take_msg() can always park. */
 	n = mn_chan_poll_tx(x->ce, msgs, room);
-	for (i = 0; i < n; i++) {
-		const struct mn_msg_meta *md = &msgs[i].meta;
-		struct mn_xflow *xf = xflow_find(x, md->src_ip, md->src_port, md->dst_ip,
-						 md->dst_port);
-		int r;
-
-		if (xf == NULL || xf->chan != msgs[i].chan || xf->orphan) {
-			send_failed(x, &msgs[i], -ENOTCONN);
-			continue;
-		}
-		if (xf->npend) {
-			park(x, xf, &msgs[i]);
-			continue;
-		}
-		r = send_msg(x, xf, &msgs[i]);
-		if (r == -EAGAIN)
-			park(x, xf, &msgs[i]);
-		else if (r < 0)
-			send_failed(x, &msgs[i], r);
-	}
+	for (i = 0; i < n; i++)
+		take_msg(x, &msgs[i]);
 	return n;
 }
 
@@ -621,15 +630,21 @@ static void cmd_listen(struct mn_engine *e, const struct mn_engine_cmd *cmd)
 	mn_chan_reply(x->ce, cmd, r, NULL);
 }
 
-/* The channel is going away: its listeners go, its flows are closed in
- * proto (which sends RST and releases what it holds for them) and its
- * parked messages are freed; then the channel's buffers are reclaimed.
+/* The channel is going away: its listeners go and its flows are closed in
+ * proto (which sends what they hold, then RST, and releases their buffers);
+ * then the channel's buffers are reclaimed. Every message the app queued
+ * before it went (machnet_send() returned 0) is still sent, as a closed
+ * socket's data is: the ones in its TX ring are taken first (this command
+ * runs before the loop's own poll of the rings), and a flow with parked
+ * messages is closed only when the last of them is in proto (retry_parked).
+ * Only a full park loses any (counted in send_failed).
  * (mn_proto_abort() here, for an immediate teardown, made e2e_kill's
  * restarted app pair stall: not understood yet, so close for now.) */
 static void cmd_chan_del(struct mn_engine *e, const struct mn_engine_cmd *cmd)
 {
 	struct mn_xport *x = X(e);
-	unsigned i, k = 0;
+	struct mn_tx_msg msgs[TX_BURST];
+	unsigned i, n;
 
 	for (i = 0; i < MN_XPORT_LIS; i++) {
 		if (x->lis[i].used && x->lis[i].chan == cmd->chan) {
@@ -637,13 +652,14 @@ static void cmd_chan_del(struct mn_engine *e, const struct mn_engine_cmd *cmd)
 			x->lis[i].used = 0;
 		}
 	}
-	for (i = 0; i < x->npend; i++) {
+	do {
+		n = mn_chan_poll_tx_one(x->ce, cmd->chan, msgs, TX_BURST);
+		for (i = 0; i < n; i++)
+			take_msg(x, &msgs[i]);
+	} while (n == TX_BURST);
+	for (i = 0; i < x->npend; i++)
 		if (x->pend[i].msg.chan == cmd->chan)
-			rte_pktmbuf_free(x->pend[i].msg.head);
-		else
-			x->pend[k++] = x->pend[i];
-	}
-	x->npend = k;
+			x->pend[i].msg.chan = CHAN_GONE;
 	for (i = 0; i < x->max_flows; i++) {
 		struct mn_xflow *xf = &x->flows[i];
 
@@ -651,13 +667,14 @@ static void cmd_chan_del(struct mn_engine *e, const struct mn_engine_cmd *cmd)
 			continue;
 		xf->orphan = 1;
 		xf->has_cmd = 0;
-		xf->npend = 0;
 		if (xf->f == NULL) {
+			/* Still resolving ARP: its parked messages fail. */
 			xflow_free(x, xf);
 			continue;
 		}
 		xf->state = XF_CLOSING;
-		mn_proto_close(xf->f, x->now);
+		if (xf->npend == 0)
+			mn_proto_close(xf->f, x->now);
 	}
 	mn_chan_release(x->ce, cmd);
 }

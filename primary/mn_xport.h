@@ -15,8 +15,10 @@
  *   sees EAGAIN.
  * - Connect = ARP (resumed the moment the reply arrives) + handshake; the
  *   result is the reply event. A channel that goes away (detach, app death)
- *   loses its listeners and its flows are closed in proto (RST to the peer),
- *   which then releases every buffer it held for them.
+ *   loses its listeners; every message its app had queued is still sent
+ *   (unless the park is full: counted), then its flows are closed in proto
+ *   (queued data ACKed or close timeout, RST to the peer), which then
+ *   releases every buffer it held for them.
  * - Flow ids given to apps are the engine's flow-table index + 1; sends are
  *   looked up by tuple (the app's flow), in O(1).
  * Setup (mn_xport_init) runs on the main thread before the engine starts.

@@ -10,6 +10,11 @@
  *       small, a few dozen large, the extremes included) and content, with up
  *       to WINDOW (8) in flight, and checks that every echo comes back in
  *       order, with the right size and bytes, on the flow it was sent on.
+ *   mn_echo_check sendexit LOCAL_IP REMOTE_IP PORT COUNT SEED
+ *       connects (--flows F), prints "connected", waits for SIGUSR1 (at
+ *       most 60 s), sends COUNT seeded messages as fast as machnet_send()
+ *       takes them and exits at once, without detaching: what the app
+ *       queued must still reach the peer.
  *   mn_echo_check refused LOCAL_IP REMOTE_IP PORT MAX_MS
  *       connects to a port nobody listens on: must fail with ECONNREFUSED
  *       within MAX_MS milliseconds.
@@ -370,6 +375,55 @@ static int run_jobs(void *(*fn)(void *), struct job *proto)
 	if (O.progress)
 		printf("progress %ld\n", atomic_load(&g_checked));
 	return rc || started < O.threads;
+}
+
+static int sendexit(const char *lip, const char *rip, uint16_t port, long count,
+		    uint64_t seed)
+{
+	uint8_t *out = malloc(MAX_LEN);
+	MachnetFlow_t flow[MAX_FLOWS];
+	double until;
+	void *ch = machnet_attach();
+	long i;
+	int k;
+
+	if (out == NULL || ch == NULL) {
+		fprintf(stderr, "sendexit: attach: %s\n", machnet_strerror(errno));
+		return 1;
+	}
+	for (k = 0; k < O.flows; k++) {
+		if (machnet_connect(ch, lip, rip, port, &flow[k]) != 0) {
+			fprintf(stderr, "sendexit: connect %d: %s\n", k, machnet_strerror(errno));
+			return 1;
+		}
+	}
+	printf("connected\n");
+	fflush(stdout);
+	until = now_s() + 60;
+	while (!g_stop && now_s() < until) {
+		struct timespec ts = { 0, 1000000 };
+
+		nanosleep(&ts, NULL);
+	}
+	if (!g_stop) {
+		fprintf(stderr, "sendexit: no SIGUSR1 within 60 s\n");
+		return 1;
+	}
+	until = now_s() + 30;
+	for (i = 0; i < count; i++) {
+		size_t len = msg_size(seed, i);
+
+		fill(out, len, seed, i);
+		while (machnet_send(ch, flow[i % O.flows], out, len) != 0) {
+			if (errno != EAGAIN || now_s() > until) {
+				fprintf(stderr, "sendexit: send %ld: %s\n", i, machnet_strerror(errno));
+				return 1;
+			}
+		}
+	}
+	printf("sendexit: sent %ld\n", count);
+	fflush(stdout);
+	return 0;
 }
 
 static int refused(const char *lip, const char *rip, uint16_t port, double max_ms)
@@ -779,6 +833,11 @@ int main(int argc, char **argv)
 		signal(SIGUSR1, on_usr1);
 		return run_jobs(client_thread, &j);
 	}
+	if (np == 7 && strcmp(argv[1], "sendexit") == 0) {
+		signal(SIGUSR1, on_usr1);
+		return sendexit(argv[2], argv[3], (uint16_t)atoi(argv[4]), atol(argv[5]),
+				strtoull(argv[6], NULL, 0));
+	}
 	if (np == 6 && strcmp(argv[1], "refused") == 0)
 		return refused(argv[2], argv[3], (uint16_t)atoi(argv[4]), atof(argv[5]));
 	if (np == 2 && strcmp(argv[1], "waitdown") == 0)
@@ -792,7 +851,7 @@ int main(int argc, char **argv)
 		return errors(argv[2], argv[3], (uint16_t)atoi(argv[4]), argv[5], atof(argv[6]));
 usage:
 	fprintf(stderr, "usage: mn_echo_check server IP PORT N | client LIP RIP PORT N SEED "
-		"[WINDOW] | refused LIP RIP PORT MAX_MS | waitdown | shutdown recv|send|connect "
+		"[WINDOW] | sendexit LIP RIP PORT N SEED | refused LIP RIP PORT MAX_MS | waitdown | shutdown recv|send|connect "
 		"[LIP RIP PORT] | closer IP PORT | errors LIP RIP PORT DEAD_IP TIMEOUT_MS "
 		"[--threads N] [--flows F] [--max-size B] [--seconds S] [--progress] [--deadline S]\n");
 	return 2;
