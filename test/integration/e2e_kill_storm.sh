@@ -9,6 +9,9 @@
 # counter must keep growing (bounded wait), and at the end every one of its
 # messages came back intact and in order. Then both stacks have no flows,
 # their pools are back at their starting use and every app slot is free.
+# Last, two victims are killed under gdb inside EAL's shared locks (memory
+# hotplug for reading, memzone for writing), and mn-b must still stop within
+# its bound, saying it released both.
 . "$(dirname "$0")/lib.sh"
 mn_require_root
 mn_require_machnetd
@@ -106,10 +109,48 @@ for inst in "$MN_A" "$MN_B"; do
 	[ "$n" = 0 ] || mn_fail "$inst: $n app slots still taken after every app exited"
 done
 mn_log "pools back at $base_a / $base_b, no flows, no app slots taken"
+
+# A victim killed in its EAL init can die holding a lock of EAL's shared
+# config: the memory hotplug lock for reading (held through the whole
+# hugepage attach) or the memzone lock for writing (while it attaches the
+# memzone table). machnetd's teardown (rte_memzone_free, rte_eal_cleanup)
+# then spun on it forever. The random kills above hit those windows only
+# now and then, so two more victims are killed there for certain, under
+# gdb at rte_fbarray_attach, which EAL 22.11 calls first for the memzone
+# table (memzone lock held for writing) and then for each memseg list
+# (memory hotplug lock held for reading). The reader goes first: the
+# writer's leak would stop it in its memzone attach.
+held=0
+gdb_victim() {	# NAME GDB-EXPRESSIONS...: run a victim, killed where gdb stops it
+	local name=$1
+	shift
+	MACHNET_INSTANCE="$MN_B" timeout 60 gdb -nx -batch \
+		-ex 'set breakpoint pending on' -ex 'break rte_fbarray_attach' "$@" -ex kill \
+		--args "$MN_ECHO_CHECK" client 198.18.0.2 198.18.0.1 7400 1 9 1 \
+		> "$MN_TMP/$name.log" 2>&1
+	grep -Eq 'Breakpoint 1, .* in rte_fbarray_attach' "$MN_TMP/$name.log" &&
+		grep -q 'killed\]' "$MN_TMP/$name.log" ||
+		mn_fail "$name did not stop in its EAL attach: $(tail -5 "$MN_TMP/$name.log")"
+}
+if command -v gdb >/dev/null; then
+	gdb_victim gdb-reader -ex run -ex continue
+	gdb_victim gdb-writer -ex run
+	held=1
+	mn_log "two more victims killed in EAL's memory hotplug and memzone locks"
+else
+	mn_log "no gdb: the victims killed inside EAL's locks are left out"
+fi
 mn_stop "$MN_PB" TERM 20
 if [ "$MN_RC" -ne 0 ]; then
-	mn_fail "mn-b did not stop cleanly after the storm: exit $MN_RC"
+	mn_fail "mn-b did not stop cleanly after the storm: exit $MN_RC (a hang in its shutdown: behind a lock a dead app held?)"
 fi
+if [ "$held" = 1 ]; then
+	grep -q 'memory hotplug lock: released [1-9][0-9]* read hold' "$MN_TMP/b.log" ||
+		mn_fail "mn-b stopped but did not report the read hold the gdb reader left"
+	grep -q 'memzone lock: released a write hold' "$MN_TMP/b.log" ||
+		mn_fail "mn-b stopped but did not report the write hold the gdb writer left"
+fi
+grep -E 'lock: released' "$MN_TMP/b.log" | sed "s/^/[$MN_TEST_NAME] /"
 mn_stop "$MN_PA" TERM 20
 [ "$MN_RC" -eq 0 ] || mn_fail "mn-a exit status $MN_RC"
 mn_app_locks_rm "$MN_A"
