@@ -137,16 +137,45 @@ static void unlink_stale_memif_sockets(const struct mn_config *cfg)
 	}
 }
 
+/* Takes port i away from the engines: raises its hold word and waits
+ * (bounded) until every engine has stepped back. true when they all did;
+ * otherwise the hold is dropped again and false returned. */
+static bool port_hold(unsigned i)
+{
+	uint32_t h = atomic_fetch_add_explicit(&g_ports[i].hold, 1, memory_order_acq_rel) + 1;
+	struct timespec ts = { 0, 100 * 1000 };
+
+	for (unsigned e = 0; e < g_cfg.n_engines; e++) {
+		unsigned waited_us = 0;
+
+		while (atomic_load_explicit(&g_engines[e].ports[i].parked, memory_order_acquire) != h) {
+			if (waited_us >= 200 * 1000) {
+				atomic_fetch_add_explicit(&g_ports[i].hold, 1, memory_order_acq_rel);
+				return false;
+			}
+			nanosleep(&ts, NULL);
+			waited_us += 100;
+		}
+	}
+	return true;
+}
+
+static void port_release(unsigned i)
+{
+	atomic_fetch_add_explicit(&g_ports[i].hold, 1, memory_order_acq_rel);
+}
+
 /* The memif PMD of DPDK 22.11 dials its server only in dev_start: once the
  * server has gone (crashed, restarted), a client's link stays down for good.
  * While a memif client's link is down, stop and start the port about once a
- * second so it dials again. Safe beside the engines: with the link down the
- * PMD's burst functions return 0 (they test the connected flag first), and
- * a (re)connect is what happens at the first start too. Called every 100 ms
- * (tick counts 10 ms steps). */
+ * second so it dials again. The engines step back from the port meanwhile
+ * (port_hold): a burst call racing dev_stop/dev_start is undefined in DPDK,
+ * and on a stopped port it lands in ethdev's dummy functions, which log and
+ * dump a stack on every call. Called every 100 ms (tick counts 10 ms steps). */
 static void memif_client_redial(struct mn_port *p, int up, unsigned tick)
 {
 	static unsigned down_since[MN_CFG_MAX_IFACES];
+	static bool stopped[MN_CFG_MAX_IFACES];	/* held and stopped by us */
 	unsigned i = (unsigned)(p - g_ports);
 	const char *dev = p->cfg ? p->cfg->device : "";
 
@@ -163,9 +192,20 @@ static void memif_client_redial(struct mn_port *p, int up, unsigned tick)
 	}
 	if ((tick - down_since[i]) % 100 != 0)
 		return;
-	rte_eth_dev_stop(p->port_id);
-	if (rte_eth_dev_start(p->port_id) != 0 && (tick - down_since[i]) % 1000 == 0)
+	if (!stopped[i]) {
+		if (!port_hold(i))
+			return;	/* an engine did not step back in time: next round */
+		rte_eth_dev_stop(p->port_id);
+		stopped[i] = true;
+	}
+	/* A start that cannot reach the server leaves the port stopped: the
+	 * engines stay away from it until one succeeds. */
+	if (rte_eth_dev_start(p->port_id) == 0) {
+		stopped[i] = false;
+		port_release(i);
+	} else if ((tick - down_since[i]) % 1000 == 0) {
 		say("%s: memif server not back yet; still dialling", p->cfg->name);
+	}
 }
 
 /* Holds RUN_DIR/<instance>.lock for the life of the process. Before EAL,
@@ -372,7 +412,7 @@ static void release_dead_apps_locks(const char *runtime_dir)
 	const struct {
 		uint32_t magic, version;	/* the head of struct rte_mem_config */
 	} *head;
-	bool checked[RTE_DIM(g_mcfg_locks)] = { false };
+	int checked[RTE_DIM(g_mcfg_locks)] = { 0 };	/* 1: offset confirmed; < 0: misses */
 	unsigned long waited_ms = 0;
 	int others = -1;
 	char *mcfg;
@@ -402,20 +442,26 @@ static void release_dead_apps_locks(const char *runtime_dir)
 			int32_t *w = (int32_t *)(mcfg + g_mcfg_locks[i].off);
 			int32_t v = __atomic_load_n(w, __ATOMIC_ACQUIRE), inside;
 
-			if ((v & ~RTE_RWLOCK_WAIT) == 0)
+			if ((v & ~RTE_RWLOCK_WAIT) == 0 || checked[i] <= -3)
 				continue;
 			/* A probe would wait behind a writer, held or waiting:
 			 * then the version check above is all there is. */
-			if (!checked[i] && !(v & RTE_RWLOCK_MASK)) {
+			if (checked[i] < 1 && !(v & RTE_RWLOCK_MASK)) {
 				inside = g_mcfg_locks[i].probe(w);
 				v = __atomic_load_n(w, __ATOMIC_ACQUIRE);
-				if (inside - v != RTE_RWLOCK_READ) {
+				/* A live reader coming or going can spoil one probe:
+				 * three misses say the offset is wrong. */
+				checked[i] = inside - v == RTE_RWLOCK_READ ? 1 : checked[i] - 1;
+				if (checked[i] > -3 && checked[i] < 1) {
+					taken++;	/* probe again */
+					continue;
+				}
+				if (checked[i] < 1) {
 					say("%s lock: %#x, but the word at offset %#x does not "
 					    "follow DPDK's lock functions: left alone",
 					    g_mcfg_locks[i].name, (unsigned)v, g_mcfg_locks[i].off);
 					continue;
 				}
-				checked[i] = true;
 			}
 			if (others < 0)
 				others = (int)others_mapping(real);
@@ -440,7 +486,10 @@ static void release_dead_apps_locks(const char *runtime_dir)
 			return;
 		nanosleep(&ts, NULL);
 		waited_ms += 10;
-		others = -1;
+		/* Reading every process's maps takes ms (a DPDK process maps
+		 * hundreds of segments): look again every 100 ms, not 10. */
+		if (waited_ms % 100 == 0)
+			others = -1;
 	}
 }
 
