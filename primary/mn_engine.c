@@ -159,6 +159,7 @@ int mn_engine_init(struct mn_engine *e, unsigned id, const struct mn_config *cfg
 		const struct mn_cfg_iface *ifc = ports[i].cfg;
 
 		p->port_id = ports[i].port_id;
+		p->hold = &ports[i].hold;
 		p->queue = (uint16_t)id;
 		p->tx_csum_offload = ports[i].tx_csum_offload;
 		memcpy(p->ifc.mac, ports[i].mac.addr_bytes, 6);
@@ -206,6 +207,18 @@ static inline uint64_t now_ns(const struct mn_engine *e)
 	return t / e->cycles_per_us * 1000 + t % e->cycles_per_us * 1000 / e->cycles_per_us;
 }
 
+/* True while the main thread restarts the port: then the engine must not
+ * call its burst functions, and says it has stepped back. */
+static inline bool port_held(struct mn_engine_port *p)
+{
+	uint32_t h = atomic_load_explicit(p->hold, memory_order_acquire);
+
+	if (likely(!(h & 1)))
+		return false;
+	atomic_store_explicit(&p->parked, h, memory_order_release);
+	return true;
+}
+
 static void tx_flush(struct mn_engine *e, struct mn_engine_port *p)
 {
 	uint16_t sent;
@@ -220,6 +233,14 @@ static void tx_flush(struct mn_engine *e, struct mn_engine_port *p)
 	}
 	if (p->n_tx == 0)
 		return;
+	if (unlikely(port_held(p))) {
+		/* Its link is down and it is being restarted: what was queued
+		 * is lost as on a dead wire, and the transport resends it. */
+		e->st->tx_fail += p->n_tx;
+		rte_pktmbuf_free_bulk(p->tx, p->n_tx);
+		p->n_tx = 0;
+		return;
+	}
 	sent = rte_eth_tx_burst(p->port_id, p->queue, p->tx, p->n_tx);
 	for (uint16_t i = 0; i < sent; i++)
 		e->st->tx_bytes += rte_pktmbuf_pkt_len(p->tx[i]);
@@ -384,7 +405,11 @@ static unsigned rx_port(struct mn_engine *e, unsigned idx, uint64_t now)
 	struct mn_engine_port *p = &e->ports[idx];
 	/* Twice the burst: room for fault duplicates and released frames. */
 	struct rte_mbuf *pkts[MN_ENGINE_BURST * 2];
-	uint16_t n = rte_eth_rx_burst(p->port_id, p->queue, pkts, MN_ENGINE_BURST);
+	uint16_t n;
+
+	if (unlikely(port_held(p)))
+		return 0;
+	n = rte_eth_rx_burst(p->port_id, p->queue, pkts, MN_ENGINE_BURST);
 
 	if (unlikely(p->fault[MN_FAULT_RX] != NULL)) {
 		struct mn_fault *f = p->fault[MN_FAULT_RX];

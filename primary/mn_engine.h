@@ -45,6 +45,10 @@ struct mn_engine_port {
 	/* Test-only fault injectors, [MN_FAULT_RX] and [MN_FAULT_TX]; NULL
 	 * when off (the default), which costs one test per burst. */
 	struct mn_fault *fault[2];
+	/* The port's hold word (mn_port.hold) and the last odd value of it
+	 * this engine has seen and stepped back for. */
+	const _Atomic uint32_t *hold;
+	_Atomic uint32_t parked;
 };
 
 /* A diagnostic resolution (machnetd --arp-probe): the engine publishes the

@@ -8,6 +8,7 @@
 #ifndef MN_PORT_H
 #define MN_PORT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,6 +25,11 @@ struct mn_port {
 	bool started;
 	bool tx_csum_offload;	/* the NIC fills IPv4 and UDP checksums */
 	struct rte_ether_addr mac;	/* as the port reports it after start */
+	/* Odd while the main thread restarts the running port (the memif
+	 * redial): DPDK's burst calls must not race dev_stop/dev_start, so the
+	 * engines leave the port alone and acknowledge the value they saw in
+	 * their mn_engine_port.parked. */
+	_Atomic uint32_t hold;
 };
 
 /* Opens ifc as described above. Returns 0, or -errno with err holding a
