@@ -26,7 +26,10 @@ mn_pair "\$a fault = { enabled = true; seed = 11; rx = { drop_ppm = $LOSS; queue
 	'/^transport = /d' "\$a transport = { cc = \"$MF_CC\"; };"
 base_a=$(mn_stat "$MN_A" pool_in_use) || mn_fail "telemetry"
 base_b=$(mn_stat "$MN_B" pool_in_use) || mn_fail "telemetry"
-mf_server srv "$MN_A" 198.18.0.1 7000
+# The server must outlive the stream: mf_server's apps quit after 600 s,
+# which at the default length reset the last flows 0.1 s before the end.
+mn_app srv "$MN_A" "$MF_STREAM" server 198.18.0.1 7000 $((SECS + 600))
+mn_wait_log "$MN_TMP/srv.log" '^listening' 20 "$MN_PID" || mn_fail "server did not listen"
 SRV=$MN_PID
 mn_app stream "$MN_B" "$MF_STREAM" client 198.18.0.2 198.18.0.1 7000 --count 0 \
 	--duration "$SECS" --flows 16 --window 64 --max-size 16384 --timeout $((SECS + 300)) \
