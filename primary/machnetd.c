@@ -307,34 +307,30 @@ static int32_t probe_mlock(const volatile int32_t *w)
 	return p.inside;
 }
 
-static int32_t probe_qlock(const volatile int32_t *w)
+/* Reads *w while holding a lock for reading through DPDK's own functions. */
+static int32_t probe_with(void (*lock)(void), void (*unlock)(void), const volatile int32_t *w)
 {
 	int32_t v;
 
-	rte_mcfg_tailq_read_lock();
+	lock();
 	v = *w;
-	rte_mcfg_tailq_read_unlock();
+	unlock();
 	return v;
+}
+
+static int32_t probe_qlock(const volatile int32_t *w)
+{
+	return probe_with(rte_mcfg_tailq_read_lock, rte_mcfg_tailq_read_unlock, w);
 }
 
 static int32_t probe_mplock(const volatile int32_t *w)
 {
-	int32_t v;
-
-	rte_mcfg_mempool_read_lock();
-	v = *w;
-	rte_mcfg_mempool_read_unlock();
-	return v;
+	return probe_with(rte_mcfg_mempool_read_lock, rte_mcfg_mempool_read_unlock, w);
 }
 
 static int32_t probe_hotplug(const volatile int32_t *w)
 {
-	int32_t v;
-
-	rte_mcfg_mem_read_lock();
-	v = *w;
-	rte_mcfg_mem_read_unlock();
-	return v;
+	return probe_with(rte_mcfg_mem_read_lock, rte_mcfg_mem_read_unlock, w);
 }
 
 static const struct {
