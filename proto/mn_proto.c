@@ -83,6 +83,12 @@ struct mn_flow {
 	uint64_t rx_msg_bytes;
 	uint64_t rx_retry_at;
 	uint32_t ooo[MN_PROTO_RX_AHEAD];	/* pkt index by seq & 255 */
+
+	/* keepalive (extension peers only) */
+	uint64_t heard_ns;		/* last frame from the peer */
+	uint64_t ka_at;			/* next keepalive check; 0: off */
+	uint64_t ka_since;		/* first probe of the current series */
+	uint32_t ka_n;			/* probes sent in the current series */
 };
 
 struct listener {
@@ -529,15 +535,20 @@ static void retransmit(struct mn_flow *f, uint32_t seq, uint64_t now)
 
 /* ------------------------------------------------------------ timing */
 
-static uint64_t rto_cur(const struct mn_flow *f)
+/* The RTO backed off b times, capped at max_rto. */
+static uint64_t rto_shift(const struct mn_flow *f, uint32_t b)
 {
 	const struct mn_proto *ep = f->ep;
 	uint64_t r = f->rto;
-	uint32_t b = f->backoff;
 
 	while (b-- && r < ep->p.max_rto_ns)
 		r <<= 1;
 	return r > ep->p.max_rto_ns ? ep->p.max_rto_ns : r;
+}
+
+static uint64_t rto_cur(const struct mn_flow *f)
+{
+	return rto_shift(f, f->backoff);
 }
 
 static void rtt_sample(struct mn_flow *f, uint64_t r)
@@ -597,6 +608,8 @@ static void flow_rearm(struct mn_flow *f)
 			d = f->probe_at;
 		if (f->push_at && f->push_at < d)
 			d = f->push_at;
+		if (f->ka_at && f->ka_at < d)
+			d = f->ka_at;
 		if (f->rx_blocked && f->rx_retry_at < d)
 			d = f->rx_retry_at;
 		if (f->closing) {
@@ -1038,6 +1051,11 @@ static void setup_established(struct mn_flow *f)
 	f->retries = 0;
 	f->backoff = 0;
 	f->cap = f->ext ? MN_PROTO_MAX_INFLIGHT : MN_PROTO_PLAIN_INFLIGHT;
+	f->heard_ns = ep->now;
+	f->ka_n = 0;
+	/* Toward a plain Machnet peer never: how it takes an old data packet
+	 * is not known, and wire compatibility comes first. */
+	f->ka_at = f->ext && ep->p.keepalive_ns ? ep->now + ep->p.keepalive_ns : 0;
 	mn_cc_init(&f->cc, swift ? MN_CCK_SWIFT : MN_CCK_FIXED,
 	           ep->p.window < f->cap ? ep->p.window : f->cap, f->cap, ep->p.target_qdelay_ns);
 }
@@ -1167,7 +1185,9 @@ static void on_rst(struct mn_proto *ep, struct mn_flow *f, const struct mn_hdr *
 		 * answer to data of ours that its stack did not know. */
 		ok = (mn_seq_ge(h->seqno, f->rcv_nxt) &&
 		      mn_seq_lt(h->seqno, f->rcv_nxt + MN_PROTO_RX_AHEAD)) ||
-		     (mn_seq_gt(h->ackno, f->snd_una) && mn_seq_le(h->ackno, f->snd_nxt));
+		     (mn_seq_gt(h->ackno, f->snd_una) && mn_seq_le(h->ackno, f->snd_nxt)) ||
+		     /* a peer that lost the flow answers our probe (snd_nxt - 1) */
+		     (f->ka_n && h->ackno == f->snd_nxt);
 		if (!ok)
 			break;
 		ep->st.rx_rst++;
@@ -1203,6 +1223,9 @@ void mn_proto_rx(struct mn_proto *ep, void *buf, uint8_t *frame, uint32_t len, u
 		return;
 	}
 	f = ht_find(ep, fr.addr.dst_ip, fr.addr.dst_port, fr.addr.src_ip, fr.addr.src_port);
+	/* The keepalive timer reads this lazily: no timer work per packet. */
+	if (f)
+		f->heard_ns = now;
 	switch (fr.hdr.net_flags) {
 	case MN_NF_DATA:
 		if (!f) {
@@ -1275,6 +1298,78 @@ void mn_proto_flush(struct mn_proto *ep, uint64_t now)
 		if (f->ack_pending && f->state == ST_ESTABLISHED)
 			send_ack(f);
 	}
+}
+
+/* ---------------------------------------------------------- keepalive */
+
+/* A probe: one byte at snd_nxt - 1, which the peer has ACKed, so its
+ * receiver drops it as a duplicate and ACKs at once; a peer that lost the
+ * flow answers RST. One byte, not none: our codec (and so any peer of ours)
+ * rejects an empty data packet before the flow sees it, as BSD TCP's
+ * keepalive carries one garbage byte for peers that ignore empty segments.
+ * FIRST|LAST keeps the framing valid; the byte is never delivered. */
+static void send_keepalive(struct mn_flow *f, uint64_t now)
+{
+	struct mn_proto *ep = f->ep;
+	struct mn_l2l3 a;
+	struct mn_hdr h;
+	uint8_t *payload, *frame;
+	void *buf = ep->ops.alloc(ep->ops.ctx, &payload);
+
+	if (!buf) {
+		ep->st.tx_nobuf++;
+		return;
+	}
+	payload[0] = 0;
+	memset(&h, 0, sizeof(h));
+	h.magic = MN_MAGIC;
+	h.net_flags = MN_NF_DATA;
+	h.msg_flags = MN_MF_FIRST | MN_MF_LAST;
+	h.seqno = f->snd_nxt - 1;
+	h.ackno = MN_ACKNO_NONE;
+	h.timestamp = nonzero_ts(now);
+	frame = payload - MN_ALL_HLEN;
+	flow_addr(f, &a);
+	mn_wire_encode(frame, &a, &h, payload, 1, ep->p.tx_csum);
+	ep->st.tx_frames++;
+	ep->st.keepalives_sent++;
+	if (ep->ops.tx(ep->ops.ctx, buf, frame, MN_ALL_HLEN + 1) < 0)
+		ep->st.tx_fail++;
+}
+
+/* The keepalive timer of an established flow. Lazy: the receive path only
+ * stamps heard_ns, and this re-aims the timer when it finds the peer was
+ * heard meanwhile. A flow with data queued or unACKed is left to its RTO.
+ * Unanswered probes back off like a retransmitted packet and fail the flow
+ * after the same budget: max_retries re-probes, then one more RTO. */
+static void keepalive(struct mn_flow *f, uint64_t now)
+{
+	struct mn_proto *ep = f->ep;
+	uint64_t ka = ep->p.keepalive_ns;
+
+	if (f->closing || f->sq_len || f->snd_una != f->snd_nxt) {
+		f->ka_n = 0;
+		f->ka_at = now + ka;
+		return;
+	}
+	if (f->ka_n && f->heard_ns >= f->ka_since)
+		f->ka_n = 0;	/* answered (any frame from the peer will do) */
+	if (!f->ka_n) {
+		if (f->heard_ns + ka > now) {
+			f->ka_at = f->heard_ns + ka;
+			return;
+		}
+		f->ka_since = now;
+	} else if (f->ka_n > ep->p.max_retries) {
+		ep->st.keepalive_failures++;
+		ep->st.flows_failed++;
+		send_rst(f);
+		flow_end(f, MN_PROTO_EV_FAILED, -ETIMEDOUT);
+		return;
+	}
+	send_keepalive(f, now);
+	f->ka_at = now + rto_shift(f, f->ka_n);
+	f->ka_n++;
 }
 
 /* ------------------------------------------------------------- timers */
@@ -1357,6 +1452,11 @@ static void on_timer(struct mn_flow *f, uint64_t now)
 				}
 			}
 		}
+		if (f->ka_at && now >= f->ka_at) {
+			keepalive(f, now);
+			if (f->state != ST_ESTABLISHED)
+				return;
+		}
 		if (f->push_at && now >= f->push_at) {
 			f->push_at = 0;
 			flow_push(f, now);
@@ -1415,6 +1515,7 @@ void mn_proto_params_default(struct mn_proto_params *p)
 	p->sndq_max_pkts = 0;
 	p->tx_csum = MN_ENC_CSUM_IP | MN_ENC_CSUM_UDP;
 	p->rx_check_csum = 1;
+	p->keepalive_ns = 0;
 }
 
 struct mn_proto *mn_proto_create(const struct mn_proto_params *p, const struct mn_proto_ops *ops,
@@ -1427,7 +1528,8 @@ struct mn_proto *mn_proto_create(const struct mn_proto_params *p, const struct m
 	    !ops->deliver || !ops->event || p->n_local == 0 || p->n_local > MN_PROTO_MAX_LOCAL ||
 	    p->mtu < 576 || p->mtu > 9000 || p->window == 0 || p->max_flows == 0 ||
 	    p->max_flows > (1u << 24) || p->pool_pkts < 64 || p->min_rto_ns == 0 ||
-	    p->max_rto_ns < p->min_rto_ns || p->init_rto_ns == 0) {
+	    p->max_rto_ns < p->min_rto_ns || p->init_rto_ns == 0 ||
+	    p->keepalive_ns > MN_PROTO_MAX_KEEPALIVE_NS) {
 		errno = EINVAL;
 		return NULL;
 	}

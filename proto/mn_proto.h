@@ -35,6 +35,24 @@
  * callback are allowed (send on any flow, close, abort), except
  * mn_proto_destroy().
  *
+ * Keepalive (params.keepalive_ns, 0 = off): a dead peer is otherwise found
+ * only through data it does not ACK, so a flow whose data is all ACKed
+ * (an app waiting for a reply) would wait forever for a peer stack that
+ * died. An established flow with nothing queued or unACKed that has heard
+ * nothing from the peer for keepalive_ns sends a probe: a data packet of
+ * one byte at seqno snd_nxt - 1 (already ACKed; FIRST|LAST, ackno
+ * 0xffffffff, timestamped), which the peer's receiver counts as a duplicate
+ * (rx_dup), never delivers, and ACKs at once. A peer that lost the flow
+ * (restarted) answers RST: MN_PROTO_EV_RESET, -ECONNRESET. A peer that is
+ * gone answers nothing: the probe is repeated with the RTO and its backoff
+ * like a retransmission, and max_retries re-probes later (one more RTO)
+ * the flow fails like exhausted retries (MN_PROTO_EV_FAILED, -ETIMEDOUT,
+ * RST sent). Any frame from the peer ends the probing. Probes touch no
+ * congestion, RTT, duplicate-ACK or SACK state. They are sent only on flows
+ * where the extensions were agreed (both ends are this stack): how a plain
+ * Machnet peer takes an old data packet is not known from its traces, and
+ * wire compatibility comes first; toward it nothing changes.
+ *
  * IPs and ports are host order. Times are ns on any monotonic clock.
  */
 #ifndef MN_PROTO_H
@@ -52,6 +70,7 @@
 #define MN_PROTO_PLAIN_INFLIGHT	32	/* ... toward a plain Machnet peer */
 #define MN_PROTO_MAX_MSG	(8u << 20)	/* largest message, bytes */
 #define MN_PROTO_FIRST_PORT	1024	/* source ports are allocated first-free from here */
+#define MN_PROTO_MAX_KEEPALIVE_NS	(86400ull * 1000000000ull)	/* one day */
 
 struct mn_proto;
 struct mn_flow;
@@ -132,6 +151,8 @@ struct mn_proto_params {
 	uint32_t sndq_max_pkts;		/* per flow, queued + in flight: 2 largest messages */
 	unsigned tx_csum;		/* MN_ENC_CSUM_* for frames we build (IP|UDP) */
 	int rx_check_csum;		/* 1: drop bad IP/UDP checksums; 0 for peers that send zeros */
+	uint64_t keepalive_ns;		/* 0 (off): idle time before a keepalive probe (see
+					 * above); at most MN_PROTO_MAX_KEEPALIVE_NS */
 };
 
 /* Per-endpoint counters; read them with mn_proto_stats(). */
@@ -170,6 +191,8 @@ struct mn_proto_stats {
 	uint64_t deliver_refused;
 	uint64_t flows_opened;
 	uint64_t flows_failed;
+	uint64_t keepalives_sent;	/* keepalive probes, re-probes included */
+	uint64_t keepalive_failures;	/* flows failed by unanswered probes (also in flows_failed) */
 };
 
 /* Snapshot of one flow. */
