@@ -54,12 +54,15 @@ ok=$(grep -c 'udp sum ok' "$MN_TMP/cap.txt")
 [ "$ok" -ge "$nudp" ] || mn_fail "tcpdump verified only $ok of $nudp UDP checksums"
 if command -v tshark >/dev/null; then
 	tshark -r "$MN_TMP/cap.pcap" -o ip.check_checksum:TRUE -o udp.check_checksum:TRUE \
-		-Y 'ip.checksum.status != 2 || udp.checksum.status != 2 || _ws.malformed || _ws.expert.severity >= warning' \
-		-T fields -e frame.number > "$MN_TMP/tshark.bad" 2>&1
-	tb=$(grep -c . "$MN_TMP/tshark.bad")
+		-Y 'ip.checksum.status == 0 || udp.checksum.status == 0 || _ws.malformed || _ws.expert.severity >= error' \
+		-T fields -e frame.number > "$MN_TMP/tshark.bad" 2> "$MN_TMP/tshark.err" ||
+		mn_fail "tshark could not read the capture: $(tail -2 "$MN_TMP/tshark.err")"
+	tb=$(grep -c '^[0-9]' "$MN_TMP/tshark.bad")
+	# status 0 is "bad" (1 good, 2 unverified): any bad or malformed frame fails.
+	[ "$tb" -eq 0 ] || { head "$MN_TMP/tshark.bad"; mn_fail "tshark flags $tb frames (bad checksum or malformed)"; }
 	tshark -r "$MN_TMP/cap.pcap" -o ip.check_checksum:TRUE -o udp.check_checksum:TRUE \
 		-Y 'udp.checksum.status == 1' -T fields -e frame.number > "$MN_TMP/tshark.good" 2>/dev/null
-	tg=$(grep -c . "$MN_TMP/tshark.good")
+	tg=$(grep -c '^[0-9]' "$MN_TMP/tshark.good")
 	mn_log "tshark: $tg UDP checksums good, $tb frames flagged"
 	# ICMP/ARP frames have no UDP checksum status: only UDP ones count.
 	[ "$tg" -ge "$nudp" ] || mn_fail "tshark: only $tg of $nudp UDP checksums good"
