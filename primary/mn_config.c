@@ -388,6 +388,7 @@ void mn_config_defaults(struct mn_config *cfg)
 	cfg->cc = MN_CC_AUTO;
 	cfg->target_delay_us = 50;
 	cfg->connect_timeout_ms = 3000;
+	cfg->keepalive_ms = 1000;
 	cfg->idle = MN_IDLE_YIELD;
 	cfg->idle_polls = 256;
 	cfg->idle_sleep_us = 50;
@@ -651,7 +652,7 @@ static int parse_interfaces(struct ctx *c, const config_setting_t *root, struct 
 static int parse_transport(struct ctx *c, const config_setting_t *root, struct lines *ln)
 {
 	static const char *const keys[] = { "min_rto_us", "max_rto_us", "max_retries", "window", "cc",
-					    "target_delay_us", "connect_timeout_ms", NULL };
+					    "target_delay_us", "connect_timeout_ms", "keepalive_ms", NULL };
 	struct mn_config *cfg = c->cfg;
 	config_setting_t *g, *s;
 	char cc[MN_CFG_NAME_LEN];
@@ -667,6 +668,7 @@ static int parse_transport(struct ctx *c, const config_setting_t *root, struct l
 	    (r = get_u32(c, g, "transport", "target_delay_us", 1, 1000000, &cfg->target_delay_us, NULL)) ||
 	    (r = get_u32(c, g, "transport", "connect_timeout_ms", 1, 600000,
 			 &cfg->connect_timeout_ms, NULL)) ||
+	    (r = get_u32(c, g, "transport", "keepalive_ms", 0, 3600000, &cfg->keepalive_ms, NULL)) ||
 	    (r = get_str(c, g, "transport", "cc", cc, sizeof(cc), &s)))
 		return r;
 	if (s) {
@@ -1040,8 +1042,13 @@ void mn_config_print(const struct mn_config *cfg, void *file)
 				mn_cfg_iface_by_mac(x) ? " (selects the PCI port)" : "");
 	}
 	fprintf(f, "  transport       rto %u..%u us, %u retries, window %u, cc %s, target delay %u us, "
-		"connect timeout %u ms\n", cfg->min_rto_us, cfg->max_rto_us, cfg->max_retries, cfg->window,
-		cfg->cc == MN_CC_AUTO ? "auto" : "fixed", cfg->target_delay_us, cfg->connect_timeout_ms);
+		"connect timeout %u ms, keepalive ", cfg->min_rto_us, cfg->max_rto_us, cfg->max_retries,
+		cfg->window, cfg->cc == MN_CC_AUTO ? "auto" : "fixed", cfg->target_delay_us,
+		cfg->connect_timeout_ms);
+	if (cfg->keepalive_ms)
+		fprintf(f, "%u ms\n", cfg->keepalive_ms);
+	else
+		fprintf(f, "off\n");
 	fprintf(f, "  engine          idle %s after %u empty polls", idle_name(cfg->idle), cfg->idle_polls);
 	if (cfg->idle == MN_IDLE_SLEEP)
 		fprintf(f, ", sleep %u us", cfg->idle_sleep_us);

@@ -50,6 +50,7 @@ static void check_defaults_except_ifaces(const struct mn_config *c)
 	CU_ASSERT_EQUAL(c->cc, MN_CC_AUTO);
 	CU_ASSERT_EQUAL(c->target_delay_us, 50);
 	CU_ASSERT_EQUAL(c->connect_timeout_ms, 3000);
+	CU_ASSERT_EQUAL(c->keepalive_ms, 1000);
 	CU_ASSERT_EQUAL(c->idle, MN_IDLE_YIELD);
 	CU_ASSERT_EQUAL(c->idle_polls, 256);
 	CU_ASSERT_EQUAL(c->idle_sleep_us, 50);
@@ -169,6 +170,7 @@ static void test_full_file(void)
 	CU_ASSERT_EQUAL(c.cc, MN_CC_FIXED);
 	CU_ASSERT_EQUAL(c.target_delay_us, 120);
 	CU_ASSERT_EQUAL(c.connect_timeout_ms, 500);
+	CU_ASSERT_EQUAL(c.keepalive_ms, 3600000);	/* the top of the range */
 	CU_ASSERT_EQUAL(c.idle, MN_IDLE_SLEEP);
 	CU_ASSERT_EQUAL(c.idle_polls, 0);
 	CU_ASSERT_EQUAL(c.idle_sleep_us, 20);
@@ -252,6 +254,8 @@ static const struct bad_case {
 	{ "mtu-range.conf", 6, "'interfaces[0].mtu' must be in 576..9000 (got 9001)" },
 	{ "window-range.conf", 10, "'transport.window' must be in 1..256 (got 0)" },
 	{ "retries-range.conf", 8, "'transport.max_retries' must be in 1..64 (got 65)" },
+	{ "keepalive-range.conf", 8, "'transport.keepalive_ms' must be in 0..3600000 (got 3600001)" },
+	{ "keepalive-negative.conf", 8, "'transport.keepalive_ms' must be in 0..3600000 (got -1)" },
 	{ "rto-order.conf", 9, "'transport.min_rto_us' 5000 must be <= 'transport.max_rto_us' 4000" },
 	{ "ring-range.conf", 8, "'apps.channel_ring' must be in 64..65536 (got 32)" },
 	{ "ring-pow2.conf", 10, "'apps.channel_ring' must be a power of two" },
@@ -593,6 +597,28 @@ static void test_print(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "idle sleep"));
 	CU_ASSERT_PTR_NULL(strstr(out, "fault"));	/* only when enabled */
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "channel ring 65536"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "connect timeout 500 ms, keepalive 3600000 ms\n"));
+	CU_ASSERT_EQUAL_FATAL(load("good", "keepalive-off.conf", &c, err, sizeof(err)), 0);
+	f = fmemopen(out, sizeof(out) - 1, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	mn_config_print(&c, f);
+	n = (size_t)ftell(f);
+	fclose(f);
+	out[n] = '\0';
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "keepalive off\n"));
+}
+
+/* keepalive_ms: 0 (the bottom of the range) turns it off, and nothing else
+ * in the group changes. */
+static void test_keepalive_off(void)
+{
+	struct mn_config c;
+	char err[MN_CFG_ERR_LEN];
+
+	CU_ASSERT_EQUAL_FATAL(load("good", "keepalive-off.conf", &c, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(c.keepalive_ms, 0);
+	CU_ASSERT_EQUAL(c.max_retries, 8);
+	CU_ASSERT_EQUAL(c.min_rto_us, 1000);
 }
 
 int main(int argc, char **argv)
@@ -626,6 +652,7 @@ int main(int argc, char **argv)
 	    !CU_add_test(s, "EAL argv for a port chosen by MAC", test_eal_by_mac) ||
 	    !CU_add_test(s, "EAL argv buffer limits", test_eal_limits) ||
 	    !CU_add_test(s, "truncated files fail cleanly", test_truncated_files) ||
+	    !CU_add_test(s, "keepalive_ms 0 turns keepalive off", test_keepalive_off) ||
 	    !CU_add_test(s, "print", test_print)) {
 		CU_cleanup_registry();
 		return 1;
