@@ -455,9 +455,10 @@ static unsigned retry_parked(struct mn_xport *x)
 		if (r < 0)
 			send_failed(x, &p->msg, r);
 		done++;
-		/* A gone channel's flow closes once its last message is in
-		 * proto (see cmd_chan_del); proto then sends it out. */
-		if (xf->npend == 0 && xf->orphan && xf->f != NULL)
+		/* A closed flow (cmd_close) or a gone channel's flow (see
+		 * cmd_chan_del) closes once its last message is in proto;
+		 * proto then sends it out before the RST. */
+		if (xf->npend == 0 && (xf->orphan || xf->state == XF_CLOSING) && xf->f != NULL)
 			mn_proto_close(xf->f, x->now);
 	}
 	x->npend = k;
@@ -590,6 +591,21 @@ static struct mn_xflow *cmd_flow(struct mn_xport *x, const struct mn_engine_cmd 
 	return xf;
 }
 
+/* Takes every message a channel has queued so far (machnet_send() returned
+ * 0 for each): a command from the app overtakes its own earlier sends
+ * otherwise, as commands and messages travel on different rings. */
+static void drain_chan(struct mn_xport *x, uint16_t chan)
+{
+	struct mn_tx_msg msgs[TX_BURST];
+	unsigned i, n;
+
+	do {
+		n = mn_chan_poll_tx_one(x->ce, chan, msgs, TX_BURST);
+		for (i = 0; i < n; i++)
+			take_msg(x, &msgs[i]);
+	} while (n == TX_BURST);
+}
+
 static void cmd_close(struct mn_engine *e, const struct mn_engine_cmd *cmd)
 {
 	struct mn_xport *x = X(e);
@@ -599,12 +615,23 @@ static void cmd_close(struct mn_engine *e, const struct mn_engine_cmd *cmd)
 		mn_chan_reply(x->ce, cmd, -ENOENT, NULL);
 		return;
 	}
+	/* Messages sent before the close go out before it, like a closed
+	 * socket's: take them from the ring; parked ones hold the close back
+	 * until they are in proto (retry_parked). */
+	drain_chan(x, cmd->chan);
 	/* A connect still waiting is answered first. */
 	reply_cmd(x, xf, -ECONNABORTED);
+	if (xf->f == NULL) {
+		/* Still resolving ARP: nothing was sent; its parked messages fail. */
+		xflow_free(x, xf);
+		mn_chan_reply(x->ce, cmd, 0, NULL);
+		return;
+	}
 	xf->cmd = *cmd;
 	xf->has_cmd = 1;
 	xf->state = XF_CLOSING;
-	mn_proto_close(xf->f, x->now);
+	if (xf->npend == 0)
+		mn_proto_close(xf->f, x->now);
 }
 
 static void cmd_listen(struct mn_engine *e, const struct mn_engine_cmd *cmd)
@@ -643,8 +670,7 @@ static void cmd_listen(struct mn_engine *e, const struct mn_engine_cmd *cmd)
 static void cmd_chan_del(struct mn_engine *e, const struct mn_engine_cmd *cmd)
 {
 	struct mn_xport *x = X(e);
-	struct mn_tx_msg msgs[TX_BURST];
-	unsigned i, n;
+	unsigned i;
 
 	for (i = 0; i < MN_XPORT_LIS; i++) {
 		if (x->lis[i].used && x->lis[i].chan == cmd->chan) {
@@ -652,11 +678,7 @@ static void cmd_chan_del(struct mn_engine *e, const struct mn_engine_cmd *cmd)
 			x->lis[i].used = 0;
 		}
 	}
-	do {
-		n = mn_chan_poll_tx_one(x->ce, cmd->chan, msgs, TX_BURST);
-		for (i = 0; i < n; i++)
-			take_msg(x, &msgs[i]);
-	} while (n == TX_BURST);
+	drain_chan(x, cmd->chan);
 	for (i = 0; i < x->npend; i++)
 		if (x->pend[i].msg.chan == cmd->chan)
 			x->pend[i].msg.chan = CHAN_GONE;

@@ -181,7 +181,9 @@ int machnet_recvmsg(const void *channel_ctx, MachnetMsgHdr_t *msghdr);
  * and EINVAL for a missing or wrong --proc-type, argc < 1, NULL argv. */
 int machnet_init_eal(int argc, char **argv);
 
-/* Closes one flow of this channel: the peer is told (reset) and no more
+/* Closes one flow of this channel: messages sent on it before the close are
+ * delivered first (the close waits until the peer has acknowledged them, at
+ * most about half a second), then the peer is told (reset) and no more
  * messages of the flow are delivered. Returns 0, or -1 with errno EINVAL (NULL
  * flow), ENOENT (no such flow on this channel), ETIMEDOUT, or the common
  * ones. */

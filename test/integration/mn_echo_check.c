@@ -14,7 +14,8 @@
  *       connects (--flows F), prints "connected", waits for SIGUSR1 (at
  *       most 60 s), sends COUNT seeded messages as fast as machnet_send()
  *       takes them and exits at once, without detaching: what the app
- *       queued must still reach the peer.
+ *       queued must still reach the peer. With --close it then closes
+ *       every flow (each close must return 0) and prints "closed" first.
  *   mn_echo_check refused LOCAL_IP REMOTE_IP PORT MAX_MS
  *       connects to a port nobody listens on: must fail with ECONNREFUSED
  *       within MAX_MS milliseconds.
@@ -46,6 +47,7 @@
  *                  (SIGUSR1 does the same at once)
  *   --progress     (client) print "progress N" (echoes checked, all
  *                  threads) every 100 ms
+ *   --close        (sendexit) machnet_close() every flow after sending
  *   --deadline S   (client) fail when not done after S (120) seconds
  *                  (plus --seconds)
  * Exit status 0 = every check passed; messages name the first failure.
@@ -69,10 +71,10 @@
 
 /* Options (see the top). */
 static struct {
-	int threads, flows, progress;
+	int threads, flows, progress, close;
 	size_t max_size;
 	double seconds, deadline;
-} O = { 1, 1, 0, MAX_LEN, 0, DEADLINE_S };
+} O = { 1, 1, 0, 0, MAX_LEN, 0, DEADLINE_S };
 
 static _Atomic long g_checked;	/* echoes checked, all threads */
 static _Atomic int g_failed;
@@ -423,6 +425,15 @@ static int sendexit(const char *lip, const char *rip, uint16_t port, long count,
 	}
 	printf("sendexit: sent %ld\n", count);
 	fflush(stdout);
+	/* Right behind the sends: the close must not overtake them. */
+	for (k = 0; O.close && k < O.flows; k++) {
+		if (machnet_close(ch, &flow[k]) != 0) {
+			fprintf(stderr, "sendexit: close %d: %s\n", k, machnet_strerror(errno));
+			return 1;
+		}
+	}
+	if (O.close)
+		printf("closed\n");
 	return 0;
 }
 
@@ -771,6 +782,10 @@ static int errors(const char *lip, const char *rip, uint16_t port, const char *d
 static int parse_opts(int argc, char **argv, int first)
 {
 	for (int i = first; i < argc; i++) {
+		if (strcmp(argv[i], "--close") == 0) {
+			O.close = 1;
+			continue;
+		}
 		if (strcmp(argv[i], "--progress") == 0) {
 			O.progress = 1;
 			continue;
@@ -853,6 +868,6 @@ usage:
 	fprintf(stderr, "usage: mn_echo_check server IP PORT N | client LIP RIP PORT N SEED "
 		"[WINDOW] | sendexit LIP RIP PORT N SEED | refused LIP RIP PORT MAX_MS | waitdown | shutdown recv|send|connect "
 		"[LIP RIP PORT] | closer IP PORT | errors LIP RIP PORT DEAD_IP TIMEOUT_MS "
-		"[--threads N] [--flows F] [--max-size B] [--seconds S] [--progress] [--deadline S]\n");
+		"[--threads N] [--flows F] [--max-size B] [--seconds S] [--progress] [--close] [--deadline S]\n");
 	return 2;
 }
