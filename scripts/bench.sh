@@ -12,6 +12,10 @@
 #   stack  two machnetd (conf/mn-a.conf, conf/mn-b.conf with unique instance
 #          names and a private memif socket; both engines on CPU 1),
 #          msg_gen server on A and client on B, both pinned to --app-cpus.
+#   chain  mn-yieldchain (window 1 only, with the floor): four bare processes
+#          pinned like the stack's two apps and two engines, yielding when
+#          idle like them, pass a token (and SIZE bytes) along the round
+#          trip's six hand-overs: the scheduling floor of this topology.
 # mn-pingpong runs right before and right after every run: this VM's vCPUs
 # flip between a fast and a slow core-to-core mode that moves every number
 # 4-5x, so each result carries the mode it was taken in (fast, slow, unknown,
@@ -97,6 +101,7 @@ done
 command -v python3 >/dev/null || die "python3 is needed to assemble the results"
 
 PINGPONG=$BUILD/apps/tools/mn-pingpong
+YIELDCHAIN=$BUILD/apps/tools/mn-yieldchain
 RAWECHO=$BUILD/apps/tools/mn-rawecho
 MACHNETD=$BUILD/primary/machnetd
 MSG_GEN=$BUILD/apps/msg_gen/msg_gen
@@ -105,6 +110,7 @@ need_bin() {
 }
 need_bin "$PINGPONG"
 [ $SKIP_FLOOR -eq 1 ] || need_bin "$RAWECHO" --skip-floor
+[ $SKIP_FLOOR -eq 1 ] || need_bin "$YIELDCHAIN" --skip-floor
 if [ $SKIP_STACK -eq 0 ]; then
 	need_bin "$MACHNETD" --skip-stack
 	need_bin "$MSG_GEN" --skip-stack
@@ -286,6 +292,23 @@ floor_run() {
 	return $crc
 }
 
+# chain_run REP SIZE: the scheduling floor at window 1 (mn-yieldchain). The
+# apps' CPU is the first of --app-cpus; both engines are on CPU 1
+# (conf/mn-*.conf), so the chain's two "stacks" are too.
+chain_run() {
+	local rep=$1 size=$2 tag="r$1-chain-s$2-w1" app=${APP_CPUS%%[,-]*} crc
+	pingpong "$OUT/$tag.pp-before.json"
+	timeout $(python3 -c "import math; print(math.ceil($DURATION + $WARMUP) + 10)") \
+		"$YIELDCHAIN" --cpus "$app,1,1,$app" --copy "$size" --duration "$DURATION" \
+		--warmup "$WARMUP" --json "$OUT/$tag.json" > "$OUT/logs/$tag.log" 2>&1
+	crc=$?
+	pingpong "$OUT/$tag.pp-after.json"
+	record "$rep" chain "$size" 1 "$OUT/$tag.json" "$OUT/$tag.pp-before.json" \
+		"$OUT/$tag.pp-after.json" "$crc"
+	log "chain $tag: $(tail -n 1 "$OUT/logs/$tag.log")"
+	return $crc
+}
+
 # stack_rep REP: two machnetd, then every size and window with msg_gen.
 stack_rep() {
 	local rep=$1 ia="mnbench-a-$ID-$1" ib="mnbench-b-$ID-$1" sock=$TMP/memif-$1.sock
@@ -362,6 +385,9 @@ for ((rep = 1; rep <= REPS; rep++)); do
 			for win in ${WINDOWS//,/ }; do
 				floor_run "$rep" "$size" "$win" || failed=$((failed + 1))
 			done
+			if [[ ,$WINDOWS, == *,1,* ]]; then
+				chain_run "$rep" "$size" || failed=$((failed + 1))
+			fi
 		done
 	fi
 	if [ $SKIP_STACK -eq 0 ]; then
@@ -398,7 +424,10 @@ with open(manifest) as f:
                "exit_status": int(rc), "result": r, "pingpong_before": b,
                "pingpong_after": a,
                "vcpu_mode": mb if mb == ma or ma == "none" else mb + ">" + ma}
-        if r:
+        if r and test == "chain":
+            run["p50_us"], run["p99_us"], run["p999_us"] = r.get("p50_us"), r.get("p99_us"), r.get("p999_us")
+            run["rpc_per_s"] = r.get("rtt_per_s")
+        elif r:
             rt = r.get("rtt_us", {})
             run["p50_us"], run["p99_us"], run["p999_us"] = rt.get("p50"), rt.get("p99"), rt.get("p999")
             run["rpc_per_s"] = r.get("frames_per_s") if test == "floor" else r.get("rpc_per_s")
@@ -406,7 +435,11 @@ with open(manifest) as f:
 
 floor = {(r["rep"], r["size"], r["window"]): r for r in runs
          if r["test"] == "floor" and r.get("p50_us")}
+chain = {(r["rep"], r["size"]): r for r in runs if r["test"] == "chain" and r.get("p50_us")}
 for r in runs:
+    ch = chain.get((r["rep"], r["size"]))
+    if ch and r["test"] == "stack" and r["window"] == 1 and r.get("p50_us"):
+        r["chain_p50_us"] = ch["p50_us"]
     fl = floor.get((r["rep"], r["size"], r["window"]))
     if fl and r.get("p50_us"):
         r["floor_p50_us"] = fl["p50_us"]
@@ -416,7 +449,8 @@ for r in runs:
 
 def name(test, win):
     kind = "Latency" if win == 1 else "Throughput"
-    return ("floor (raw memif) " if test == "floor" else "machnet-mp ") + kind
+    return {"floor": "floor (raw memif) ", "chain": "scheduling floor (yield chain) "}.get(
+        test, "machnet-mp ") + kind
 
 def us(v):
     return "-" if v is None else ("%.2f us" % v if v < 10 else "%.1f us" % v)
@@ -455,7 +489,8 @@ for key in sorted(groups, key=lambda k: (k[1], k[2], k[3], k[0])):
         if any(x.get(f) is not None for x in g) else None
     s = {"test": key[0], "size": key[1], "window": key[2], "vcpu_mode": key[3], "runs": len(g),
          "p50_us": m("p50_us"), "p99_us": m("p99_us"), "p999_us": m("p999_us"),
-         "rpc_per_s": m("rpc_per_s"), "floor_p50_us": m("floor_p50_us"), "ratio": m("ratio")}
+         "rpc_per_s": m("rpc_per_s"), "floor_p50_us": m("floor_p50_us"), "ratio": m("ratio"),
+         "chain_p50_us": m("chain_p50_us")}
     summary.append(s)
     med_rows.append("| %s | %d | %d | %d | %s | %s | %s | %s | %s | %s | %s |" % (
         name(key[0], key[2]), key[1], key[2], len(g), us(s["p50_us"]), us(s["p99_us"]),
