@@ -1,0 +1,156 @@
+#!/bin/bash
+# The memif link between two machnetd (mn-a memif server, mn-b client) must
+# carry traffic again after either end leaves cleanly (SIGTERM) and comes
+# back. MN_RECONNECT_ROUNDS (default 10) rounds of each:
+#  client-idle:   SIGTERM mn-b with no app attached, restart it;
+#  client-busy:   SIGTERM mn-b under an app streaming to mn-a (the case of
+#                 faults_mn_process step 5), restart it;
+#  server:        SIGTERM mn-a, restart it (mn-b redials);
+#  server-kill:   SIGKILL mn-a, restart it; mn-b must survive (a crash of
+#                 the memif client in DPDK's interrupt thread was seen once).
+# After each restart both links must report up and a short verified echo
+# exchange (mn_echo_check, fresh connect) must succeed within a bounded time.
+# A dead round is classed by mn-a's counters during the probe: "refused"
+# when mn-b's SYNs reached mn-a (rx_unexpected grew: they hit a flow mn-a
+# still holds on the same tuple), "link" when no frame of mn-b arrived. The
+# test prints the counts and fails when any round was dead.
+. "$(dirname "$0")/lib.sh"
+mn_require_root
+mn_require_machnetd
+mn_require_apps
+mn_require_hugepages 600
+command -v dpdk-telemetry.py >/dev/null || mn_skip "no dpdk-telemetry.py"
+
+ROUNDS=${MN_RECONNECT_ROUNDS:-10}
+PORT=7400
+mn_pair "/^transport = /d" "\$a transport = { cc = \"fixed\"; connect_timeout_ms = 3000; };"
+
+tel() {	# INSTANCE ENDPOINT: "key=value" of the non-zero counters
+	local out
+	out=$(echo "$2" | timeout 10 dpdk-telemetry.py -f "$1" 2>/dev/null) || { echo "(no telemetry)"; return; }
+	python3 -c 'import json,sys
+line=[l for l in sys.argv[1].splitlines() if sys.argv[2] in l][-1]
+d=json.loads(line[line.index("{"):])[sys.argv[2]]
+print(" ".join("%s=%s" % (k, v) for k, v in d.items() if v and not isinstance(v, list)))' "$out" "$2"
+}
+
+server() {	# NAME: echo server on mn-a
+	mn_app "$1" "$MN_A" "$MN_ECHO_CHECK" server 198.18.0.1 $PORT 1000000000
+	SRV=$MN_PID
+	mn_wait_log "$MN_TMP/$1.log" '^listening' 20 "$SRV" || mn_fail "echo server $1 did not listen"
+}
+
+# probe NAME: a fresh flow from mn-b, 20 verified messages up to 4 KiB,
+# done within 15 s. 0 when it worked.
+probe() {
+	MACHNET_INSTANCE=$MN_B timeout 30 "$MN_ECHO_CHECK" client 198.18.0.2 198.18.0.1 $PORT \
+		20 "$RANDOM" 4 --max-size 4096 --deadline 15 > "$MN_TMP/$1.log" 2>&1
+}
+
+# count INSTANCE ENDPOINT KEY: one counter (empty when unreadable).
+count() {
+	local out
+	out=$(echo "$2" | timeout 10 dpdk-telemetry.py -f "$1" 2>/dev/null) || return
+	python3 -c 'import json,sys
+line=[l for l in sys.argv[1].splitlines() if sys.argv[2] in l][-1]
+print(json.loads(line[line.index("{"):])[sys.argv[2]].get(sys.argv[3], 0))' "$out" "$2" "$3"
+}
+
+dead_report() {	# KIND ROUND
+	[ -n "${REPORTED:-}" ] && return
+	REPORTED=1
+	mn_log "$1 round $2: probe failed: $(tail -n 3 "$MN_TMP/probe.log" | tr '\n' ' ')"
+	mn_log "  mn-a stats: $(tel "$MN_A" /machnet/stats)"
+	mn_log "  mn-a proto: $(tel "$MN_A" /machnet/proto)"
+	mn_log "  mn-a port:  $(tel "$MN_A" /ethdev/stats,0)"
+	mn_log "  mn-b stats: $(tel "$MN_B" /machnet/stats)"
+	mn_log "  mn-b proto: $(tel "$MN_B" /machnet/proto)"
+	mn_log "  mn-b port:  $(tel "$MN_B" /ethdev/stats,0)"
+}
+
+restart_b() {	# ROUND
+	mn_stop "$MN_PB" TERM 20
+	[ "$MN_RC" -eq 0 ] || mn_fail "round $1: mn-b exit status $MN_RC after SIGTERM"
+	mn_app_locks_rm "$MN_B"
+	mn_start "b$1" "$MACHNETD" -c "$MN_TMP/b.conf"; MN_PB=$MN_PID
+	mn_wait_log "$MN_TMP/b$1.log" 'link0 \(port [0-9]+\): up' 30 "$MN_PB" ||
+		mn_fail "round $1: restarted mn-b: no link"
+}
+
+restart_a() {	# ROUND [KILL]
+	if [ "${2:-}" = KILL ]; then
+		mn_stop "$MN_PA" KILL 20
+		mn_stop "$SRV" KILL 10
+		rm -f /dev/hugepages/"$MN_A"map_*; rm -rf "/var/run/dpdk/$MN_A"
+	else
+		mn_stop "$SRV" TERM 10
+		mn_stop "$MN_PA" TERM 20
+		[ "$MN_RC" -eq 0 ] || mn_fail "round $1: mn-a exit status $MN_RC after SIGTERM"
+	fi
+	mn_app_locks_rm "$MN_A"
+	mn_start "a$1" "$MACHNETD" -c "$MN_TMP/a.conf"; MN_PA=$MN_PID
+	mn_wait_log "$MN_TMP/a$1.log" 'link0 \(port [0-9]+\): up' 30 "$MN_PA" ||
+		mn_fail "round $1: restarted mn-a: no link"
+	server "srv$1"
+}
+
+server srv0
+probe probe || mn_fail "no traffic before any restart: $(cat "$MN_TMP/probe.log")"
+mn_log "first exchange: $(grep -c . "$MN_TMP/probe.log") lines, ok"
+
+KINDS="client-idle client-busy server server-kill"
+declare -A DEAD REFUSED
+for kind in $KINDS; do DEAD[$kind]=0; REFUSED[$kind]=0; done
+t0=$SECONDS
+for kind in $KINDS; do
+	for ((r = 1; r <= ROUNDS; r++)); do
+		n="$kind-$r"
+		case $kind in
+		client-idle)
+			restart_b "$n" ;;
+		client-busy)
+			mn_app "busy$n" "$MN_B" "$MN_ECHO_CHECK" client 198.18.0.2 198.18.0.1 $PORT \
+				1000000 "$r" 4 --max-size 4096 --progress --deadline 60
+			BP=$MN_PID
+			mn_wait_log "$MN_TMP/busy$n.log" '^progress [1-9]' 20 "$BP" || mn_fail "$n: stream did not flow"
+			restart_b "$n"
+			mn_wait_exit "$BP" 10 ;;
+		server)
+			restart_a "$n" ;;
+		server-kill)
+			restart_a "$n" KILL ;;
+		esac
+		kill -0 "$MN_PA" || mn_fail "$n: mn-a died"
+		kill -0 "$MN_PB" || { wait "$MN_PB"; mn_fail "$n: mn-b died (exit $?)"; }
+		u0=$(count "$MN_A" /machnet/proto rx_unexpected)
+		f0=$(count "$MN_A" /machnet/proto rx_frames)
+		if probe probe; then
+			mn_log "$n: reconnected link carries traffic"
+		else
+			DEAD[$kind]=$((DEAD[$kind] + 1))
+			u1=$(count "$MN_A" /machnet/proto rx_unexpected)
+			f1=$(count "$MN_A" /machnet/proto rx_frames)
+			if [ -n "$u0" ] && [ -n "$u1" ] && [ "$u1" -gt "$u0" ]; then
+				REFUSED[$kind]=$((REFUSED[$kind] + 1))
+				mn_log "$n: dead: refused (mn-a got $((f1 - f0)) frames, $((u1 - u0)) unexpected)"
+			else
+				mn_log "$n: dead: link (mn-a frames ${f0:-?} -> ${f1:-?})"
+			fi
+			dead_report "$kind" "$r"
+			# Start the next round from a working link.
+			restart_a "$n-recover"
+			probe probe || mn_fail "$n: no traffic even after restarting mn-a"
+		fi
+	done
+done
+total=0
+line=""
+for kind in $KINDS; do
+	line+=" $kind ${DEAD[$kind]}/$ROUNDS (${REFUSED[$kind]} refused);"
+	total=$((total + DEAD[$kind]))
+done
+mn_log "dead after reconnect:$line $((SECONDS - t0)) s"
+[ "$total" -eq 0 ] || mn_fail "$total reconnect(s) carried no traffic"
+mn_stop "$SRV" TERM 10
+mn_stop_pair
+mn_log "PASS"
