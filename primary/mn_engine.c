@@ -12,6 +12,7 @@
 #include <rte_ethdev.h>
 
 #include "mn_port.h"
+#include "mn_quiesce.h"
 #include "mn_wire.h"
 
 #define TIMER_PERIOD_US 1000	/* ARP retries are 100 ms apart: 1 ms is plenty fine */
@@ -518,10 +519,16 @@ int mn_engine_main(void *arg)
 	struct mn_engine *e = arg;
 	uint64_t next_timer = 0;
 	uint32_t empty = 0;
+	/* Each iteration may touch the memif PMD's shared regions: a munmap()
+	 * elsewhere waits until the iteration is over (mn_quiesce.h). */
+	struct mn_quiesce *q = mn_quiesce_register();
 
 	while (!atomic_load_explicit(e->stop, memory_order_relaxed)) {
-		uint64_t now = now_us(e);
+		uint64_t now;
 		unsigned got = 0;
+
+		mn_quiesce_enter(q);
+		now = now_us(e);
 
 		if (e->x.ep != NULL)
 			mn_xport_begin(e);
@@ -537,6 +544,7 @@ int mn_engine_main(void *arg)
 		}
 		for (unsigned i = 0; i < e->n_ports; i++)
 			tx_flush(e, &e->ports[i]);
+		mn_quiesce_exit(q);
 		e->st->polls++;
 		if (got || (unlikely(e->faults) && fault_held(e))) {
 			empty = 0;
@@ -548,7 +556,9 @@ int mn_engine_main(void *arg)
 			empty = e->idle_polls;	/* keep idling until traffic returns */
 		}
 	}
+	mn_quiesce_enter(q);
 	for (unsigned i = 0; i < e->n_ports; i++)
 		tx_flush(e, &e->ports[i]);
+	mn_quiesce_exit(q);
 	return 0;
 }
