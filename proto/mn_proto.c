@@ -1092,8 +1092,18 @@ static void on_syn(struct mn_proto *ep, struct mn_flow *f, const struct mn_frame
 		if (f->passive && (f->state == ST_SYN_RCVD ||
 		                   (f->state == ST_ESTABLISHED && f->rcv_nxt == 1 && f->snd_nxt == 1)))
 			send_synack(f, now);
-		else
+		else if (f->state == ST_ESTABLISHED) {
+			/* A stale copy, or the peer's stack restarted and reuses
+			 * the tuple (ports are handed out from 1024 up) while we
+			 * still hold its old flow. Answer where we are (RFC 5961's
+			 * challenge ACK): a restarted peer, in SYN_SENT, resets
+			 * this flow with it and its next SYN opens a new one; a
+			 * live peer takes it as a duplicate ACK. */
+			flow_ctrl(f, MN_NF_ACK, f->snd_nxt, f->rcv_nxt, 0);
 			ep->st.rx_unexpected++;
+		} else {
+			ep->st.rx_unexpected++;
+		}
 		return;
 	}
 	l = listener_find(ep, in->dst_ip, in->dst_port);
@@ -1273,6 +1283,13 @@ void mn_proto_rx(struct mn_proto *ep, void *buf, uint8_t *frame, uint32_t len, u
 			on_ack(f, &fr.hdr, now);
 			if (f->state == ST_ESTABLISHED)
 				flow_rearm(f);
+		} else if (f && f->state == ST_SYN_SENT) {
+			/* A plain ACK before any SYN-ACK: the peer still holds an
+			 * older flow on this tuple (our stack restarted). Reset
+			 * it at the sequence it acknowledges (RFC 793, SYN-SENT)
+			 * and keep dialling. */
+			flow_ctrl(f, MN_NF_RST, fr.hdr.ackno, 0, 0);
+			ep->st.rst_sent++;
 		} else {
 			ep->st.rx_unexpected++;
 		}
