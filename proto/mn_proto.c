@@ -406,18 +406,36 @@ static void flow_addr(const struct mn_flow *f, struct mn_l2l3 *a)
 	a->dst_port = f->rport;
 }
 
-static void send_ctrl(struct mn_proto *ep, const struct mn_l2l3 *a, uint8_t net_flags,
-                      uint32_t seq, uint32_t ack, const uint8_t *sack, uint16_t sack_count,
-                      uint64_t ts)
+/* Builds and transmits one frame of h with plen zero bytes of payload (the
+ * control frames and the keepalive probe; data goes out by tx_seg). -1 when
+ * no buffer was to be had. */
+static int send_frame(struct mn_proto *ep, const struct mn_l2l3 *a, const struct mn_hdr *h,
+                      uint32_t plen)
 {
-	struct mn_hdr h;
 	uint8_t *payload, *frame;
 	void *buf = ep->ops.alloc(ep->ops.ctx, &payload);
 
 	if (!buf) {
 		ep->st.tx_nobuf++;
-		return;
+		return -1;
 	}
+	memset(payload, 0, plen);
+	frame = payload - MN_ALL_HLEN;
+	mn_wire_encode(frame, a, h, plen ? payload : NULL, plen, ep->p.tx_csum);
+	ep->st.tx_frames++;
+	if (h->net_flags == MN_NF_ACK)
+		ep->st.tx_acks++;
+	if (ep->ops.tx(ep->ops.ctx, buf, frame, MN_ALL_HLEN + plen) < 0)
+		ep->st.tx_fail++;
+	return 0;
+}
+
+static void send_ctrl(struct mn_proto *ep, const struct mn_l2l3 *a, uint8_t net_flags,
+                      uint32_t seq, uint32_t ack, const uint8_t *sack, uint16_t sack_count,
+                      uint64_t ts)
+{
+	struct mn_hdr h;
+
 	memset(&h, 0, sizeof(h));
 	h.magic = MN_MAGIC;
 	h.net_flags = net_flags;
@@ -427,13 +445,7 @@ static void send_ctrl(struct mn_proto *ep, const struct mn_l2l3 *a, uint8_t net_
 		memcpy(h.sack_bitmap, sack, MN_SACK_BYTES);
 	h.sack_count = sack_count;
 	h.timestamp = ts;
-	frame = payload - MN_ALL_HLEN;
-	mn_wire_encode(frame, a, &h, NULL, 0, ep->p.tx_csum);
-	ep->st.tx_frames++;
-	if (net_flags == MN_NF_ACK)
-		ep->st.tx_acks++;
-	if (ep->ops.tx(ep->ops.ctx, buf, frame, MN_ALL_HLEN) < 0)
-		ep->st.tx_fail++;
+	send_frame(ep, a, &h, 0);
 }
 
 static void flow_ctrl(struct mn_flow *f, uint8_t net_flags, uint32_t seq, uint32_t ack, uint64_t ts)
@@ -1327,17 +1339,9 @@ void mn_proto_flush(struct mn_proto *ep, uint64_t now)
  * FIRST|LAST keeps the framing valid; the byte is never delivered. */
 static void send_keepalive(struct mn_flow *f, uint64_t now)
 {
-	struct mn_proto *ep = f->ep;
 	struct mn_l2l3 a;
 	struct mn_hdr h;
-	uint8_t *payload, *frame;
-	void *buf = ep->ops.alloc(ep->ops.ctx, &payload);
 
-	if (!buf) {
-		ep->st.tx_nobuf++;
-		return;
-	}
-	payload[0] = 0;
 	memset(&h, 0, sizeof(h));
 	h.magic = MN_MAGIC;
 	h.net_flags = MN_NF_DATA;
@@ -1345,13 +1349,9 @@ static void send_keepalive(struct mn_flow *f, uint64_t now)
 	h.seqno = f->snd_nxt - 1;
 	h.ackno = MN_ACKNO_NONE;
 	h.timestamp = nonzero_ts(now);
-	frame = payload - MN_ALL_HLEN;
 	flow_addr(f, &a);
-	mn_wire_encode(frame, &a, &h, payload, 1, ep->p.tx_csum);
-	ep->st.tx_frames++;
-	ep->st.keepalives_sent++;
-	if (ep->ops.tx(ep->ops.ctx, buf, frame, MN_ALL_HLEN + 1) < 0)
-		ep->st.tx_fail++;
+	if (send_frame(f->ep, &a, &h, 1) == 0)
+		f->ep->st.keepalives_sent++;
 }
 
 /* The keepalive timer of an established flow. Lazy: the receive path only

@@ -260,11 +260,10 @@ record() {
 floor_run() {
 	local rep=$1 size=$2 win=$3 tag="r$1-floor-s$2-w$3"
 	local sock=$TMP/floor.sock pr="mnbench-$ID-$tag-r" pc="mnbench-$ID-$tag-c"
-	local rpid limit
+	local rpid limit=$RUN_LIMIT
 	PREFIXES+=("$pr" "$pc")
 	rm -f "$sock"
 	pingpong "$OUT/$tag.pp-before.json"
-	limit=$(python3 -c "import math; print(math.ceil($DURATION + $WARMUP) + 30)")
 	start "$tag-reflect" "$RAWECHO" reflect --socket "$sock" --prefix "$pr" \
 		--cpu $FLOOR_CPU_REFLECT --once --duration "$limit" \
 		--json "$OUT/$tag.reflect.json"
@@ -298,7 +297,7 @@ floor_run() {
 chain_run() {
 	local rep=$1 size=$2 tag="r$1-chain-s$2-w1" app=${APP_CPUS%%[,-]*} crc
 	pingpong "$OUT/$tag.pp-before.json"
-	timeout $(python3 -c "import math; print(math.ceil($DURATION + $WARMUP) + 10)") \
+	timeout "$RUN_LIMIT" \
 		"$YIELDCHAIN" --cpus "$app,1,1,$app" --copy "$size" --duration "$DURATION" \
 		--warmup "$WARMUP" --json "$OUT/$tag.json" > "$OUT/logs/$tag.log" 2>&1
 	crc=$?
@@ -312,7 +311,7 @@ chain_run() {
 # stack_rep REP: two machnetd, then every size and window with msg_gen.
 stack_rep() {
 	local rep=$1 ia="mnbench-a-$ID-$1" ib="mnbench-b-$ID-$1" sock=$TMP/memif-$1.sock
-	local pa pb ps size win tag limit side inst fails=0
+	local pa pb ps size win tag limit=$RUN_LIMIT side inst fails=0
 	PREFIXES+=("$ia" "$ib")
 	for side in a b; do
 		inst=$ia
@@ -333,7 +332,6 @@ stack_rep() {
 		die "machnetd B did not become ready (see $OUT/logs/r$rep-machnetd-b.log)"
 	wait_for "grep -q 'arp: 198.18.0.1 is at' '$OUT/logs/r$rep-machnetd-b.log'" 15 "$pb" ||
 		die "machnetd B never resolved A over memif (see $OUT/logs/r$rep-machnetd-*.log)"
-	limit=$(python3 -c "import math; print(math.ceil($DURATION + $WARMUP) + 30)")
 
 	for size in ${SIZES//,/ }; do
 		tag="r$rep-stack-s$size"
@@ -375,6 +373,9 @@ stack_rep() {
 	rm -f "$sock"
 	return $fails
 }
+
+# Longest any one run may take: its measured time and warm-up, plus start-up.
+RUN_LIMIT=$(python3 -c "import math; print(math.ceil($DURATION + $WARMUP) + 30)")
 
 log "results in $OUT (reps $REPS, sizes $SIZES, windows $WINDOWS, ${DURATION}s + ${WARMUP}s warm-up)"
 failed=0

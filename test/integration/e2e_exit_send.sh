@@ -26,41 +26,44 @@ mn_app srv "$MN_A" "$MN_ECHO_CHECK" server 198.18.0.1 $PORT $((2 * ROUNDS * COUN
 SRV=$MN_PID
 mn_wait_log "$MN_TMP/srv.log" '^listening' 20 "$SRV" || mn_fail "server did not listen"
 
-for r in $(seq 1 "$ROUNDS"); do
-	mn_app "snd$r" "$MN_B" "$MN_ECHO_CHECK" sendexit 198.18.0.2 198.18.0.1 $PORT $COUNT \
-		$((500 + r)) --flows 2 --max-size 1400
+# sender_round KIND R N: the R-th sender of KIND ("exit": queues COUNT
+# messages and exits with machnetd stopped; "close": queues them and closes
+# its flows right behind, machnetd resumed once all are queued); it is the
+# N-th sender overall, so mn-b must have handed N * COUNT to the transport.
+sender_round() {
+	local kind=$1 r=$2 n=$3 tag pid v extra=() seed=$((500 + $3))
+	tag="$kind$r"
+	[ "$kind" = close ] && extra=(--close)
+	mn_app "$tag" "$MN_B" "$MN_ECHO_CHECK" sendexit 198.18.0.2 198.18.0.1 $PORT $COUNT \
+		"$seed" --flows 2 --max-size 1400 "${extra[@]}"
 	pid=$MN_PID
-	mn_wait_log "$MN_TMP/snd$r.log" '^connected' 20 "$pid" || mn_fail "round $r: sender did not connect"
+	mn_wait_log "$MN_TMP/$tag.log" '^connected' 20 "$pid" || mn_fail "$tag: sender did not connect"
 	kill -STOP "$MN_PB"
 	kill -USR1 "$pid"
-	mn_wait_exit "$pid" 20
-	kill -CONT "$MN_PB"
-	[ "$MN_RC" -eq 0 ] || mn_fail "round $r: sender exit $MN_RC: $(tail -3 "$MN_TMP/snd$r.log")"
-	want=$((tx0 + r * COUNT))
-	v=$(mn_wait_stat "$MN_B" msgs_tx $want 10) ||
-		mn_fail "round $r: mn-b handed $((v - tx0)) of $((r * COUNT)) queued messages to the" \
-			"transport: the rest were dropped with the exited app's channel"
-done
-mn_log "$ROUNDS apps each queued $COUNT messages and exited at once: all handed to the transport"
+	if [ "$kind" = close ]; then
+		# The sends fill the ring; the first close waits for stopped machnetd.
+		mn_wait_log "$MN_TMP/$tag.log" '^sendexit: sent' 20 "$pid" ||
+			{ kill -CONT "$MN_PB"; mn_fail "$tag: sender did not send: $(tail -3 "$MN_TMP/$tag.log")"; }
+		kill -CONT "$MN_PB"
+		mn_wait_exit "$pid" 20
+		[ "$MN_RC" -ne 0 ] || grep -qx closed "$MN_TMP/$tag.log" ||
+			mn_fail "$tag: sender exited 0 without closing: $(tail -3 "$MN_TMP/$tag.log")"
+	else
+		mn_wait_exit "$pid" 20
+		kill -CONT "$MN_PB"
+	fi
+	[ "$MN_RC" -eq 0 ] || mn_fail "$tag: sender exit $MN_RC: $(tail -3 "$MN_TMP/$tag.log")"
+	v=$(mn_wait_stat "$MN_B" msgs_tx $((tx0 + n * COUNT)) 10) ||
+		mn_fail "$tag: mn-b handed $((v - tx0 - (n - 1) * COUNT)) of this sender's $COUNT queued" \
+			"messages to the transport (the rest were dropped by the $kind)"
+}
 
 for r in $(seq 1 "$ROUNDS"); do
-	mn_app "cls$r" "$MN_B" "$MN_ECHO_CHECK" sendexit 198.18.0.2 198.18.0.1 $PORT $COUNT \
-		$((600 + r)) --flows 2 --max-size 1400 --close
-	pid=$MN_PID
-	mn_wait_log "$MN_TMP/cls$r.log" '^connected' 20 "$pid" || mn_fail "close round $r: sender did not connect"
-	kill -STOP "$MN_PB"
-	kill -USR1 "$pid"
-	# The sends fill the ring; the first close waits for stopped machnetd.
-	mn_wait_log "$MN_TMP/cls$r.log" '^sendexit: sent' 20 "$pid" ||
-		{ kill -CONT "$MN_PB"; mn_fail "close round $r: sender did not send: $(tail -3 "$MN_TMP/cls$r.log")"; }
-	kill -CONT "$MN_PB"
-	mn_wait_exit "$pid" 20
-	[ "$MN_RC" -eq 0 ] && grep -qx closed "$MN_TMP/cls$r.log" ||
-		mn_fail "close round $r: sender exit $MN_RC: $(tail -3 "$MN_TMP/cls$r.log")"
-	want=$((tx0 + (ROUNDS + r) * COUNT))
-	v=$(mn_wait_stat "$MN_B" msgs_tx $want 10) ||
-		mn_fail "close round $r: mn-b handed $((v - tx0 - ROUNDS * COUNT)) of $((r * COUNT))" \
-			"messages sent before machnet_close() to the transport"
+	sender_round exit "$r" "$r"
+done
+mn_log "$ROUNDS apps each queued $COUNT messages and exited at once: all handed to the transport"
+for r in $(seq 1 "$ROUNDS"); do
+	sender_round close "$r" $((ROUNDS + r))
 done
 mn_wait_exit "$SRV" 30
 [ "$MN_RC" -eq 0 ] || mn_fail "server exit $MN_RC: $(tail -3 "$MN_TMP/srv.log")"

@@ -183,6 +183,19 @@ static void test_full_file(void)
 	CU_ASSERT_STRING_EQUAL(c.eal_args[1], "--single-file-segments");
 }
 
+/* mn_config_print() of c into out (NUL-terminated, at most cap - 1 bytes). */
+static void print_config(const struct mn_config *c, char *out, size_t cap)
+{
+	FILE *f = fmemopen(out, cap - 1, "w");
+	size_t n;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	mn_config_print(c, f);
+	n = (size_t)ftell(f);
+	fclose(f);
+	out[n] = '\0';
+}
+
 /* The test-only fault group: every key, both directions; an omitted key in a
  * given direction keeps its default. */
 static void test_fault_file(void)
@@ -190,8 +203,6 @@ static void test_fault_file(void)
 	struct mn_config c;
 	char err[MN_CFG_ERR_LEN], out[4096];
 	const struct mn_fault_params *rx = &c.fault.rx, *tx = &c.fault.tx;
-	FILE *f;
-	size_t n;
 
 	CU_ASSERT_EQUAL_FATAL(load("good", "fault.conf", &c, err, sizeof(err)), 0);
 	CU_ASSERT_TRUE(c.fault.enabled);
@@ -216,12 +227,7 @@ static void test_fault_file(void)
 	CU_ASSERT_EQUAL(tx->corrupt_min_off, 14);
 	CU_ASSERT_EQUAL(tx->corrupt_max_off, 65535);
 	CU_ASSERT_EQUAL(tx->queue, 4096);
-	f = fmemopen(out, sizeof(out) - 1, "w");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-	mn_config_print(&c, f);
-	n = (size_t)ftell(f);
-	fclose(f);
-	out[n] = '\0';
+	print_config(&c, out, sizeof(out));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "fault           ENABLED (test only), seed 8589934597"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "rx  drop 10000 dup 10000 corrupt 1000 (bytes 34..41) "
 				      "reorder 250000 ppm (+200 us), delay 5000 +- 1000 us in order, queue 8192"));
@@ -580,16 +586,9 @@ static void test_print(void)
 {
 	struct mn_config c;
 	char err[MN_CFG_ERR_LEN], out[4096];
-	FILE *f;
-	size_t n;
 
 	CU_ASSERT_EQUAL_FATAL(load("good", "full.conf", &c, err, sizeof(err)), 0);
-	f = fmemopen(out, sizeof(out) - 1, "w");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-	mn_config_print(&c, f);
-	n = (size_t)ftell(f);
-	fclose(f);
-	out[n] = '\0';
+	print_config(&c, out, sizeof(out));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "full_1-x"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "198.19.4.20/28 via 198.19.4.17"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "02:ab:cd:00:00:09"));
@@ -599,12 +598,7 @@ static void test_print(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "channel ring 65536"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "connect timeout 500 ms, keepalive 3600000 ms\n"));
 	CU_ASSERT_EQUAL_FATAL(load("good", "keepalive-off.conf", &c, err, sizeof(err)), 0);
-	f = fmemopen(out, sizeof(out) - 1, "w");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-	mn_config_print(&c, f);
-	n = (size_t)ftell(f);
-	fclose(f);
-	out[n] = '\0';
+	print_config(&c, out, sizeof(out));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "keepalive off\n"));
 }
 
