@@ -9,177 +9,63 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mn_proto.h"
-#include "mn_sim.h"
-#include "mn_wire.h"
+#include "mn_simflow.h"
 
-#define IP_A 0xc6120002u	/* 198.18.0.2, client */
-#define IP_B 0xc6120001u	/* 198.18.0.1, server */
-#define PORT 888
 #define MS 1000000ull
 #define SEC 1000000000ull
-#define MAXLOG 16384
 #define TICK 65536ull		/* the proto timer wheel's granularity, ns */
 
-static const uint8_t MAC_A[6] = { 2, 0, 0xc6, 0x12, 0, 2 };
-static const uint8_t MAC_B[6] = { 2, 0, 0xc6, 0x12, 0, 1 };
-
-struct logged {
-	int from;
-	uint64_t t;
-	struct mn_hdr h;
-	uint32_t len;
-};
-
-struct t {
-	struct mn_sim *s;
-	struct mn_proto_params pa, pb;
-	struct mn_flow *fa, *fb;
-	int ev[2][8];
-	int err[2][8];
-	uint64_t ev_t[2][8];
-	int drop_all[2];
-	int drop_nf_from[2][256];
-	struct logged log[MAXLOG];
-	int nlog;
-	uint32_t got[2];
-};
-
-static struct t T;
-
-static int filter(void *arg, int from, uint8_t *frame, uint32_t len)
-{
-	struct t *t = arg;
-	struct mn_hdr h;
-
-	mn_hdr_decode(frame + MN_ETH_HLEN + MN_IP_HLEN + MN_UDP_HLEN, &h);
-	if (t->nlog < MAXLOG) {
-		t->log[t->nlog].from = from;
-		t->log[t->nlog].t = mn_sim_now(t->s);
-		t->log[t->nlog].h = h;
-		t->log[t->nlog].len = len;
-		t->nlog++;
-	}
-	if (t->drop_all[from])
-		return 1;
-	if (t->drop_nf_from[from][h.net_flags] > 0) {
-		t->drop_nf_from[from][h.net_flags]--;
-		return 1;
-	}
-	return 0;
-}
-
-static int deliver(void *arg, int node, struct mn_flow *f, void *cookie, const struct mn_seg *segs,
-                   uint32_t nsegs, uint32_t len)
-{
-	struct t *t = arg;
-
-	(void)f;
-	(void)cookie;
-	(void)segs;
-	(void)nsegs;
-	(void)len;
-	t->got[node]++;
-	return 0;
-}
-
-static void event(void *arg, int node, struct mn_flow *f, void *cookie, enum mn_proto_event ev,
-                  int err)
-{
-	struct t *t = arg;
-
-	(void)cookie;
-	t->ev[node][ev]++;
-	t->err[node][ev] = err;
-	t->ev_t[node][ev] = mn_sim_now(t->s);
-	if (node == 1 && ev == MN_PROTO_EV_ACCEPTED)
-		t->fb = f;
-	if (ev == MN_PROTO_EV_CONNECT_FAILED || ev == MN_PROTO_EV_RESET || ev == MN_PROTO_EV_CLOSED ||
-	    ev == MN_PROTO_EV_FAILED) {
-		if (node == 0 && f == t->fa)
-			t->fa = NULL;
-		if (node == 1 && f == t->fb)
-			t->fb = NULL;
-	}
-}
-
-static int up(void *arg)
-{
-	struct t *t = arg;
-
-	return t->ev[0][MN_PROTO_EV_CONNECTED] && t->ev[1][MN_PROTO_EV_ACCEPTED];
-}
+static struct mn_sf T;
 
 static int a_terminal(void *arg)
 {
-	struct t *t = arg;
+	struct mn_sf *t = arg;
 
 	return t->fa == NULL;
 }
 
 static int run(int (*done)(void *), uint64_t for_ns)
 {
-	return mn_sim_run(T.s, done, &T, mn_sim_now(T.s) + for_ns, 50000000);
+	return mn_sf_run(&T, done, for_ns);
 }
 
 static struct mn_proto *ep(int node)
 {
-	return mn_sim_ep(T.s, node);
+	return mn_sf_ep(&T, node);
 }
 
 static const struct mn_proto_stats *st(int node)
 {
-	return mn_proto_stats(ep(node));
+	return mn_sf_st(&T, node);
 }
 
 /* Both endpoints up and a connected flow A -> B. */
 static void setup(int ext_a, int ext_b, uint64_t ka_a, uint64_t ka_b)
 {
-	struct mn_sim_link links[2];
-	struct mn_sim_hooks hooks = { 0 };
-
-	memset(&T, 0, sizeof(T));
-	mn_proto_params_default(&T.pa);
-	T.pa.n_local = 1;
-	T.pa.local[0].ip = IP_A;
-	memcpy(T.pa.local[0].mac, MAC_A, 6);
+	mn_sf_params(&T.pa, 0);
 	T.pa.extensions = ext_a;
 	T.pa.max_retries = 5;
 	T.pa.max_rto_ns = 16 * MS;	/* so that the backoff reaches the cap */
 	T.pa.keepalive_ns = ka_a;
-	T.pb = T.pa;
-	T.pb.local[0].ip = IP_B;
-	memcpy(T.pb.local[0].mac, MAC_B, 6);
+	mn_sf_params(&T.pb, 1);
 	T.pb.extensions = ext_b;
+	T.pb.max_retries = T.pa.max_retries;
+	T.pb.max_rto_ns = T.pa.max_rto_ns;
 	T.pb.keepalive_ns = ka_b;
-	memset(links, 0, sizeof(links));
-	links[0].latency_ns = links[1].latency_ns = 10000;
-	links[0].bw_bps = links[1].bw_bps = 10000000000ull;
-	hooks.arg = &T;
-	hooks.deliver = deliver;
-	hooks.event = event;
-	hooks.filter = filter;
-	T.s = mn_sim_create(7, &T.pa, &T.pb, links, &hooks);
-	CU_ASSERT_FATAL(T.s != NULL);
-	CU_ASSERT_FATAL(mn_proto_listen(ep(1), IP_B, PORT, &T) == 0);
-	T.fa = mn_proto_connect(ep(0), IP_A, IP_B, PORT, MAC_B, NULL, mn_sim_now(T.s));
-	CU_ASSERT_FATAL(T.fa != NULL);
-	CU_ASSERT_FATAL(run(up, 100 * MS) == 0);
-	CU_ASSERT_FATAL(T.fb != NULL);
+	T.on_deliver = NULL;
+	CU_ASSERT_FATAL(mn_sf_setup(&T, 10000) == 0);
 }
 
 static void teardown(void)
 {
-	CU_ASSERT_EQUAL(mn_sim_destroy(T.s), 0);
-	T.s = NULL;
+	CU_ASSERT_EQUAL(mn_sf_teardown(&T), 0);
 }
 
 static int quiet(void *arg)
 {
-	struct t *t = arg;
 	struct mn_flow_info a, b;
 
-	(void)t;
+	(void)arg;
 	mn_flow_info(T.fa, &a);
 	mn_flow_info(T.fb, &b);
 	return a.snd_una == a.snd_nxt && b.snd_una == b.snd_nxt && !a.queued && !b.queued &&
@@ -196,18 +82,14 @@ static void exchange(void)
 	CU_ASSERT_FATAL(run(quiet, 100 * MS) == 0);
 }
 
-static int is_probe(const struct logged *l)
+static int is_probe(const struct mn_sf_frame *l)
 {
 	return l->h.net_flags == MN_NF_DATA && l->len == MN_ALL_HLEN + 1;
 }
 
 static int count_from(int from, uint8_t nf, int since)
 {
-	int i, n = 0;
-
-	for (i = since; i < T.nlog; i++)
-		n += T.log[i].from == from && T.log[i].h.net_flags == nf;
-	return n;
+	return mn_sf_count(&T, from, nf, since);
 }
 
 /* The RTO backed off b times, capped, as the sender computes it. */
@@ -265,7 +147,7 @@ static void test_live_peer(void)
 	CU_ASSERT(st(0)->rx_acks - a0.rx_acks >= nprobe_a);
 	CU_ASSERT(st(1)->rx_acks - b0.rx_acks >= nprobe_b);
 	for (i = since; i < T.nlog; i++) {
-		const struct logged *l = &T.log[i];
+		const struct mn_sf_frame *l = &T.log[i];
 
 		if (l->h.net_flags != MN_NF_DATA)
 			continue;
@@ -349,7 +231,7 @@ static void test_silent_peer(void)
 	CU_ASSERT_EQUAL(st(0)->retransmits, 0);
 	/* Probes back off like retransmissions; an RST ends it. */
 	for (i = since; i < T.nlog; i++) {
-		const struct logged *l = &T.log[i];
+		const struct mn_sf_frame *l = &T.log[i];
 
 		if (l->from != 0)
 			continue;
