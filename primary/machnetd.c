@@ -702,14 +702,14 @@ static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d
  * included), for the bad-input and SYN-flood tests. Racy reads as above. */
 static int tel_proto(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	uint64_t drops[MN_RX__COUNT] = { 0 }, v[26] = { 0 }, nflows = 0;
-	static const char *const names[26] = {
+	uint64_t drops[MN_RX__COUNT] = { 0 }, v[28] = { 0 }, nflows = 0;
+	static const char *const names[28] = {
 		"rx_frames", "rx_not_local", "rx_data", "rx_dup", "rx_out_of_window", "rx_ooo",
 		"rx_backpressure", "rx_nomem", "rx_bad_framing", "rx_acks", "rx_stale_acks",
 		"rx_dup_acks", "rx_rst", "rx_rst_ignored", "rx_syn_ignored", "rx_synack_ignored",
 		"rx_unexpected", "retransmits", "fast_retransmits", "rtos", "rst_sent",
 		"rst_unknown_sent", "flows_opened", "flows_failed",
-		"keepalives_sent", "keepalive_failures",
+		"keepalives_sent", "keepalive_failures", "tx_piggy_acks", "rx_piggy_acks",
 	};
 	char key[64];
 
@@ -753,10 +753,12 @@ static int tel_proto(const char *cmd, const char *params, struct rte_tel_data *d
 		v[k++] += ps->flows_failed;
 		v[k++] += ps->keepalives_sent;
 		v[k++] += ps->keepalive_failures;
+		v[k++] += ps->tx_piggy_acks;
+		v[k++] += ps->rx_piggy_acks;
 	}
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_u64(d, "proto_flows", nflows);
-	for (unsigned k = 0; k < 26; k++)
+	for (unsigned k = 0; k < 28; k++)
 		rte_tel_data_add_dict_u64(d, names[k], v[k]);
 	/* Descriptors apps handed over that failed validation (garbage,
 	 * foreign or misaligned pointers, bad lengths): one channel table. */

@@ -40,6 +40,7 @@ struct lines {
 	int hugepage_mb;
 	int min_rto;
 	int max_rto;
+	int ack_delay;
 	int mtu[MN_CFG_MAX_IFACES];
 	int fault_queue[2];	/* rx, tx */
 };
@@ -389,6 +390,7 @@ void mn_config_defaults(struct mn_config *cfg)
 	cfg->target_delay_us = 50;
 	cfg->connect_timeout_ms = 3000;
 	cfg->keepalive_ms = 1000;
+	cfg->ack_delay_us = 50;
 	cfg->idle = MN_IDLE_YIELD;
 	cfg->idle_polls = 256;
 	cfg->idle_sleep_us = 50;
@@ -652,7 +654,8 @@ static int parse_interfaces(struct ctx *c, const config_setting_t *root, struct 
 static int parse_transport(struct ctx *c, const config_setting_t *root, struct lines *ln)
 {
 	static const char *const keys[] = { "min_rto_us", "max_rto_us", "max_retries", "window", "cc",
-					    "target_delay_us", "connect_timeout_ms", "keepalive_ms", NULL };
+					    "target_delay_us", "connect_timeout_ms", "keepalive_ms",
+					    "ack_delay_us", NULL };
 	struct mn_config *cfg = c->cfg;
 	config_setting_t *g, *s;
 	char cc[MN_CFG_NAME_LEN];
@@ -669,6 +672,7 @@ static int parse_transport(struct ctx *c, const config_setting_t *root, struct l
 	    (r = get_u32(c, g, "transport", "connect_timeout_ms", 1, 600000,
 			 &cfg->connect_timeout_ms, NULL)) ||
 	    (r = get_u32(c, g, "transport", "keepalive_ms", 0, 3600000, &cfg->keepalive_ms, NULL)) ||
+	    (r = get_u32(c, g, "transport", "ack_delay_us", 0, 1000000, &cfg->ack_delay_us, &ln->ack_delay)) ||
 	    (r = get_str(c, g, "transport", "cc", cc, sizeof(cc), &s)))
 		return r;
 	if (s) {
@@ -913,6 +917,14 @@ static int cross_checks(struct ctx *c, const struct lines *ln)
 		return fail_line(c, ln->min_rto ? ln->min_rto : ln->max_rto,
 				 "'transport.min_rto_us' %u must be <= 'transport.max_rto_us' %u",
 				 cfg->min_rto_us, cfg->max_rto_us);
+	/* A held ACK must never look like a loss to the peer. */
+	if (cfg->ack_delay_us > cfg->min_rto_us / 2) {
+		if (ln->ack_delay)
+			return fail_line(c, ln->ack_delay,
+					 "'transport.ack_delay_us' %u must be <= half of 'transport.min_rto_us' (%u)",
+					 cfg->ack_delay_us, cfg->min_rto_us / 2);
+		c->cfg->ack_delay_us = cfg->min_rto_us / 2;
+	}
 	if (cfg->fault.enabled) {
 		int line;
 		uint64_t held = fault_held_max(cfg, &line, ln);
@@ -1046,9 +1058,13 @@ void mn_config_print(const struct mn_config *cfg, void *file)
 		cfg->window, cfg->cc == MN_CC_AUTO ? "auto" : "fixed", cfg->target_delay_us,
 		cfg->connect_timeout_ms);
 	if (cfg->keepalive_ms)
-		fprintf(f, "%u ms\n", cfg->keepalive_ms);
+		fprintf(f, "%u ms", cfg->keepalive_ms);
 	else
-		fprintf(f, "off\n");
+		fprintf(f, "off");
+	if (cfg->ack_delay_us)
+		fprintf(f, ", ack delay %u us\n", cfg->ack_delay_us);
+	else
+		fprintf(f, ", ack delay off\n");
 	fprintf(f, "  engine          idle %s after %u empty polls", idle_name(cfg->idle), cfg->idle_polls);
 	if (cfg->idle == MN_IDLE_SLEEP)
 		fprintf(f, ", sleep %u us", cfg->idle_sleep_us);

@@ -84,6 +84,7 @@ struct mn_config {
 	uint32_t target_delay_us;	/* Swift target delay, default 50 */
 	uint32_t connect_timeout_ms;	/* default 3000 */
 	uint32_t keepalive_ms;		/* idle time before a keepalive probe, default 1000, 0 = off */
+	uint32_t ack_delay_us;		/* piggybacked ACKs: wait for data this long, default 50, 0 = off */
 
 	/* engine idle policy */
 	enum mn_idle_policy idle;	/* default yield */

@@ -838,6 +838,7 @@ int mn_xport_init(struct mn_engine *e, const struct mn_config *cfg, struct mn_ch
 	pp.max_rto_ns = (uint64_t)cfg->max_rto_us * 1000;
 	pp.max_retries = cfg->max_retries;
 	pp.keepalive_ns = (uint64_t)cfg->keepalive_ms * 1000000;
+	pp.ack_delay_ns = (uint64_t)cfg->ack_delay_us * 1000;
 	pp.cc = cfg->cc == MN_CC_FIXED ? MN_PROTO_CC_FIXED : MN_PROTO_CC_AUTO;
 	pp.target_qdelay_ns = (uint64_t)cfg->target_delay_us * 1000;
 	pp.connect_timeout_ns = (uint64_t)cfg->connect_timeout_ms * 1000000;

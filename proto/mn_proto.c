@@ -38,6 +38,7 @@ struct mn_flow {
 	uint8_t state;
 	uint8_t passive;
 	uint8_t ext;
+	uint8_t piggy;			/* piggybacked ACKs agreed (mn_proto.h) */
 	uint8_t closing;
 	uint8_t ack_pending;
 	uint8_t in_ack_list;
@@ -54,6 +55,11 @@ struct mn_flow {
 	struct mn_timer timer;
 	struct mn_flow *ack_next;
 	uint64_t ack_ts;		/* timestamp to echo in the next ACK */
+	uint64_t ack_rx_ns;		/* when the packet that carried ack_ts arrived */
+	uint64_t ack_due;		/* a pending ACK goes alone at this time */
+	uint32_t rx_unacked;		/* in-order packets since our last ACK */
+	uint32_t ack_carrier;		/* our data packet that carried the pending ACK */
+	uint8_t ack_carried;		/* the pending ACK rides on ack_carrier */
 
 	/* handshake and close */
 	uint64_t hs_at;			/* next SYN / SYN-ACK retransmission */
@@ -123,6 +129,7 @@ struct mn_proto {
 
 	struct mn_wheel wheel;
 	struct mn_flow *ack_list;
+	uint64_t ack_wake;		/* earliest ack_due in ack_list; UINT64_MAX: none */
 	uint64_t now;
 	/* Owner callbacks running (nested). A flow freed meanwhile (abort from
 	 * inside a callback) parks its slot on `zombies` until they have all
@@ -467,6 +474,20 @@ static void send_rst(struct mn_flow *f)
 	f->ep->st.rst_sent++;
 }
 
+/* The timestamp an ACK echoes. Toward a piggyback peer the time we held
+ * the ACK is added, so the peer's RTT sample measures the path and not our
+ * wait for data to carry it (the peer's clock and ours both count ns). */
+static uint64_t ack_echo(const struct mn_flow *f)
+{
+	uint64_t now = f->ep->now;
+
+	if (!f->ext || !f->ack_ts)
+		return 0;
+	if (f->piggy && now > f->ack_rx_ns)
+		return f->ack_ts + (now - f->ack_rx_ns);
+	return f->ack_ts;
+}
+
 static void send_ack(struct mn_flow *f)
 {
 	struct mn_l2l3 a;
@@ -482,27 +503,55 @@ static void send_ack(struct mn_flow *f)
 				mn_sack_set(sack, i - 1);
 	flow_addr(f, &a);
 	send_ctrl(f->ep, &a, MN_NF_ACK, f->snd_nxt, f->rcv_nxt, sack, (uint16_t)f->ooo_count,
-	          f->ext ? f->ack_ts : 0);
+	          ack_echo(f));
 	f->ack_pending = 0;
+	f->ack_carried = 0;
+	f->rx_unacked = 0;
 }
 
 /* Plain peers get one ACK per data packet, at once (Machnet's sender relies
  * on duplicate ACKs); extension peers get one per receive burst, and at once
- * when something arrived out of order. */
-static void ack_sched(struct mn_flow *f, int urgent)
+ * when something arrived out of order; piggyback peers' in-order data waits
+ * up to ack_delay_ns for data of ours to carry the ACK. */
+enum { ACK_NOW, ACK_BURST, ACK_DELAY };
+
+static void ack_sched(struct mn_flow *f, int how)
 {
 	struct mn_proto *ep = f->ep;
+	uint64_t due = ep->now;
 
-	if (!f->ext || urgent) {
+	if (!f->ext || how == ACK_NOW) {
 		send_ack(f);
 		return;
 	}
+	if (how == ACK_DELAY && f->piggy && f->rx_unacked < MN_PROTO_ACK_EVERY)
+		due += ep->p.ack_delay_ns;
+	if (!f->ack_pending || due < f->ack_due)
+		f->ack_due = due;
+	f->ack_carried = 0;	/* owed for new data now */
 	f->ack_pending = 1;
+	if (f->ack_due < ep->ack_wake)
+		ep->ack_wake = f->ack_due;
 	if (!f->in_ack_list) {
 		f->in_ack_list = 1;
 		f->ack_next = ep->ack_list;
 		ep->ack_list = f;
 	}
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
 }
 
 static void xmit_data(struct mn_flow *f, uint32_t seq, struct pkt *k, uint64_t now)
@@ -519,6 +568,22 @@ static void xmit_data(struct mn_flow *f, uint32_t seq, struct pkt *k, uint64_t n
 	h.seqno = seq;
 	h.ackno = MN_ACKNO_NONE;
 	h.timestamp = f->ext ? nonzero_ts(now) : 0;
+	if (f->piggy) {
+		/* Always our cumulative ACK. It stands for the one we owe
+		 * (unless something out of order needs the SACK of a real
+		 * one) once the peer ACKs this packet: should the packet be
+		 * lost, the ACK it carried goes alone after all (on_ack). */
+		h.ackno = f->rcv_nxt;
+		put_be64(h.sack_bitmap + MN_ECHO_OFF, ack_echo(f));
+		if (f->ack_pending && !f->ooo_count) {
+			if (!f->ack_carried)
+				ep->st.tx_piggy_acks++;
+			f->ack_carried = 1;
+			f->ack_carrier = seq;
+			f->ack_due = now + 2 * ep->p.ack_delay_ns;
+			f->rx_unacked = 0;
+		}
+	}
 	flow_addr(f, &a);
 	mn_wire_encode(frame, &a, &h, k->data, k->len, ep->p.tx_csum);
 	k->tx_ns = now;
@@ -771,6 +836,11 @@ static void on_ack(struct mn_flow *f, const struct mn_hdr *h, uint64_t now)
 			tx_pkt_free(ep, i);
 		}
 		f->snd_una = a;
+		/* The packet that carried our pending ACK arrived. */
+		if (f->ack_carried && mn_seq_gt(a, f->ack_carrier)) {
+			f->ack_carried = 0;
+			f->ack_pending = 0;
+		}
 		f->dupacks = 0;
 		f->probe_n = 0;
 		if (rtt)
@@ -819,6 +889,23 @@ static void on_ack(struct mn_flow *f, const struct mn_hdr *h, uint64_t now)
 		}
 	}
 	flow_push(f, now);
+}
+
+/* The ACK a piggyback peer's data packet carries: taken like an ACK packet
+ * when it advances snd_una, ignored otherwise (a data packet repeats the
+ * last ackno; that is not a duplicate ACK, and it holds no SACK). */
+static void on_piggy_ack(struct mn_flow *f, const struct mn_hdr *data, uint64_t now)
+{
+	struct mn_hdr h;
+
+	if (!mn_seq_gt(data->ackno, f->snd_una) || mn_seq_gt(data->ackno, f->snd_nxt))
+		return;
+	f->ep->st.rx_piggy_acks++;
+	memset(&h, 0, sizeof(h));
+	h.net_flags = MN_NF_ACK;
+	h.ackno = data->ackno;
+	h.timestamp = get_be64(data->sack_bitmap + MN_ECHO_OFF);
+	on_ack(f, &h, now);
 }
 
 static void on_rto(struct mn_flow *f, uint64_t now)
@@ -983,31 +1070,34 @@ static void on_data(struct mn_flow *f, void *buf, uint8_t *frame, const struct m
 	uint32_t seq = fr->hdr.seqno, i;
 	int32_t off = (int32_t)(seq - f->rcv_nxt);
 	struct pkt *k;
+	int how;
 
-	if (f->ext)
+	if (f->ext) {
 		f->ack_ts = fr->hdr.timestamp;
+		f->ack_rx_ns = now;
+	}
 	if (off < 0) {
 		ep->st.rx_dup++;
 		ep->ops.release(ep->ops.ctx, buf);
-		ack_sched(f, 0);
+		ack_sched(f, ACK_BURST);
 		return;
 	}
 	if (f->rx_blocked) {
 		ep->st.rx_backpressure++;
 		ep->ops.release(ep->ops.ctx, buf);
-		ack_sched(f, 0);
+		ack_sched(f, ACK_BURST);
 		return;
 	}
 	if (off >= MN_PROTO_RX_AHEAD) {
 		ep->st.rx_out_of_window++;
 		ep->ops.release(ep->ops.ctx, buf);
-		ack_sched(f, 1);
+		ack_sched(f, ACK_NOW);
 		return;
 	}
 	if (off > 0 && f->ooo[seq & WIN_MASK] != NIL) {
 		ep->st.rx_dup++;
 		ep->ops.release(ep->ops.ctx, buf);
-		ack_sched(f, 1);
+		ack_sched(f, ACK_NOW);
 		return;
 	}
 	if (ep->pool_used >= ep->p.pool_pkts || (i = pool_get(ep)) == NIL) {
@@ -1028,9 +1118,12 @@ static void on_data(struct mn_flow *f, void *buf, uint8_t *frame, const struct m
 		f->ooo[seq & WIN_MASK] = i;
 		f->ooo_count++;
 		ep->st.rx_ooo++;
-		ack_sched(f, 1);
+		ack_sched(f, ACK_NOW);
 		return;
 	}
+	/* A packet that fills a hole is ACKed without waiting (RFC 5681
+	 * 4.2): the sender is recovering and times its probes by the RTT. */
+	how = f->ooo_count ? ACK_BURST : ACK_DELAY;
 	if (rx_append(f, i) < 0) {
 		rx_pkt_free(ep, i);
 		flow_proto_error(f);
@@ -1047,7 +1140,8 @@ static void on_data(struct mn_flow *f, void *buf, uint8_t *frame, const struct m
 		}
 		f->rcv_nxt++;
 	}
-	ack_sched(f, 0);
+	f->rx_unacked += (uint32_t)(f->rcv_nxt - seq);
+	ack_sched(f, how);
 	if (f->rq_msgs)
 		rx_deliver(f, now);
 }
@@ -1072,15 +1166,39 @@ static void setup_established(struct mn_flow *f)
 	           ep->p.window < f->cap ? ep->p.window : f->cap, f->cap, ep->p.target_qdelay_ns);
 }
 
+/* SYN and SYN-ACK: a non-zero timestamp advertises the extensions, and
+ * then byte 0 of the SACK bitmap the features we take (mn_wire.h). */
+static void send_hs(struct mn_flow *f, uint8_t net_flags, uint32_t ack, int ext, uint64_t now)
+{
+	uint8_t feat[MN_SACK_BYTES];
+	struct mn_l2l3 a;
+
+	memset(feat, 0, sizeof(feat));
+	if (ext && f->ep->p.ack_delay_ns)
+		feat[0] = MN_FEAT_PIGGYACK;
+	flow_addr(f, &a);
+	send_ctrl(f->ep, &a, net_flags, 0, ack, feat, 0, ext ? nonzero_ts(now) : 0);
+}
+
 static void send_syn(struct mn_flow *f, uint64_t now)
 {
 	f->syn_tx_ns = now;
-	flow_ctrl(f, MN_NF_SYN, 0, 0, f->ep->p.extensions ? nonzero_ts(now) : 0);
+	send_hs(f, MN_NF_SYN, 0, f->ep->p.extensions, now);
 }
 
 static void send_synack(struct mn_flow *f, uint64_t now)
 {
-	flow_ctrl(f, MN_NF_SYNACK, 0, 1, f->ext ? nonzero_ts(now) : 0);
+	send_hs(f, MN_NF_SYNACK, 1, f->ext, now);
+}
+
+/* The extensions and features both ends advertised, from the peer's SYN or
+ * SYN-ACK. */
+static void hs_agree(struct mn_flow *f, const struct mn_hdr *h)
+{
+	const struct mn_proto *ep = f->ep;
+
+	f->ext = ep->p.extensions && h->timestamp != 0;
+	f->piggy = f->ext && ep->p.ack_delay_ns && (h->sack_bitmap[0] & MN_FEAT_PIGGYACK);
 }
 
 static void server_established(struct mn_flow *f)
@@ -1144,7 +1262,7 @@ static void on_syn(struct mn_proto *ep, struct mn_flow *f, const struct mn_frame
 	f->cookie = l->cookie;
 	/* The server never ARPs: it answers the MAC the SYN came from. */
 	memcpy(f->rmac, in->src_mac, 6);
-	f->ext = ep->p.extensions && fr->hdr.timestamp != 0;
+	hs_agree(f, &fr->hdr);
 	f->hs_at = now + ep->p.init_rto_ns;
 	f->conn_deadline = now + ep->p.connect_timeout_ns;
 	send_synack(f, now);
@@ -1168,7 +1286,7 @@ static void on_synack(struct mn_proto *ep, struct mn_flow *f, const struct mn_fr
 		ep->st.rx_synack_ignored++;
 		return;
 	}
-	f->ext = ep->p.extensions && fr->hdr.timestamp != 0;
+	hs_agree(f, &fr->hdr);
 	if (f->retries == 0 && now > f->syn_tx_ns)
 		rtt_sample(f, now - f->syn_tx_ns);
 	setup_established(f);
@@ -1274,6 +1392,13 @@ void mn_proto_rx(struct mn_proto *ep, void *buf, uint8_t *frame, uint32_t len, u
 			ep->ops.release(ep->ops.ctx, buf);
 			return;
 		}
+		if (f->piggy && fr.hdr.ackno != MN_ACKNO_NONE) {
+			on_piggy_ack(f, &fr.hdr, now);
+			if (f->state != ST_ESTABLISHED) {
+				ep->ops.release(ep->ops.ctx, buf);
+				return;
+			}
+		}
 		on_data(f, buf, frame, &fr, now);
 		if (f->state == ST_ESTABLISHED)
 			flow_rearm(f);
@@ -1318,15 +1443,25 @@ void mn_proto_rx(struct mn_proto *ep, void *buf, uint8_t *frame, uint32_t len, u
 
 void mn_proto_flush(struct mn_proto *ep, uint64_t now)
 {
-	ep->now = now;
-	while (ep->ack_list) {
-		struct mn_flow *f = ep->ack_list;
+	struct mn_flow **pp = &ep->ack_list;
+	uint64_t wake = UINT64_MAX;
 
-		ep->ack_list = f->ack_next;
+	ep->now = now;
+	while (*pp) {
+		struct mn_flow *f = *pp;
+
+		if (f->ack_pending && f->state == ST_ESTABLISHED && f->ack_due > now) {
+			if (f->ack_due < wake)
+				wake = f->ack_due;
+			pp = &f->ack_next;
+			continue;
+		}
+		*pp = f->ack_next;
 		f->in_ack_list = 0;
 		if (f->ack_pending && f->state == ST_ESTABLISHED)
 			send_ack(f);
 	}
+	ep->ack_wake = wake;
 }
 
 /* ---------------------------------------------------------- keepalive */
@@ -1503,9 +1638,11 @@ uint64_t mn_proto_poll(struct mn_proto *ep, uint64_t now)
 
 uint64_t mn_proto_next_deadline(const struct mn_proto *ep)
 {
-	if (ep->ack_list)
-		return ep->now;
-	return mn_wheel_next(&ep->wheel);
+	uint64_t w = mn_wheel_next(&ep->wheel);
+
+	if (ep->ack_list && ep->ack_wake < w)
+		return ep->ack_wake > ep->now ? ep->ack_wake : ep->now;
+	return w;
 }
 
 /* ---------------------------------------------------------------- API */
@@ -1546,7 +1683,7 @@ struct mn_proto *mn_proto_create(const struct mn_proto_params *p, const struct m
 	    p->mtu < 576 || p->mtu > 9000 || p->window == 0 || p->max_flows == 0 ||
 	    p->max_flows > (1u << 24) || p->pool_pkts < 64 || p->min_rto_ns == 0 ||
 	    p->max_rto_ns < p->min_rto_ns || p->init_rto_ns == 0 ||
-	    p->keepalive_ns > MN_PROTO_MAX_KEEPALIVE_NS) {
+	    p->keepalive_ns > MN_PROTO_MAX_KEEPALIVE_NS || p->ack_delay_ns > p->min_rto_ns / 2) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -1556,6 +1693,7 @@ struct mn_proto *mn_proto_create(const struct mn_proto_params *p, const struct m
 	ep->p = *p;
 	ep->ops = *ops;
 	ep->now = now;
+	ep->ack_wake = UINT64_MAX;
 	ep->mss = MN_MSS(p->mtu);
 	ep->max_msg_pkts = (MN_PROTO_MAX_MSG + ep->mss - 1) / ep->mss;
 	if (!ep->p.sndq_max_pkts)
@@ -1863,6 +2001,7 @@ void mn_flow_info(const struct mn_flow *f, struct mn_flow_info *out)
 	out->remote_port = f->rport;
 	out->state = f->state;
 	out->extensions = f->ext;
+	out->piggyack = f->piggy;
 	out->snd_una = f->snd_una;
 	out->snd_nxt = f->snd_nxt;
 	out->rcv_nxt = f->rcv_nxt;

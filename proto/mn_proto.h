@@ -53,6 +53,20 @@
  * Machnet peer takes an old data packet is not known from its traces, and
  * wire compatibility comes first; toward it nothing changes.
  *
+ * Piggybacked ACKs (params.ack_delay_ns, 0 = off; extension peers that also
+ * advertise MN_FEAT_PIGGYACK in the handshake): a request is usually
+ * answered within microseconds, and the answer can carry the ACK. So the
+ * ACK of an in-order data packet waits up to ack_delay_ns for data going
+ * the other way; every data packet carries ackno and the timestamp echo
+ * (mn_wire.h), and no separate ACK is sent unless the data packet that
+ * carried it is not ACKed within 2 x ack_delay_ns (it may have been lost).
+ * The ACK goes alone when the delay runs out, at once (per receive burst)
+ * when MN_PROTO_ACK_EVERY packets wait for it or a packet fills a hole, and
+ * at once as before for anything out of order, duplicated or refused. An
+ * echo includes the time the ACK was held, added to the echoed timestamp,
+ * so the peer's RTT samples (RTO, Swift) do not count our wait. A received
+ * piggybacked ACK only advances snd_una (never a duplicate ACK, no SACK).
+ *
  * IPs and ports are host order. Times are ns on any monotonic clock.
  */
 #ifndef MN_PROTO_H
@@ -70,6 +84,7 @@
 #define MN_PROTO_PLAIN_INFLIGHT	32	/* ... toward a plain Machnet peer */
 #define MN_PROTO_MAX_MSG	(8u << 20)	/* largest message, bytes */
 #define MN_PROTO_FIRST_PORT	1024	/* source ports are allocated first-free from here */
+#define MN_PROTO_ACK_EVERY	2	/* ACK at least every second packet (RFC 5681) */
 #define MN_PROTO_MAX_KEEPALIVE_NS	(86400ull * 1000000000ull)	/* one day */
 
 struct mn_proto;
@@ -153,6 +168,8 @@ struct mn_proto_params {
 	int rx_check_csum;		/* 1: drop bad IP/UDP checksums; 0 for peers that send zeros */
 	uint64_t keepalive_ns;		/* 0 (off): idle time before a keepalive probe (see
 					 * above); at most MN_PROTO_MAX_KEEPALIVE_NS */
+	uint64_t ack_delay_ns;		/* 0 (off): piggybacked ACKs (see above); at most
+					 * min_rto_ns / 2 */
 };
 
 /* Per-endpoint counters; read them with mn_proto_stats(). */
@@ -193,6 +210,8 @@ struct mn_proto_stats {
 	uint64_t flows_failed;
 	uint64_t keepalives_sent;	/* keepalive probes, re-probes included */
 	uint64_t keepalive_failures;	/* flows failed by unanswered probes (also in flows_failed) */
+	uint64_t tx_piggy_acks;		/* data packets that carried an ACK we owed */
+	uint64_t rx_piggy_acks;		/* data packets whose ackno advanced snd_una */
 };
 
 /* Snapshot of one flow. */
@@ -201,6 +220,7 @@ struct mn_flow_info {
 	uint16_t local_port, remote_port;
 	int state;			/* internal state number, for diagnostics */
 	int extensions;			/* both ends advertised them */
+	int piggyack;			/* both ends agreed piggybacked ACKs */
 	uint32_t snd_una, snd_nxt, rcv_nxt;
 	uint32_t queued;		/* packets queued, not yet sent */
 	uint64_t srtt_ns, rto_ns;

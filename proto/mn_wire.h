@@ -26,6 +26,15 @@
 #define MN_SACK_BYTES 32
 #define MN_ACKNO_NONE 0xffffffffu	/* ackno of every data packet */
 
+/* Extension feature bits: byte 0 of the SACK bitmap of a SYN or SYN-ACK that
+ * advertises the extensions (non-zero timestamp). Meaningful only there. */
+#define MN_FEAT_PIGGYACK 0x01	/* data packets carry ackno + an echo (below) */
+
+/* On a flow that agreed MN_FEAT_PIGGYACK, a data packet carries a cumulative
+ * ACK in ackno (0xffffffff: none) and, in bytes 0-7 of its SACK bitmap
+ * (big-endian), the timestamp echo an ACK would carry. */
+#define MN_ECHO_OFF 0
+
 /* Payload bytes per packet for an MTU: 1500 -> 1418. */
 #define MN_MSS(mtu)   ((uint32_t)(mtu) - MN_IP_HLEN - MN_UDP_HLEN - MN_HDR_LEN)
 

@@ -263,6 +263,7 @@ static const struct bad_case {
 	{ "keepalive-range.conf", 8, "'transport.keepalive_ms' must be in 0..3600000 (got 3600001)" },
 	{ "keepalive-negative.conf", 8, "'transport.keepalive_ms' must be in 0..3600000 (got -1)" },
 	{ "rto-order.conf", 9, "'transport.min_rto_us' 5000 must be <= 'transport.max_rto_us' 4000" },
+	{ "ack-delay-rto.conf", 10, "half of 'transport.min_rto_us' (200)" },
 	{ "ring-range.conf", 8, "'apps.channel_ring' must be in 64..65536 (got 32)" },
 	{ "ring-pow2.conf", 10, "'apps.channel_ring' must be a power of two" },
 	{ "apps-max.conf", 8, "'apps.max' must be in 1..128 (got 129)" },
@@ -596,10 +597,28 @@ static void test_print(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "idle sleep"));
 	CU_ASSERT_PTR_NULL(strstr(out, "fault"));	/* only when enabled */
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "channel ring 65536"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "connect timeout 500 ms, keepalive 3600000 ms\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "connect timeout 500 ms, keepalive 3600000 ms, ack delay 50 us\n"));
 	CU_ASSERT_EQUAL_FATAL(load("good", "keepalive-off.conf", &c, err, sizeof(err)), 0);
 	print_config(&c, out, sizeof(out));
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "keepalive off\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "keepalive off, ack delay 50 us\n"));
+	CU_ASSERT_EQUAL_FATAL(load("good", "ack-delay.conf", &c, err, sizeof(err)), 0);
+	print_config(&c, out, sizeof(out));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "ack delay 30 us\n"));
+}
+
+/* ack_delay_us: 50 by default; a min_rto_us below twice that pulls the
+ * default down to half of it (a held ACK must never look like a loss), while
+ * an explicit value above half is an error (data/bad/ack-delay-rto.conf). */
+static void test_ack_delay(void)
+{
+	struct mn_config c;
+	char err[MN_CFG_ERR_LEN];
+
+	CU_ASSERT_EQUAL_FATAL(load("good", "minimal.conf", &c, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(c.ack_delay_us, 50);
+	CU_ASSERT_EQUAL_FATAL(load("good", "ack-delay.conf", &c, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(c.min_rto_us, 60);
+	CU_ASSERT_EQUAL(c.ack_delay_us, 30);
 }
 
 /* keepalive_ms: 0 (the bottom of the range) turns it off, and nothing else
@@ -647,6 +666,7 @@ int main(int argc, char **argv)
 	    !CU_add_test(s, "EAL argv buffer limits", test_eal_limits) ||
 	    !CU_add_test(s, "truncated files fail cleanly", test_truncated_files) ||
 	    !CU_add_test(s, "keepalive_ms 0 turns keepalive off", test_keepalive_off) ||
+	    !CU_add_test(s, "ack_delay_us default and limit", test_ack_delay) ||
 	    !CU_add_test(s, "print", test_print)) {
 		CU_cleanup_registry();
 		return 1;
