@@ -42,6 +42,10 @@ SKIP_STACK=0
 FLOOR_CPU_REFLECT=1	# like machnetd's engines (conf/mn-*.conf)
 FLOOR_CPU_CLIENT=0
 APP_CPUS=0	# msg_gen server and client: the engines (conf/mn-*.conf) own CPU 1
+SERVER_CPUS=	# msg_gen server alone (default: APP_CPUS)
+CLIENT_CPUS=	# msg_gen client alone (default: APP_CPUS)
+CONF_A=$top/conf/mn-a.conf
+CONF_B=$top/conf/mn-b.conf
 
 usage() {
 	sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'
@@ -57,6 +61,10 @@ Options:
   --skip-floor     no raw-echo floor runs
   --skip-stack     no machnetd/msg_gen runs
   --app-cpus LIST  CPUs of both msg_gen processes (taskset list, default $APP_CPUS)
+  --server-cpus L  CPUs of the msg_gen server alone (default: --app-cpus)
+  --client-cpus L  CPUs of the msg_gen client alone (default: --app-cpus)
+  --conf-a FILE    machnetd A's config (default conf/mn-a.conf)
+  --conf-b FILE    machnetd B's config (default conf/mn-b.conf)
   -h, --help       this text
 USAGE
 }
@@ -92,6 +100,15 @@ while [ $# -gt 0 ]; do
 	--app-cpus) [ $# -ge 2 ] && [[ $2 =~ ^[0-9]+([,-][0-9]+)*$ ]] ||
 			die "--app-cpus wants a CPU list like 0 or 0,1"
 		APP_CPUS=$2; shift 2 ;;
+	--server-cpus|--client-cpus)
+		[ $# -ge 2 ] && [[ $2 =~ ^[0-9]+([,-][0-9]+)*$ ]] ||
+			die "$1 wants a CPU list like 0 or 0,1"
+		if [ "$1" = --server-cpus ]; then SERVER_CPUS=$2; else CLIENT_CPUS=$2; fi
+		shift 2 ;;
+	--conf-a|--conf-b)
+		[ $# -ge 2 ] && [ -r "$2" ] || die "$1 wants a readable machnetd config"
+		if [ "$1" = --conf-a ]; then CONF_A=$(realpath "$2"); else CONF_B=$(realpath "$2"); fi
+		shift 2 ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; die "unknown option '$1'" ;;
 	esac
@@ -311,14 +328,14 @@ chain_run() {
 # stack_rep REP: two machnetd, then every size and window with msg_gen.
 stack_rep() {
 	local rep=$1 ia="mnbench-a-$ID-$1" ib="mnbench-b-$ID-$1" sock=$TMP/memif-$1.sock
-	local pa pb ps size win tag limit=$RUN_LIMIT side inst fails=0
+	local pa pb ps size win tag limit=$RUN_LIMIT side inst conf fails=0
 	PREFIXES+=("$ia" "$ib")
 	for side in a b; do
-		inst=$ia
-		[ $side = b ] && inst=$ib
+		inst=$ia conf=$CONF_A
+		[ $side = b ] && inst=$ib conf=$CONF_B
 		sed -e "s/^instance = .*/instance = \"$inst\";/" \
 		    -e "s#socket=[^,\"]*#socket=$sock#" \
-		    "$top/conf/mn-$side.conf" > "$TMP/$side-$rep.conf" ||
+		    "$conf" > "$TMP/$side-$rep.conf" ||
 			die "cannot write $TMP/$side-$rep.conf"
 	done
 	rm -f "$sock"
@@ -335,7 +352,7 @@ stack_rep() {
 
 	for size in ${SIZES//,/ }; do
 		tag="r$rep-stack-s$size"
-		start "$tag-server" taskset -c "$APP_CPUS" "$MSG_GEN" --instance "$ia" --local_ip 198.18.0.1 --msg_size "$size"
+		start "$tag-server" taskset -c "$SERVER_CPUS" "$MSG_GEN" --instance "$ia" --local_ip 198.18.0.1 --msg_size "$size"
 		ps=$PID
 		if ! wait_for "grep -q 'server listening' '$OUT/logs/$tag-server.log'" 20 "$ps"; then
 			log "stack $tag: msg_gen server did not start (see $OUT/logs/$tag-server.log)"
@@ -349,7 +366,7 @@ stack_rep() {
 		for win in ${WINDOWS//,/ }; do
 			tag="r$rep-stack-s$size-w$win"
 			pingpong "$OUT/$tag.pp-before.json"
-			start "$tag-client" timeout -s INT "$limit" taskset -c "$APP_CPUS" \
+			start "$tag-client" timeout -s INT "$limit" taskset -c "$CLIENT_CPUS" \
 				"$MSG_GEN" --instance "$ib" \
 				--local_ip 198.18.0.2 --remote_ip 198.18.0.1 --msg_size "$size" \
 				--msg_window "$win" --duration "$DURATION" --warmup "$WARMUP" \
@@ -373,6 +390,9 @@ stack_rep() {
 	rm -f "$sock"
 	return $fails
 }
+
+[ -n "$SERVER_CPUS" ] || SERVER_CPUS=$APP_CPUS
+[ -n "$CLIENT_CPUS" ] || CLIENT_CPUS=$APP_CPUS
 
 # Longest any one run may take: its measured time and warm-up, plus start-up.
 RUN_LIMIT=$(python3 -c "import math; print(math.ceil($DURATION + $WARMUP) + 30)")
