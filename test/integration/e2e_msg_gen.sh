@@ -26,6 +26,14 @@ run() {
 run w32 --msg_window 32 --msg_nr 1000000 --warmup 0
 grep -Eq 'received 1000000 +lost 0' "$MN_TMP/w32.log" || mn_fail "w32: not every request answered"
 run w1 --msg_window 1 --duration 4
+# Both stacks run this code with the default transport.ack_delay_us: the
+# ACKs of requests and replies ride on the data (proto's piggybacked ACKs).
+for inst in "$MN_A" "$MN_B"; do
+	n=$(mn_stat "$inst" tx_piggy_acks /machnet/proto) || mn_fail "$inst: no /machnet/proto"
+	m=$(mn_stat "$inst" rx_piggy_acks /machnet/proto) || mn_fail "$inst: no /machnet/proto"
+	mn_log "$inst: $n ACKs sent and $m received on data packets"
+	[ "$n" -gt 1000 ] && [ "$m" -gt 1000 ] || mn_fail "$inst: ACKs did not ride on data ($n sent, $m received)"
+done
 
 mn_stop "$SP" INT 10
 mn_stop_pair

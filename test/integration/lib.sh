@@ -174,14 +174,15 @@ mn_netns() {
 	ip -n "$1" link set lo up
 }
 
-# mn_stat INSTANCE KEY: prints one counter of /machnet/stats (telemetry).
+# mn_stat INSTANCE KEY [ENDPOINT]: prints one counter of /machnet/stats, or
+# of ENDPOINT (e.g. /machnet/proto) (telemetry).
 mn_stat() {
-	local out
-	out=$(echo /machnet/stats | timeout 10 dpdk-telemetry.py -f "$1" 2>/dev/null) || return 1
+	local out ep=${3:-/machnet/stats}
+	out=$(echo "$ep" | timeout 10 dpdk-telemetry.py -f "$1" 2>/dev/null) || return 1
 	python3 -c 'import json,sys
-line=[l for l in sys.argv[1].splitlines() if "/machnet/stats" in l][-1]
-d=json.loads(line[line.index("{"):])["/machnet/stats"]
-print(d[sys.argv[2]])' "$out" "$2"
+line=[l for l in sys.argv[1].splitlines() if sys.argv[3] in l][-1]
+d=json.loads(line[line.index("{"):])[sys.argv[3]]
+print(d[sys.argv[2]])' "$out" "$2" "$ep"
 }
 
 # mn_hugefiles PREFIX: number of hugepage files of PREFIX.
