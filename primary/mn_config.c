@@ -394,6 +394,7 @@ void mn_config_defaults(struct mn_config *cfg)
 	cfg->idle = MN_IDLE_YIELD;
 	cfg->idle_polls = 256;
 	cfg->idle_sleep_us = 50;
+	cfg->spin_us = 0;
 	cfg->arp_timeout_s = 300;
 	cfg->max_apps = 64;
 	cfg->channel_ring = 1024;
@@ -688,7 +689,7 @@ static int parse_transport(struct ctx *c, const config_setting_t *root, struct l
 
 static int parse_engine(struct ctx *c, const config_setting_t *root)
 {
-	static const char *const keys[] = { "idle", "idle_polls", "idle_sleep_us", NULL };
+	static const char *const keys[] = { "idle", "idle_polls", "idle_sleep_us", "spin_us", NULL };
 	struct mn_config *cfg = c->cfg;
 	config_setting_t *g, *s;
 	char idle[MN_CFG_NAME_LEN];
@@ -699,6 +700,7 @@ static int parse_engine(struct ctx *c, const config_setting_t *root)
 	if ((r = check_keys(c, g, "engine", keys)) ||
 	    (r = get_u32(c, g, "engine", "idle_polls", 0, 1000000, &cfg->idle_polls, NULL)) ||
 	    (r = get_u32(c, g, "engine", "idle_sleep_us", 1, 1000000, &cfg->idle_sleep_us, NULL)) ||
+	    (r = get_u32(c, g, "engine", "spin_us", 0, 1000, &cfg->spin_us, NULL)) ||
 	    (r = get_str(c, g, "engine", "idle", idle, sizeof(idle), &s)))
 		return r;
 	if (s) {
@@ -1068,6 +1070,8 @@ void mn_config_print(const struct mn_config *cfg, void *file)
 	fprintf(f, "  engine          idle %s after %u empty polls", idle_name(cfg->idle), cfg->idle_polls);
 	if (cfg->idle == MN_IDLE_SLEEP)
 		fprintf(f, ", sleep %u us", cfg->idle_sleep_us);
+	if (cfg->spin_us && cfg->idle != MN_IDLE_BUSY)
+		fprintf(f, ", not before %u us after work", cfg->spin_us);
 	fprintf(f, "\n  arp             timeout %u s\n", cfg->arp_timeout_s);
 	fprintf(f, "  apps            max %u, channel ring %u\n", cfg->max_apps, cfg->channel_ring);
 	fprintf(f, "  eal             log level %s, %u extra args",

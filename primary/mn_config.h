@@ -90,6 +90,7 @@ struct mn_config {
 	enum mn_idle_policy idle;	/* default yield */
 	uint32_t idle_polls;		/* empty polls before idling, default 256 */
 	uint32_t idle_sleep_us;		/* for MN_IDLE_SLEEP, default 50 */
+	uint32_t spin_us;		/* no idling this long after an iteration with work, default 0 */
 
 	/* ARP */
 	uint32_t arp_timeout_s;		/* default 300 */

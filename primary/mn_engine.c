@@ -153,6 +153,7 @@ int mn_engine_init(struct mn_engine *e, unsigned id, const struct mn_config *cfg
 	e->idle = cfg->idle;
 	e->idle_polls = cfg->idle_polls;
 	e->idle_sleep_us = cfg->idle_sleep_us;
+	e->spin_us = cfg->spin_us;
 	e->cycles_per_us = hz / 1000000;
 	mn_arp_params_default(&ap, cfg->arp_timeout_s);
 	for (unsigned i = 0; i < n_ports; i++) {
@@ -517,7 +518,7 @@ static void idle_wait(const struct mn_engine *e)
 int mn_engine_main(void *arg)
 {
 	struct mn_engine *e = arg;
-	uint64_t next_timer = 0;
+	uint64_t next_timer = 0, busy_until = 0;
 	uint32_t empty = 0;
 	/* Each iteration may touch the memif PMD's shared regions: a munmap()
 	 * elsewhere waits until the iteration is over (mn_quiesce.h). */
@@ -548,9 +549,15 @@ int mn_engine_main(void *arg)
 		e->st->polls++;
 		if (got || (unlikely(e->faults) && fault_held(e))) {
 			empty = 0;
+			/* What was just sent is often answered within a few us
+			 * (an app's reply through the other CPU): keep polling
+			 * rather than pay a context switch away and back. */
+			busy_until = now + e->spin_us;
 			continue;
 		}
 		e->st->idle_polls++;
+		if (now < busy_until)
+			continue;
 		if (++empty >= e->idle_polls) {
 			idle_wait(e);
 			empty = e->idle_polls;	/* keep idling until traffic returns */

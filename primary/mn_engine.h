@@ -69,6 +69,7 @@ struct mn_engine {
 	enum mn_idle_policy idle;
 	uint32_t idle_polls;
 	uint32_t idle_sleep_us;
+	uint32_t spin_us;	/* keep polling this long after work before idling */
 	uint64_t cycles_per_us;
 
 	unsigned n_ports;

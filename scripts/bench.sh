@@ -5,17 +5,21 @@
 #   scripts/bench.sh [--reps N] [--sizes 1024,...] [--windows 1,32]
 #                    [--duration S] [--warmup S] [--out DIR] [--build DIR]
 #                    [--skip-floor] [--skip-stack] [--app-cpus LIST]
+#                    [--server-cpus LIST] [--client-cpus LIST]
+#                    [--conf-a FILE] [--conf-b FILE]
 #
 # Each repetition, for every size and window:
 #   floor  mn-rawecho: a reflector (memif server, CPU 1) and a client (memif
 #          client, CPU 0), two bare DPDK primaries: the least any stack can do.
 #   stack  two machnetd (conf/mn-a.conf, conf/mn-b.conf with unique instance
-#          names and a private memif socket; both engines on CPU 1),
-#          msg_gen server on A and client on B, both pinned to --app-cpus.
+#          names and a private memif socket; engine A on CPU 0, engine B on
+#          CPU 1), msg_gen server on A pinned to CPU 1 and client on B pinned
+#          to CPU 0 (--server-cpus, --client-cpus; --app-cpus sets both).
 #   chain  mn-yieldchain (window 1 only, with the floor): four bare processes
-#          pinned like the stack's two apps and two engines, yielding when
-#          idle like them, pass a token (and SIZE bytes) along the round
-#          trip's six hand-overs: the scheduling floor of this topology.
+#          pinned like the stack's two apps and two engines (the engines'
+#          CPUs read from the configs), yielding when idle like them, pass a
+#          token (and SIZE bytes) along the round trip's six hand-overs: the
+#          scheduling floor of this topology.
 # mn-pingpong runs right before and right after every run: this VM's vCPUs
 # flip between a fast and a slow core-to-core mode that moves every number
 # 4-5x, so each result carries the mode it was taken in (fast, slow, unknown,
@@ -41,9 +45,9 @@ SKIP_FLOOR=0
 SKIP_STACK=0
 FLOOR_CPU_REFLECT=1	# like machnetd's engines (conf/mn-*.conf)
 FLOOR_CPU_CLIENT=0
-APP_CPUS=0	# msg_gen server and client: the engines (conf/mn-*.conf) own CPU 1
-SERVER_CPUS=	# msg_gen server alone (default: APP_CPUS)
-CLIENT_CPUS=	# msg_gen client alone (default: APP_CPUS)
+APP_CPUS=	# both msg_gen processes (overrides the two below)
+SERVER_CPUS=1	# msg_gen server (an app of A), beside engine B (conf/mn-b.conf)
+CLIENT_CPUS=0	# msg_gen client (an app of B), beside engine A (conf/mn-a.conf)
 CONF_A=$top/conf/mn-a.conf
 CONF_B=$top/conf/mn-b.conf
 
@@ -60,9 +64,9 @@ Options:
   --build DIR      meson build directory with the binaries (default build)
   --skip-floor     no raw-echo floor runs
   --skip-stack     no machnetd/msg_gen runs
-  --app-cpus LIST  CPUs of both msg_gen processes (taskset list, default $APP_CPUS)
-  --server-cpus L  CPUs of the msg_gen server alone (default: --app-cpus)
-  --client-cpus L  CPUs of the msg_gen client alone (default: --app-cpus)
+  --server-cpus L  CPUs of the msg_gen server (taskset list, default $SERVER_CPUS)
+  --client-cpus L  CPUs of the msg_gen client (taskset list, default $CLIENT_CPUS)
+  --app-cpus LIST  CPUs of both msg_gen processes
   --conf-a FILE    machnetd A's config (default conf/mn-a.conf)
   --conf-b FILE    machnetd B's config (default conf/mn-b.conf)
   -h, --help       this text
@@ -308,14 +312,17 @@ floor_run() {
 	return $crc
 }
 
-# chain_run REP SIZE: the scheduling floor at window 1 (mn-yieldchain). The
-# apps' CPU is the first of --app-cpus; both engines are on CPU 1
-# (conf/mn-*.conf), so the chain's two "stacks" are too.
+# chain_run REP SIZE: the scheduling floor at window 1 (mn-yieldchain), its
+# four processes on the CPUs of the client, engine B, engine A and the
+# server (the first CPU of each list). Without the engines' spin_us: with
+# nothing to overlap it only adds (mn-yieldchain --spin-us shows it), so the
+# floor is the chain that yields at once.
 chain_run() {
-	local rep=$1 size=$2 tag="r$1-chain-s$2-w1" app=${APP_CPUS%%[,-]*} crc
+	local rep=$1 size=$2 tag="r$1-chain-s$2-w1" crc
+	local cpus="${CLIENT_CPUS%%[,-]*},$ENGINE_B,$ENGINE_A,${SERVER_CPUS%%[,-]*}"
 	pingpong "$OUT/$tag.pp-before.json"
 	timeout "$RUN_LIMIT" \
-		"$YIELDCHAIN" --cpus "$app,1,1,$app" --copy "$size" --duration "$DURATION" \
+		"$YIELDCHAIN" --cpus "$cpus" --copy "$size" --duration "$DURATION" \
 		--warmup "$WARMUP" --json "$OUT/$tag.json" > "$OUT/logs/$tag.log" 2>&1
 	crc=$?
 	pingpong "$OUT/$tag.pp-after.json"
@@ -391,8 +398,18 @@ stack_rep() {
 	return $fails
 }
 
-[ -n "$SERVER_CPUS" ] || SERVER_CPUS=$APP_CPUS
-[ -n "$CLIENT_CPUS" ] || CLIENT_CPUS=$APP_CPUS
+if [ -n "$APP_CPUS" ]; then
+	SERVER_CPUS=$APP_CPUS
+	CLIENT_CPUS=$APP_CPUS
+fi
+# engine_cpu CONF: the CPU of the config's (first) engine.
+engine_cpu() {
+	sed -n 's/^[[:space:]]*lcores[[:space:]]*=.*engines[[:space:]]*=[[:space:]]*\[[[:space:]]*\([0-9]*\).*/\1/p' "$1" | head -n 1
+}
+ENGINE_A=$(engine_cpu "$CONF_A")
+ENGINE_B=$(engine_cpu "$CONF_B")
+[ -n "$ENGINE_A" ] && [ -n "$ENGINE_B" ] ||
+	die "cannot read 'lcores = { ... engines = [N] ... }' from $CONF_A or $CONF_B"
 
 # Longest any one run may take: its measured time and warm-up, plus start-up.
 RUN_LIMIT=$(python3 -c "import math; print(math.ceil($DURATION + $WARMUP) + 30)")

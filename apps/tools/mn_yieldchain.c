@@ -10,13 +10,15 @@
  * client and server on CPU 0, both "stacks" on CPU 1), idling exactly like
  * machnetd's engines and msg_gen (sched_yield() after the first empty poll),
  * and passes a token along the same path, optionally copying --copy bytes
- * at every hop so the payload crosses the CPUs as a message's does. No DPDK,
+ * at every hop so the payload crosses the CPUs as a message's does, and
+ * with --spin-us the two "stacks" keep polling that long after each hop
+ * they made, like machnetd's engine.spin_us. No DPDK,
  * no protocol: what it measures is what the topology and the idle policy
  * cost before any stack does any work, and no stack in that topology can
  * make a round trip for less.
  *
- * Usage: mn-yieldchain [--cpus C,B,A,S] [--copy BYTES] [--duration S]
- *                      [--warmup S] [--busy] [--json FILE]
+ * Usage: mn-yieldchain [--cpus C,B,A,S] [--copy BYTES] [--spin-us US]
+ *                      [--duration S] [--warmup S] [--busy] [--json FILE]
  * Prints one line: rtts, P50/P99/P99.9/P99.99/max in us and round trips/s.
  * Exit: 0 on a result, 1 on bad usage, failure to pin or fork, or when the
  * chain stalls for a second (a process lost its CPU for good).
@@ -59,7 +61,8 @@ static struct {
 	double duration, warmup;
 	int busy;
 	const char *json;
-} O = { { 0, 1, 1, 0 }, 0, 3.0, 0.5, 0, NULL };
+	uint64_t spin_ns;		/* stacks only */
+} O = { { 0, 1, 1, 0 }, 0, 3.0, 0.5, 0, NULL, 0 };
 
 static uint64_t now_ns(void)
 {
@@ -95,6 +98,9 @@ static inline void hop_copy(struct yc_shared *sh, unsigned phase)
 
 static void run_role(struct yc_shared *sh, int role, uint64_t deadline)
 {
+	/* The stacks (roles 1 and 2) spin after their hops like the engines. */
+	uint64_t spin = role == 1 || role == 2 ? O.spin_ns : 0, busy_until = 0;
+
 	while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
 		uint64_t t = atomic_load_explicit(&sh->token, memory_order_acquire);
 		unsigned ph = (unsigned)(t % YC_HOPS);
@@ -102,8 +108,13 @@ static void run_role(struct yc_shared *sh, int role, uint64_t deadline)
 		if (ph != YC_HOPS - 1 && yc_owner[ph] == role) {
 			hop_copy(sh, ph);
 			atomic_store_explicit(&sh->token, t + 1, memory_order_release);
+			if (spin)
+				busy_until = now_ns() + spin;
 			continue;
 		}
+		if (busy_until && now_ns() < busy_until)
+			continue;
+		busy_until = 0;
 		idle();
 		/* Bounded even if the client died without telling. */
 		if ((t & 0xff) == 0 && now_ns() > deadline)
@@ -114,11 +125,13 @@ static void run_role(struct yc_shared *sh, int role, uint64_t deadline)
 static int usage(FILE *f, int rc)
 {
 	fprintf(f,
-		"usage: mn-yieldchain [--cpus C,B,A,S] [--copy BYTES] [--duration S] [--warmup S]\n"
-		"                     [--busy] [--json FILE]\n"
+		"usage: mn-yieldchain [--cpus C,B,A,S] [--copy BYTES] [--spin-us US] [--duration S]\n"
+		"                     [--warmup S] [--busy] [--json FILE]\n"
 		"  --cpus C,B,A,S   CPUs of client, stack B, stack A, server (default 0,1,1,0:\n"
 		"                   scripts/bench.sh's layout)\n"
 		"  --copy BYTES     bytes copied at every hand-over (default 0, at most %d)\n"
+		"  --spin-us US     the stacks poll this long after each hop before idling\n"
+		"                   (machnetd's engine.spin_us; default 0, at most 1000)\n"
 		"  --duration S     measured seconds (default 3)\n"
 		"  --warmup S       seconds before measuring (default 0.5)\n"
 		"  --busy           spin instead of yielding when idle\n"
@@ -165,6 +178,12 @@ static int parse(int argc, char **argv)
 			if (errno || *end || c > YC_MAX_COPY)
 				return -1;
 			O.copy = c;
+		} else if (!strcmp(a, "--spin-us")) {
+			unsigned long us = strtoul(v, &end, 10);
+
+			if (errno || *end || !*v || us > 1000)
+				return -1;
+			O.spin_ns = us * 1000;
 		} else if (!strcmp(a, "--duration") || !strcmp(a, "--warmup")) {
 			double d = strtod(v, &end);
 
@@ -274,10 +293,10 @@ out:
 	char line[512];
 
 	snprintf(line, sizeof(line),
-		 "yieldchain cpus=%d,%d,%d,%d copy=%zu idle=%s rtts=%llu p50_us=%.2f p99_us=%.2f "
+		 "yieldchain cpus=%d,%d,%d,%d copy=%zu idle=%s spin_us=%llu rtts=%llu p50_us=%.2f p99_us=%.2f "
 		 "p999_us=%.2f p9999_us=%.2f max_us=%.2f rtt_per_s=%.0f",
 		 O.cpu[0], O.cpu[1], O.cpu[2], O.cpu[3], O.copy, O.busy ? "busy" : "yield",
-		 (unsigned long long)rtts, us[0], us[1], us[2], us[3], us[4], rate);
+		 (unsigned long long)(O.spin_ns / 1000), (unsigned long long)rtts, us[0], us[1], us[2], us[3], us[4], rate);
 	printf("%s\n", line);
 	if (O.json) {
 		FILE *f = fopen(O.json, "w");
@@ -288,10 +307,11 @@ out:
 		}
 		fprintf(f,
 			"{\"tool\":\"mn-yieldchain\",\"cpus\":[%d,%d,%d,%d],\"copy\":%zu,\"idle\":\"%s\","
+			"\"spin_us\":%llu,"
 			"\"hops\":%d,\"rtts\":%llu,\"p50_us\":%.3f,\"p99_us\":%.3f,\"p999_us\":%.3f,"
 			"\"p9999_us\":%.3f,\"max_us\":%.3f,\"rtt_per_s\":%.0f}\n",
 			O.cpu[0], O.cpu[1], O.cpu[2], O.cpu[3], O.copy, O.busy ? "busy" : "yield",
-			YC_HOPS, (unsigned long long)rtts, us[0], us[1], us[2], us[3], us[4], rate);
+			(unsigned long long)(O.spin_ns / 1000), YC_HOPS, (unsigned long long)rtts, us[0], us[1], us[2], us[3], us[4], rate);
 		fclose(f);
 	}
 	return 0;

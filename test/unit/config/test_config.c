@@ -54,6 +54,7 @@ static void check_defaults_except_ifaces(const struct mn_config *c)
 	CU_ASSERT_EQUAL(c->idle, MN_IDLE_YIELD);
 	CU_ASSERT_EQUAL(c->idle_polls, 256);
 	CU_ASSERT_EQUAL(c->idle_sleep_us, 50);
+	CU_ASSERT_EQUAL(c->spin_us, 0);
 	CU_ASSERT_EQUAL(c->arp_timeout_s, 300);
 	CU_ASSERT_EQUAL(c->max_apps, 64);
 	CU_ASSERT_EQUAL(c->channel_ring, 1024);
@@ -174,6 +175,7 @@ static void test_full_file(void)
 	CU_ASSERT_EQUAL(c.idle, MN_IDLE_SLEEP);
 	CU_ASSERT_EQUAL(c.idle_polls, 0);
 	CU_ASSERT_EQUAL(c.idle_sleep_us, 20);
+	CU_ASSERT_EQUAL(c.spin_us, 1000);	/* the top of the range */
 	CU_ASSERT_EQUAL(c.arp_timeout_s, 30);
 	CU_ASSERT_EQUAL(c.max_apps, 128);
 	CU_ASSERT_EQUAL(c.channel_ring, 65536);
@@ -437,7 +439,7 @@ static int find_arg(char **argv, int argc, const char *s)
 static void test_eal_memif(void)
 {
 	static const char *const want[] = {
-		"machnetd", "--proc-type=primary", "--file-prefix=mn-a", "--lcores=0@0,1@1",
+		"machnetd", "--proc-type=primary", "--file-prefix=mn-a", "--lcores=0@0,1@0",
 		"-m", "512", "--iova-mode=va",
 		"--vdev=net_memif0,role=server,socket=/run/machnet/mn-a.sock,socket-abstract=no",
 		"--no-pci",
@@ -595,6 +597,7 @@ static void test_print(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "02:ab:cd:00:00:09"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "pci 0000:3b:00.1"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "idle sleep"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "not before 1000 us after work"));
 	CU_ASSERT_PTR_NULL(strstr(out, "fault"));	/* only when enabled */
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "channel ring 65536"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "connect timeout 500 ms, keepalive 3600000 ms, ack delay 50 us\n"));
