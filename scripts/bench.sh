@@ -20,6 +20,9 @@
 #          CPUs read from the configs), yielding when idle like them, pass a
 #          token (and SIZE bytes) along the round trip's six hand-overs: the
 #          scheduling floor of this topology.
+# mn-hiccup (1 s, each CPU) starts every repetition: how often a CPU is taken
+# from a thread that never yields (timer ticks, interrupts, the hypervisor),
+# the stalls a round trip's P99.9 is made of.
 # mn-pingpong runs right before and right after every run: this VM's vCPUs
 # flip between a fast and a slow core-to-core mode that moves every number
 # 4-5x, so each result carries the mode it was taken in (fast, slow, unknown,
@@ -122,6 +125,7 @@ done
 command -v python3 >/dev/null || die "python3 is needed to assemble the results"
 
 PINGPONG=$BUILD/apps/tools/mn-pingpong
+HICCUP=$BUILD/apps/tools/mn-hiccup
 YIELDCHAIN=$BUILD/apps/tools/mn-yieldchain
 RAWECHO=$BUILD/apps/tools/mn-rawecho
 MACHNETD=$BUILD/primary/machnetd
@@ -130,6 +134,7 @@ need_bin() {
 	[ -x "$1" ] || die "$1 not found or not executable: build it (ninja -C $BUILD)${2:+ or pass $2}"
 }
 need_bin "$PINGPONG"
+need_bin "$HICCUP"
 [ $SKIP_FLOOR -eq 1 ] || need_bin "$RAWECHO" --skip-floor
 [ $SKIP_FLOOR -eq 1 ] || need_bin "$YIELDCHAIN" --skip-floor
 if [ $SKIP_STACK -eq 0 ]; then
@@ -418,6 +423,8 @@ log "results in $OUT (reps $REPS, sizes $SIZES, windows $WINDOWS, ${DURATION}s +
 failed=0
 pingpong "$OUT/start.pp.json"
 for ((rep = 1; rep <= REPS; rep++)); do
+	timeout 10 "$HICCUP" --cpus 0,1 --duration 1 --json "$OUT/r$rep.hiccup.json" \
+		> "$OUT/logs/r$rep-hiccup.log" 2>&1 || log "mn-hiccup failed (see $OUT/logs/r$rep-hiccup.log)"
 	if [ $SKIP_FLOOR -eq 0 ]; then
 		for size in ${SIZES//,/ }; do
 			for win in ${WINDOWS//,/ }; do
@@ -534,15 +541,31 @@ for key in sorted(groups, key=lambda k: (k[1], k[2], k[3], k[0])):
         name(key[0], key[2]), key[1], key[2], len(g), us(s["p50_us"]), us(s["p99_us"]),
         us(s["p999_us"]), rate(s["rpc_per_s"]), us(s["floor_p50_us"]), ratio(s["ratio"]), key[3]))
 
+hiccup = {}
+for rep in range(1, int(reps) + 1):
+    h = load(os.path.join(out, "r%d.hiccup.json" % rep))
+    if h:
+        hiccup[rep] = h
+stall_lines = []
+for rep, h in sorted(hiccup.items()):
+    stall_lines.append("rep %d: " % rep + ", ".join(
+        "CPU %d %.0f stalls/s (%d of 10-50 us), longest %.0f us, %.2f%% lost" % (
+            c["cpu"], c["stalls_per_s"], c["buckets_us"]["10_20"] + c["buckets_us"]["20_50"],
+            c["max_us"], c["lost_pct"]) for c in h["cpus"]))
+
 table = "Every run:\n\n" + hdr + "\n".join(rows) + "\n"
 table += "\nMedians over the runs taken in one vCPU mode:\n\n" + med_hdr + "\n".join(med_rows) + "\n"
+if stall_lines:
+    table += ("\nCPU stalls of >= 5 us seen by a thread that never yields (mn-hiccup, 1 s at the"
+              " start of each repetition):\n\n" + "\n".join("- " + l for l in stall_lines) + "\n")
 print(table)
 with open(os.path.join(out, "table.md"), "w") as f:
     f.write(table)
 with open(os.path.join(out, "bench.json"), "w") as f:
     json.dump({"reps": int(reps), "duration_s": float(duration), "warmup_s": float(warmup),
                "start_pingpong": load(os.path.join(out, "start.pp.json")),
-               "runs": runs, "medians_by_mode": summary}, f, indent=2)
+               "runs": runs, "medians_by_mode": summary,
+               "hiccup": {str(k): v for k, v in hiccup.items()}}, f, indent=2)
     f.write("\n")
 PY
 [ $? -eq 0 ] || { log "assembling the results failed"; failed=$((failed + 1)); }
