@@ -29,6 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mn_cpu.h"
+
 #define HC_MAX_CPUS	64
 #define HC_BUCKETS	6
 
@@ -54,35 +56,18 @@ static struct {
 	const char *json;
 } O = { { 0 }, 0, 1.0, 5000, NULL };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static int pin(int cpu)
-{
-	cpu_set_t s;
-
-	CPU_ZERO(&s);
-	CPU_SET(cpu, &s);
-	return sched_setaffinity(0, sizeof(s), &s);
-}
-
 static void measure(struct hc_result *r, int cpu)
 {
 	uint64_t start, prev, end;
 
-	if (pin(cpu) != 0) {
+	if (mn_pin_cpu(cpu) != 0) {
 		r->ok = -1;
 		return;
 	}
-	start = prev = now_ns();
+	start = prev = mn_now_ns();
 	end = start + (uint64_t)(O.duration * 1e9);
 	while (prev < end) {
-		uint64_t t = now_ns(), gap = t - prev;
+		uint64_t t = mn_now_ns(), gap = t - prev;
 
 		prev = t;
 		if (gap < O.threshold_ns)

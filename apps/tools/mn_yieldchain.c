@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mn_cpu.h"
 #include "mn_hist.h"
 
 #define YC_ROLES	4		/* client, stack B, stack A, server */
@@ -63,23 +64,6 @@ static struct {
 	const char *json;
 	uint64_t spin_ns;		/* stacks only */
 } O = { { 0, 1, 1, 0 }, 0, 3.0, 0.5, 0, NULL, 0 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static int pin(int cpu)
-{
-	cpu_set_t s;
-
-	CPU_ZERO(&s);
-	CPU_SET(cpu, &s);
-	return sched_setaffinity(0, sizeof(s), &s);
-}
 
 /* The idle policy of machnetd's engines and msg_gen on a shared core. */
 static inline void idle(void)
@@ -109,15 +93,15 @@ static void run_role(struct yc_shared *sh, int role, uint64_t deadline)
 			hop_copy(sh, ph);
 			atomic_store_explicit(&sh->token, t + 1, memory_order_release);
 			if (spin)
-				busy_until = now_ns() + spin;
+				busy_until = mn_now_ns() + spin;
 			continue;
 		}
-		if (busy_until && now_ns() < busy_until)
+		if (busy_until && mn_now_ns() < busy_until)
 			continue;
 		busy_until = 0;
 		idle();
 		/* Bounded even if the client died without telling. */
-		if ((t & 0xff) == 0 && now_ns() > deadline)
+		if ((t & 0xff) == 0 && mn_now_ns() > deadline)
 			break;
 	}
 }
@@ -220,7 +204,7 @@ int main(int argc, char **argv)
 	memset(sh->buf[YC_HOPS - 1], 0x5a, sizeof(sh->buf[0]));
 	/* Phase 5 belongs to the client: nobody moves until it starts. */
 	atomic_store(&sh->token, YC_HOPS - 1);
-	start = now_ns();
+	start = mn_now_ns();
 	t_measure = start + (uint64_t)(O.warmup * 1e9);
 	t_end = t_measure + (uint64_t)(O.duration * 1e9);
 	deadline = t_end + 2 * YC_STALL_NS;
@@ -234,31 +218,31 @@ int main(int argc, char **argv)
 		}
 		if (pid[r] == 0) {
 			prctl(PR_SET_PDEATHSIG, SIGKILL);
-			if (pin(O.cpu[r]) != 0)
+			if (mn_pin_cpu(O.cpu[r]) != 0)
 				_exit(2);
 			run_role(sh, r, deadline);
 			_exit(0);
 		}
 	}
-	if (pin(O.cpu[0]) != 0) {
+	if (mn_pin_cpu(O.cpu[0]) != 0) {
 		fprintf(stderr, "mn-yieldchain: cannot pin to CPU %d: %s\n", O.cpu[0], strerror(errno));
 		rc = 1;
 		goto out;
 	}
 	mn_hist_reset(&hist);
 	for (i = 1;; i++) {
-		uint64_t t0 = now_ns(), t1, want = i * YC_HOPS + YC_HOPS - 1;
+		uint64_t t0 = mn_now_ns(), t1, want = i * YC_HOPS + YC_HOPS - 1;
 
 		hop_copy(sh, YC_HOPS - 1);
 		atomic_store_explicit(&sh->token, i * YC_HOPS, memory_order_release);
 		while (atomic_load_explicit(&sh->token, memory_order_acquire) != want) {
 			idle();
-			if (now_ns() - t0 > YC_STALL_NS) {
+			if (mn_now_ns() - t0 > YC_STALL_NS) {
 				stalled = 1;
 				break;
 			}
 		}
-		t1 = now_ns();
+		t1 = mn_now_ns();
 		if (stalled || t1 >= t_end)
 			break;
 		if (t0 >= t_measure) {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mn_cunit.h"
 #include "mn_simflow.h"
 
 #define MS 1000000ull
@@ -373,10 +374,7 @@ static void test_traffic(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} tests[] = {
+	static const struct mn_cu_test tests[] = {
 		{ "idle flow, live peer: probes answered, nothing else moves", test_live_peer },
 		{ "peer silent: ETIMEDOUT within keepalive + retry budget", test_silent_peer },
 		{ "peer answers again mid-probing: flow lives", test_peer_back },
@@ -385,23 +383,6 @@ int main(void)
 		{ "no probes with keepalive off", test_off },
 		{ "no probes while traffic flows", test_traffic },
 	};
-	CU_pSuite s;
-	unsigned failed, i;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("proto_keepalive", NULL, NULL);
-	if (!s)
-		goto fail;
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(s, tests[i].name, tests[i].fn))
-			goto fail;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
-fail:
-	CU_cleanup_registry();
-	return 2;
+	return mn_cu_run("proto_keepalive", tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mn_cunit.h"
 #include "mn_simflow.h"
 
 #define US 1000ull
@@ -243,33 +244,13 @@ static void test_out_of_order(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} tests[] = {
+	static const struct mn_cu_test tests[] = {
 		{ "agreed only when both ends advertise it", test_agree },
 		{ "request-reply: ACKs ride on the data, RTT without think time", test_request_reply },
 		{ "no reply: the ACK goes alone after the delay", test_delay_expires },
 		{ "a burst is ACKed without waiting", test_burst },
 		{ "out of order is ACKed at once", test_out_of_order },
 	};
-	CU_pSuite s;
-	unsigned failed, i;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("proto_piggyack", NULL, NULL);
-	if (!s)
-		goto fail;
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(s, tests[i].name, tests[i].fn))
-			goto fail;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
-fail:
-	CU_cleanup_registry();
-	return 2;
+	return mn_cu_run("proto_piggyack", tests, sizeof(tests) / sizeof(tests[0]));
 }
