@@ -1638,11 +1638,13 @@ uint64_t mn_proto_poll(struct mn_proto *ep, uint64_t now)
 
 uint64_t mn_proto_next_deadline(const struct mn_proto *ep)
 {
-	uint64_t w = mn_wheel_next(&ep->wheel);
+	uint64_t w;
 
-	if (ep->ack_list && ep->ack_wake < w)
-		return ep->ack_wake > ep->now ? ep->ack_wake : ep->now;
-	return w;
+	/* An ACK due now needs no look at the wheel. */
+	if (ep->ack_list && ep->ack_wake <= ep->now)
+		return ep->now;
+	w = mn_wheel_next(&ep->wheel);
+	return ep->ack_list && ep->ack_wake < w ? ep->ack_wake : w;
 }
 
 /* ---------------------------------------------------------------- API */

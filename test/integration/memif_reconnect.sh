@@ -70,13 +70,17 @@ dead_report() {	# KIND ROUND
 	mn_log "  mn-b port:  $(tel "$MN_B" /ethdev/stats,0)"
 }
 
+relaunch() {	# a|b INSTANCE ROUND: that machnetd again, once stopped; sets MN_PID
+	mn_app_locks_rm "$2"
+	mn_start "$1$3" "$MACHNETD" -c "$MN_TMP/$1.conf"
+	mn_wait_log "$MN_TMP/$1$3.log" 'link0 \(port [0-9]+\): up' 30 "$MN_PID" ||
+		mn_fail "round $3: restarted mn-$1: no link"
+}
+
 restart_b() {	# ROUND
 	mn_stop "$MN_PB" TERM 20
 	[ "$MN_RC" -eq 0 ] || mn_fail "round $1: mn-b exit status $MN_RC after SIGTERM"
-	mn_app_locks_rm "$MN_B"
-	mn_start "b$1" "$MACHNETD" -c "$MN_TMP/b.conf"; MN_PB=$MN_PID
-	mn_wait_log "$MN_TMP/b$1.log" 'link0 \(port [0-9]+\): up' 30 "$MN_PB" ||
-		mn_fail "round $1: restarted mn-b: no link"
+	relaunch b "$MN_B" "$1"; MN_PB=$MN_PID
 }
 
 restart_a() {	# ROUND [KILL]
@@ -89,10 +93,7 @@ restart_a() {	# ROUND [KILL]
 		mn_stop "$MN_PA" TERM 20
 		[ "$MN_RC" -eq 0 ] || mn_fail "round $1: mn-a exit status $MN_RC after SIGTERM"
 	fi
-	mn_app_locks_rm "$MN_A"
-	mn_start "a$1" "$MACHNETD" -c "$MN_TMP/a.conf"; MN_PA=$MN_PID
-	mn_wait_log "$MN_TMP/a$1.log" 'link0 \(port [0-9]+\): up' 30 "$MN_PA" ||
-		mn_fail "round $1: restarted mn-a: no link"
+	relaunch a "$MN_A" "$1"; MN_PA=$MN_PID
 	server "srv$1"
 }
 

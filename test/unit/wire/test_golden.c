@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mn_cunit.h"
 #include "mn_csum.h"
 #include "mn_pcap.h"
 #include "mn_trace_txt.h"
@@ -318,7 +319,7 @@ static void test_coverage(void)
 
 int main(int argc, char **argv)
 {
-	static const struct { const char *name; CU_TestFunc fn; } tests[] = {
+	static const struct mn_cu_test tests[] = {
 		{ "decode_handshake_and_echo", test_decode_0 },
 		{ "decode_multi_packet_message", test_decode_1 },
 		{ "decode_teardown_rst", test_decode_2 },
@@ -329,28 +330,11 @@ int main(int argc, char **argv)
 		{ "rebuild_loss_recovery", test_rebuild_3 },
 		{ "coverage", test_coverage },
 	};
-	CU_pSuite s;
-	unsigned fails;
 
 	testdata = argc > 1 ? argv[1] : getenv("MN_TESTDATA_DIR");
 	if (!testdata) {
 		fprintf(stderr, "usage: %s TESTDATA_DIR (or set MN_TESTDATA_DIR)\n", argv[0]);
 		return 2;
 	}
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("golden", NULL, NULL);
-	if (!s)
-		goto err;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(s, tests[i].name, tests[i].fn))
-			goto err;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
-err:
-	CU_cleanup_registry();
-	return 2;
+	return mn_cu_run("golden", tests, sizeof(tests) / sizeof(tests[0]));
 }

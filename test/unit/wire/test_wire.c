@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mn_cunit.h"
 #include "mn_csum.h"
 #include "mn_wire.h"
 
@@ -774,7 +775,7 @@ static void test_arp(void)
 
 int main(void)
 {
-	static const struct { const char *name; CU_TestFunc fn; } tests[] = {
+	static const struct mn_cu_test tests[] = {
 		{ "roundtrip_control", test_roundtrip_control },
 		{ "roundtrip_data_all_sizes", test_roundtrip_data_all_sizes },
 		{ "encode_bytes", test_encode_bytes },
@@ -806,23 +807,6 @@ int main(void)
 		{ "csum_udp_zero_becomes_ffff", test_csum_udp_zero_becomes_ffff },
 		{ "arp", test_arp },
 	};
-	CU_pSuite s;
-	unsigned fails;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("wire", NULL, NULL);
-	if (!s)
-		goto err;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(s, tests[i].name, tests[i].fn))
-			goto err;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
-err:
-	CU_cleanup_registry();
-	return 2;
+	return mn_cu_run("wire", tests, sizeof(tests) / sizeof(tests[0]));
 }
