@@ -169,20 +169,12 @@ static void reply_cmd(struct mn_xport *x, struct mn_xflow *xf, int status)
 
 /* ---------------- proto callbacks ---------------- */
 
-static int op_tx(void *ctx, void *buf, uint8_t *frame, uint32_t len)
+static int op_tx(void *ctx, unsigned local, void *buf, uint8_t *frame, uint32_t len)
 {
 	struct mn_engine *e = ctx;
 	struct rte_mbuf *m = buf;
-	unsigned pi = 0;
-
-	if (e->n_ports > 1) {
-		for (unsigned i = 0; i < e->n_ports; i++) {
-			if (memcmp(frame + 6, e->ports[i].ifc.mac, 6) == 0) {
-				pi = i;
-				break;
-			}
-		}
-	}
+	/* proto's local addresses are the engine's ports, in order. */
+	unsigned pi = local < e->n_ports ? local : 0;
 	m->data_off = (uint16_t)(frame - (uint8_t *)m->buf_addr);
 	m->data_len = (uint16_t)len;
 	m->pkt_len = len;

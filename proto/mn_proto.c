@@ -416,8 +416,8 @@ static void flow_addr(const struct mn_flow *f, struct mn_l2l3 *a)
 /* Builds and transmits one frame of h with plen zero bytes of payload (the
  * control frames and the keepalive probe; data goes out by tx_seg). -1 when
  * no buffer was to be had. */
-static int send_frame(struct mn_proto *ep, const struct mn_l2l3 *a, const struct mn_hdr *h,
-                      uint32_t plen)
+static int send_frame(struct mn_proto *ep, unsigned li, const struct mn_l2l3 *a,
+                      const struct mn_hdr *h, uint32_t plen)
 {
 	uint8_t *payload, *frame;
 	void *buf = ep->ops.alloc(ep->ops.ctx, &payload);
@@ -432,12 +432,12 @@ static int send_frame(struct mn_proto *ep, const struct mn_l2l3 *a, const struct
 	ep->st.tx_frames++;
 	if (h->net_flags == MN_NF_ACK)
 		ep->st.tx_acks++;
-	if (ep->ops.tx(ep->ops.ctx, buf, frame, MN_ALL_HLEN + plen) < 0)
+	if (ep->ops.tx(ep->ops.ctx, li, buf, frame, MN_ALL_HLEN + plen) < 0)
 		ep->st.tx_fail++;
 	return 0;
 }
 
-static void send_ctrl(struct mn_proto *ep, const struct mn_l2l3 *a, uint8_t net_flags,
+static void send_ctrl(struct mn_proto *ep, unsigned li, const struct mn_l2l3 *a, uint8_t net_flags,
                       uint32_t seq, uint32_t ack, const uint8_t *sack, uint16_t sack_count,
                       uint64_t ts)
 {
@@ -452,7 +452,7 @@ static void send_ctrl(struct mn_proto *ep, const struct mn_l2l3 *a, uint8_t net_
 		memcpy(h.sack_bitmap, sack, MN_SACK_BYTES);
 	h.sack_count = sack_count;
 	h.timestamp = ts;
-	send_frame(ep, a, &h, 0);
+	send_frame(ep, li, a, &h, 0);
 }
 
 static void flow_ctrl(struct mn_flow *f, uint8_t net_flags, uint32_t seq, uint32_t ack, uint64_t ts)
@@ -460,7 +460,7 @@ static void flow_ctrl(struct mn_flow *f, uint8_t net_flags, uint32_t seq, uint32
 	struct mn_l2l3 a;
 
 	flow_addr(f, &a);
-	send_ctrl(f->ep, &a, net_flags, seq, ack, NULL, 0, ts);
+	send_ctrl(f->ep, f->local_idx, &a, net_flags, seq, ack, NULL, 0, ts);
 }
 
 static uint64_t nonzero_ts(uint64_t now)
@@ -502,8 +502,8 @@ static void send_ack(struct mn_flow *f)
 			if (f->ooo[(f->rcv_nxt + i) & WIN_MASK] != NIL)
 				mn_sack_set(sack, i - 1);
 	flow_addr(f, &a);
-	send_ctrl(f->ep, &a, MN_NF_ACK, f->snd_nxt, f->rcv_nxt, sack, (uint16_t)f->ooo_count,
-	          ack_echo(f));
+	send_ctrl(f->ep, f->local_idx, &a, MN_NF_ACK, f->snd_nxt, f->rcv_nxt, sack,
+	          (uint16_t)f->ooo_count, ack_echo(f));
 	f->ack_pending = 0;
 	f->ack_carried = 0;
 	f->rx_unacked = 0;
@@ -593,7 +593,7 @@ static void xmit_data(struct mn_flow *f, uint32_t seq, struct pkt *k, uint64_t n
 	/* The tx path consumes a reference of its own; ours stays for
 	 * retransmission until the packet is ACKed. */
 	ep->ops.hold(ep->ops.ctx, k->buf);
-	if (ep->ops.tx(ep->ops.ctx, k->buf, frame, MN_ALL_HLEN + k->len) < 0)
+	if (ep->ops.tx(ep->ops.ctx, f->local_idx, k->buf, frame, MN_ALL_HLEN + k->len) < 0)
 		ep->st.tx_fail++;
 }
 
@@ -1177,7 +1177,7 @@ static void send_hs(struct mn_flow *f, uint8_t net_flags, uint32_t ack, int ext,
 	if (ext && f->ep->p.ack_delay_ns)
 		feat[0] = MN_FEAT_PIGGYACK;
 	flow_addr(f, &a);
-	send_ctrl(f->ep, &a, net_flags, 0, ack, feat, 0, ext ? nonzero_ts(now) : 0);
+	send_ctrl(f->ep, f->local_idx, &a, net_flags, 0, ack, feat, 0, ext ? nonzero_ts(now) : 0);
 }
 
 static void send_syn(struct mn_flow *f, uint64_t now)
@@ -1246,7 +1246,7 @@ static void on_syn(struct mn_proto *ep, struct mn_flow *f, const struct mn_frame
 		a.dst_ip = in->src_ip;
 		a.src_port = in->dst_port;
 		a.dst_port = in->src_port;
-		send_ctrl(ep, &a, MN_NF_RST, 0, fr->hdr.seqno + 1, NULL, 0, 0);
+		send_ctrl(ep, (unsigned)li, &a, MN_NF_RST, 0, fr->hdr.seqno + 1, NULL, 0, 0);
 		ep->st.rst_sent++;
 		ep->st.rst_unknown_sent++;
 		return;
@@ -1377,7 +1377,7 @@ void mn_proto_rx(struct mn_proto *ep, void *buf, uint8_t *frame, uint32_t len, u
 			a.dst_ip = fr.addr.src_ip;
 			a.src_port = fr.addr.dst_port;
 			a.dst_port = fr.addr.src_port;
-			send_ctrl(ep, &a, MN_NF_RST, 0, fr.hdr.seqno + 1, NULL, 0, 0);
+			send_ctrl(ep, (unsigned)li, &a, MN_NF_RST, 0, fr.hdr.seqno + 1, NULL, 0, 0);
 			ep->st.rst_sent++;
 			ep->st.rst_unknown_sent++;
 			ep->ops.release(ep->ops.ctx, buf);
@@ -1485,7 +1485,7 @@ static void send_keepalive(struct mn_flow *f, uint64_t now)
 	h.ackno = MN_ACKNO_NONE;
 	h.timestamp = nonzero_ts(now);
 	flow_addr(f, &a);
-	if (send_frame(f->ep, &a, &h, 1) == 0)
+	if (send_frame(f->ep, f->local_idx, &a, &h, 1) == 0)
 		f->ep->st.keepalives_sent++;
 }
 

@@ -113,10 +113,11 @@ enum mn_proto_event {
 
 struct mn_proto_ops {
 	void *ctx;
-	/* Transmit frame[0..len) of buf. Consumes one reference to buf in all
-	 * cases; returns 0 or -errno (then the endpoint counts a tx failure and
-	 * relies on retransmission). */
-	int (*tx)(void *ctx, void *buf, uint8_t *frame, uint32_t len);
+	/* Transmit frame[0..len) of buf from params.local[local] (so the owner
+	 * picks the port without looking at the frame). Consumes one reference
+	 * to buf in all cases; returns 0 or -errno (then the endpoint counts a
+	 * tx failure and relies on retransmission). */
+	int (*tx)(void *ctx, unsigned local, void *buf, uint8_t *frame, uint32_t len);
 	/* Take / drop one reference to buf. */
 	void (*hold)(void *ctx, void *buf);
 	void (*release)(void *ctx, void *buf);

@@ -155,7 +155,7 @@ static void enqueue(struct mn_sim *s, int to, struct simbuf *b, uint32_t len, ui
 		buf_put(s, b);
 }
 
-static int sim_tx(void *ctx, void *buf, uint8_t *frame, uint32_t len)
+static int sim_tx(void *ctx, unsigned local, void *buf, uint8_t *frame, uint32_t len)
 {
 	struct node *n = ctx;
 	struct mn_sim *s = n->s;
@@ -164,6 +164,7 @@ static int sim_tx(void *ctx, void *buf, uint8_t *frame, uint32_t len)
 	uint64_t start, t;
 	int to = 1 - n->id;
 
+	(void)local;
 	s->st.sent[n->id]++;
 	/* The "NIC" copies the frame onto the wire and lets the buffer go. */
 	w = buf_get(s);

@@ -163,10 +163,11 @@ static void fz_release(void *ctx, void *buf)
 	}
 }
 
-static int fz_tx(void *ctx, void *buf, uint8_t *frame, uint32_t len)
+static int fz_tx(void *ctx, unsigned local, void *buf, uint8_t *frame, uint32_t len)
 {
 	struct mn_frame f;
 
+	(void)local;
 	CHECK(len >= MN_ALL_HLEN);
 	CHECK(mn_wire_decode(frame, len, 0, &f) == MN_RX_OK);
 	fz_release(ctx, buf);

@@ -80,9 +80,10 @@ static void r_hold(void *ctx, void *buf)
 	((struct rbuf *)buf)->refs++;
 }
 
-static int r_tx(void *ctx, void *buf, uint8_t *frame, uint32_t len)
+static int r_tx(void *ctx, unsigned local, void *buf, uint8_t *frame, uint32_t len)
 {
 	(void)ctx;
+	(void)local;
 	if (R.nours < MAXF) {
 		R.ours[R.nours].len = len;
 		memcpy(R.ours[R.nours].data, frame, len < 128 ? len : 128);
