@@ -87,6 +87,21 @@
 #define MN_PROTO_ACK_EVERY	2	/* ACK at least every second packet (RFC 5681) */
 #define MN_PROTO_MAX_KEEPALIVE_NS	(86400ull * 1000000000ull)	/* one day */
 
+/* The transport's defaults, in one place: machnetd's configuration table
+ * (primary/mn_config.c) takes the defaults of its transport keys from here.
+ * Times in ns. */
+#define MN_PROTO_DEFAULT_MTU			1500u
+#define MN_PROTO_DEFAULT_WINDOW			32u
+#define MN_PROTO_DEFAULT_MIN_RTO_NS		1000000ull		/* 1 ms */
+#define MN_PROTO_DEFAULT_MAX_RTO_NS		1000000000ull		/* 1 s */
+#define MN_PROTO_DEFAULT_INIT_RTO_NS		10000000ull		/* 10 ms */
+#define MN_PROTO_DEFAULT_MAX_RETRIES		8u
+#define MN_PROTO_DEFAULT_TARGET_QDELAY_NS	50000ull		/* 50 us */
+#define MN_PROTO_DEFAULT_CONNECT_TIMEOUT_NS	3000000000ull		/* 3 s */
+#define MN_PROTO_DEFAULT_CLOSE_TIMEOUT_NS	500000000ull		/* 0.5 s */
+#define MN_PROTO_DEFAULT_KEEPALIVE_NS		1000000000ull		/* 1 s */
+#define MN_PROTO_DEFAULT_ACK_DELAY_NS		50000ull		/* 50 us */
+
 struct mn_proto;
 struct mn_flow;
 
