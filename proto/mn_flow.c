@@ -1,0 +1,230 @@
+/* The flow table and a flow's life: the tuple hash, local addresses and
+ * source ports, listeners, allocation and release of a flow with every
+ * buffer it holds, and the owner callbacks for its events (with the guard
+ * that keeps an aborted flow's slot from being reused while callbacks run). */
+#include "mn_proto_int.h"
+
+#include <string.h>
+
+static uint32_t tuple_hash(uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport)
+{
+	uint64_t h = ((uint64_t)lip << 32 | rip) * 0x9e3779b97f4a7c15ull;
+
+	h ^= ((uint64_t)lport << 16 | rport) * 0xc2b2ae3d27d4eb4full;
+	h ^= h >> 31;
+	h *= 0x94d049bb133111ebull;
+	h ^= h >> 29;
+	return (uint32_t)h;
+}
+
+struct mn_flow *mn_flow_lookup(struct mn_proto *ep, uint32_t lip, uint16_t lport, uint32_t rip,
+                               uint16_t rport)
+{
+	uint32_t i = tuple_hash(lip, lport, rip, rport) & ep->ht_mask;
+
+	for (;;) {
+		uint32_t fi = ep->ht[i];
+		struct mn_flow *f;
+
+		if (fi == NIL)
+			return NULL;
+		f = &ep->flows[fi];
+		if (f->lip == lip && f->lport == lport && f->rip == rip && f->rport == rport)
+			return f;
+		i = (i + 1) & ep->ht_mask;
+	}
+}
+
+static void ht_insert(struct mn_proto *ep, struct mn_flow *f)
+{
+	uint32_t i = tuple_hash(f->lip, f->lport, f->rip, f->rport) & ep->ht_mask;
+
+	while (ep->ht[i] != NIL)
+		i = (i + 1) & ep->ht_mask;
+	ep->ht[i] = f->idx;
+}
+
+/* Linear probing with backward-shift deletion: no tombstones, so lookups
+ * stay short however many flows come and go. */
+static void ht_remove(struct mn_proto *ep, struct mn_flow *f)
+{
+	uint32_t i = tuple_hash(f->lip, f->lport, f->rip, f->rport) & ep->ht_mask, j;
+
+	while (ep->ht[i] != f->idx)
+		i = (i + 1) & ep->ht_mask;
+	j = i;
+	for (;;) {
+		uint32_t home;
+		struct mn_flow *g;
+
+		j = (j + 1) & ep->ht_mask;
+		if (ep->ht[j] == NIL)
+			break;
+		g = &ep->flows[ep->ht[j]];
+		home = tuple_hash(g->lip, g->lport, g->rip, g->rport) & ep->ht_mask;
+		/* g may move into the hole at i unless its home lies in (i, j]. */
+		if (i <= j ? (home > i && home <= j) : (home > i || home <= j))
+			continue;
+		ep->ht[i] = ep->ht[j];
+		i = j;
+	}
+	ep->ht[i] = NIL;
+}
+
+int mn_local_index(const struct mn_proto *ep, uint32_t ip)
+{
+	uint32_t i;
+
+	for (i = 0; i < ep->p.n_local; i++)
+		if (ep->p.local[i].ip == ip)
+			return (int)i;
+	return -1;
+}
+
+int mn_port_used(const struct mn_proto *ep, int li, uint16_t port)
+{
+	return (ep->ports[li][port >> 5] >> (port & 31)) & 1;
+}
+
+void mn_port_mark(struct mn_proto *ep, int li, uint16_t port, int used)
+{
+	if (used)
+		ep->ports[li][port >> 5] |= 1u << (port & 31);
+	else
+		ep->ports[li][port >> 5] &= ~(1u << (port & 31));
+}
+
+struct listener *mn_listener_find(struct mn_proto *ep, uint32_t ip, uint16_t port)
+{
+	struct listener *any = NULL;
+	uint32_t i;
+
+	for (i = 0; i < ep->p.max_listeners; i++) {
+		struct listener *l = &ep->ls[i];
+
+		if (!l->used || l->port != port)
+			continue;
+		if (l->ip == ip)
+			return l;
+		if (l->ip == 0)
+			any = l;
+	}
+	return any;
+}
+
+struct mn_flow *mn_flow_alloc(struct mn_proto *ep, int li, uint32_t lip, uint16_t lport,
+                              uint32_t rip, uint16_t rport)
+{
+	struct mn_flow *f;
+	uint32_t idx = ep->free_flow;
+
+	if (idx == NIL)
+		return NULL;
+	f = &ep->flows[idx];
+	ep->free_flow = f->free_next;
+	memset(f, 0, sizeof(*f));
+	memset(f->win, 0xff, sizeof(f->win));
+	memset(f->ooo, 0xff, sizeof(f->ooo));
+	f->ep = ep;
+	f->idx = idx;
+	f->free_next = NIL;
+	f->local_idx = (uint8_t)li;
+	f->lip = lip;
+	f->lport = lport;
+	f->rip = rip;
+	f->rport = rport;
+	memcpy(f->lmac, ep->p.local[li].mac, 6);
+	mn_timer_init(&f->timer);
+	f->sq_head = f->sq_tail = NIL;
+	f->rq_head = f->rq_tail = NIL;
+	/* ISN 0 on both sides: the SYN is seqno 0, data starts at 1. */
+	f->snd_una = f->snd_nxt = 1;
+	f->rcv_nxt = 1;
+	f->rto = ep->p.init_rto_ns;
+	f->cap = MN_PROTO_PLAIN_INFLIGHT;
+	mn_cc_init(&f->cc, MN_CCK_FIXED, ep->p.window, f->cap, ep->p.target_qdelay_ns);
+	ht_insert(ep, f);
+	ep->nflows++;
+	ep->st.flows_opened++;
+	return f;
+}
+
+void mn_flow_free(struct mn_flow *f)
+{
+	struct mn_proto *ep = f->ep;
+	uint32_t i, s;
+
+	mn_timer_cancel(&ep->wheel, &f->timer);
+	ht_remove(ep, f);
+	if (f->in_ack_list) {
+		struct mn_flow **pp = &ep->ack_list;
+
+		while (*pp != f)
+			pp = &(*pp)->ack_next;
+		*pp = f->ack_next;
+	}
+	while ((i = f->sq_head) != NIL) {
+		f->sq_head = ep->pool[i].next;
+		tx_pkt_free(ep, i);
+	}
+	for (s = f->snd_una; s != f->snd_nxt; s++) {
+		i = f->win[s & WIN_MASK];
+		if (i != NIL)
+			tx_pkt_free(ep, i);
+	}
+	while ((i = f->rq_head) != NIL) {
+		f->rq_head = ep->pool[i].next;
+		rx_pkt_free(ep, i);
+	}
+	for (s = 0; s < MN_PROTO_RX_AHEAD; s++)
+		if (f->ooo[s] != NIL)
+			rx_pkt_free(ep, f->ooo[s]);
+	if (f->state == ST_SYN_RCVD)
+		ep->nhalf--;
+	if (!f->passive)
+		mn_port_mark(ep, f->local_idx, f->lport, 0);
+	f->state = ST_FREE;
+	if (ep->cb_depth) {
+		f->free_next = ep->zombies;
+		ep->zombies = f->idx;
+	} else {
+		f->free_next = ep->free_flow;
+		ep->free_flow = f->idx;
+	}
+	ep->nflows--;
+}
+
+void mn_cb_enter(struct mn_proto *ep)
+{
+	ep->cb_depth++;
+}
+
+void mn_cb_leave(struct mn_proto *ep)
+{
+	if (--ep->cb_depth)
+		return;
+	while (ep->zombies != NIL) {
+		struct mn_flow *f = &ep->flows[ep->zombies];
+
+		ep->zombies = f->free_next;
+		f->free_next = ep->free_flow;
+		ep->free_flow = f->idx;
+	}
+}
+
+void mn_flow_event(struct mn_flow *f, enum mn_proto_event ev, int err)
+{
+	struct mn_proto *ep = f->ep;
+
+	mn_cb_enter(ep);
+	ep->ops.event(ep->ops.ctx, f, f->cookie, ev, err);
+	mn_cb_leave(ep);
+}
+
+/* Reports a terminal event, then frees the flow. */
+void mn_flow_end(struct mn_flow *f, enum mn_proto_event ev, int err)
+{
+	f->state = ST_DEAD;
+	mn_flow_event(f, ev, err);
+	mn_flow_free(f);
+}

@@ -1,0 +1,227 @@
+/* What a flow learns from ACKs: RTT and RTO estimation, loss detection and
+ * recovery (SACK/RACK toward an extension peer, duplicate ACKs and NewReno
+ * toward a plain Machnet peer), and the retransmission timeout. */
+#include "mn_proto_int.h"
+
+#include <errno.h>
+#include <string.h>
+
+void mn_rtt_sample(struct mn_flow *f, uint64_t r)
+{
+	const struct mn_proto *ep = f->ep;
+	uint64_t rto;
+
+	if (!f->srtt) {
+		f->srtt = r;
+		f->rttvar = r / 2;
+	} else {
+		uint64_t d = f->srtt > r ? f->srtt - r : r - f->srtt;
+
+		f->rttvar = (3 * f->rttvar + d) / 4;
+		f->srtt = (7 * f->srtt + r) / 8;
+	}
+	rto = f->srtt + 4 * f->rttvar;
+	if (rto < ep->p.min_rto_ns)
+		rto = ep->p.min_rto_ns;
+	if (rto > ep->p.max_rto_ns)
+		rto = ep->p.max_rto_ns;
+	f->rto = rto;
+}
+
+/* In recovery, a retransmission not answered within about two RTTs is
+ * taken as lost and sent again, with backoff, without waiting for the RTO
+ * (whose 1 ms floor is 50x a datacenter RTT). Toward a plain peer this is
+ * the only way to see a lost retransmission: its SACK bitmap is useless. */
+void mn_probe_arm(struct mn_flow *f, uint64_t now)
+{
+	uint64_t iv = f->srtt ? 2 * f->srtt + 4 * f->rttvar : f->rto, cap = rto_cur(f);
+	uint32_t n = f->probe_n;
+
+	if (iv < 10000)
+		iv = 10000;
+	while (n-- && iv < cap)
+		iv <<= 1;
+	f->probe_at = now + (iv < cap ? iv : cap);
+}
+
+/* RACK-style loss detection for extension peers (RFC 8985, simplified): a
+ * packet is lost when one sent at least a reordering window later has been
+ * delivered. Catches lost retransmissions too, without waiting for an RTO. */
+static uint32_t rack_detect(struct mn_flow *f, uint64_t rack_ns, uint64_t now)
+{
+	struct mn_proto *ep = f->ep;
+	uint64_t reo = f->srtt / 4;
+	uint32_t s, lost = 0;
+
+	if (reo < 1000)
+		reo = 1000;
+	for (s = f->snd_una; s != f->snd_nxt; s++) {
+		struct pkt *k = &ep->pool[f->win[s & WIN_MASK]];
+
+		if (k->sacked || k->tx_ns + reo >= rack_ns)
+			continue;
+		ep->st.retransmits++;
+		mn_xmit_data(f, s, k, now);
+		lost++;
+	}
+	if (lost)
+		mn_probe_arm(f, now);
+	return lost;
+}
+
+void mn_on_ack(struct mn_flow *f, const struct mn_hdr *h, uint64_t now)
+{
+	struct mn_proto *ep = f->ep;
+	uint32_t a = h->ackno, newly, s;
+	uint64_t rtt = 0, rack_ns = 0;
+
+	if (mn_seq_lt(a, f->snd_una) || mn_seq_gt(a, f->snd_nxt)) {
+		ep->st.rx_stale_acks++;
+		return;
+	}
+	ep->st.rx_acks++;
+	/* Any in-window ACK proves the peer is alive: retries count only
+	 * timeouts in a row without a word from it, and a peer that answers
+	 * (even while it refuses data) is probed at the base RTO. */
+	f->retries = 0;
+	if (f->backoff) {
+		f->backoff = 0;
+		if (f->rto_at)
+			f->rto_at = now + rto_cur(f);
+	}
+	if (f->ext && h->timestamp && h->timestamp <= now)
+		rtt = now - h->timestamp;
+	if (f->ext && h->sack_count) {
+		for (s = 0; s < MN_SACK_BITS; s++) {
+			uint32_t seq = a + 1 + s;
+			struct pkt *k;
+
+			if (!mn_seq_lt(seq, f->snd_nxt))
+				break;
+			if (!mn_sack_test(h->sack_bitmap, s))
+				continue;
+			k = &ep->pool[f->win[seq & WIN_MASK]];
+			if (k->tx_ns > rack_ns)
+				rack_ns = k->tx_ns;
+			if (!k->sacked) {
+				k->sacked = 1;
+				f->nsacked++;
+			}
+		}
+	}
+	newly = a - f->snd_una;
+	if (newly) {
+		for (s = f->snd_una; s != a; s++) {
+			uint32_t i = f->win[s & WIN_MASK];
+			struct pkt *k = &ep->pool[i];
+
+			/* Without timestamps, time only a clean ACK of a packet sent
+			 * once (Karn); one that ends a recovery also carries the wait
+			 * for the hole and would inflate the RTO. */
+			if (!f->ext && s == a - 1 && k->ntx == 1 && !h->sack_count &&
+			    !f->in_recovery && !f->dupacks)
+				rtt = now - k->tx_ns;
+			if (k->tx_ns > rack_ns)
+				rack_ns = k->tx_ns;
+			if (k->sacked)
+				f->nsacked--;
+			f->win[s & WIN_MASK] = NIL;
+			tx_pkt_free(ep, i);
+		}
+		f->snd_una = a;
+		/* The packet that carried our pending ACK arrived. */
+		if (f->ack_carried && mn_seq_gt(a, f->ack_carrier)) {
+			f->ack_carried = 0;
+			f->ack_pending = 0;
+		}
+		f->dupacks = 0;
+		f->probe_n = 0;
+		if (rtt)
+			mn_rtt_sample(f, rtt);
+		mn_cc_on_ack(&f->cc, newly, rtt, f->srtt, now);
+		if (f->in_recovery) {
+			if (mn_seq_ge(a, f->recover)) {
+				f->in_recovery = 0;
+				f->probe_at = 0;
+			} else if (!f->ext) {
+				mn_retransmit(f, f->snd_una, now);	/* NewReno partial ACK */
+			}
+		}
+		if (f->snd_una == f->snd_nxt)
+			f->probe_at = 0;
+		f->rto_at = f->snd_una != f->snd_nxt ? now + rto_cur(f) : 0;
+	} else if (f->snd_una != f->snd_nxt) {
+		ep->st.rx_dup_acks++;
+		/* A duplicate ACK without held packets answers a duplicated or
+		 * refused data packet, not a loss. */
+		if (f->ext || h->sack_count)
+			f->dupacks++;
+		if (rtt) {
+			mn_rtt_sample(f, rtt);
+			mn_cc_on_ack(&f->cc, 0, rtt, f->srtt, now);
+		}
+		/* Toward a plain peer only the count is trusted: three duplicates,
+		 * or a count of three held packets, mean snd_una is lost. */
+		if (!f->ext && !f->in_recovery && h->sack_count &&
+		    (f->dupacks >= 3 || h->sack_count >= 3)) {
+			f->in_recovery = 1;
+			f->recover = f->snd_nxt;
+			ep->st.fast_retransmits++;
+			mn_cc_on_loss(&f->cc, f->srtt, now);
+			mn_retransmit(f, f->snd_una, now);
+		}
+	}
+	if (f->ext && rack_ns && (f->nsacked || f->in_recovery)) {
+		if (rack_detect(f, rack_ns, now)) {
+			if (!f->in_recovery) {
+				f->in_recovery = 1;
+				f->recover = f->snd_nxt;
+				ep->st.fast_retransmits++;
+			}
+			mn_cc_on_loss(&f->cc, f->srtt, now);
+		}
+	}
+	mn_flow_push(f, now);
+}
+
+/* The ACK a piggyback peer's data packet carries: taken like an ACK packet
+ * when it advances snd_una, ignored otherwise (a data packet repeats the
+ * last ackno; that is not a duplicate ACK, and it holds no SACK). */
+void mn_on_piggy_ack(struct mn_flow *f, const struct mn_hdr *data, uint64_t now)
+{
+	struct mn_hdr h;
+
+	if (!mn_seq_gt(data->ackno, f->snd_una) || mn_seq_gt(data->ackno, f->snd_nxt))
+		return;
+	f->ep->st.rx_piggy_acks++;
+	memset(&h, 0, sizeof(h));
+	h.net_flags = MN_NF_ACK;
+	h.ackno = data->ackno;
+	h.timestamp = get_be64(data->sack_bitmap + MN_ECHO_OFF);
+	mn_on_ack(f, &h, now);
+}
+
+void mn_on_rto(struct mn_flow *f, uint64_t now)
+{
+	struct mn_proto *ep = f->ep;
+	uint32_t s;
+
+	if (++f->retries > ep->p.max_retries) {
+		ep->st.flows_failed++;
+		mn_send_rst(f);
+		mn_flow_end(f, MN_PROTO_EV_FAILED, -ETIMEDOUT);
+		return;
+	}
+	ep->st.rtos++;
+	f->backoff++;
+	mn_cc_on_rto(&f->cc, now);
+	f->in_recovery = 1;
+	f->recover = f->snd_nxt;
+	for (s = f->snd_una; s != f->snd_nxt; s++)
+		if (!ep->pool[f->win[s & WIN_MASK]].sacked)
+			break;
+	if (s == f->snd_nxt)
+		s = f->snd_una;
+	mn_retransmit(f, s, now);
+	f->rto_at = now + rto_cur(f);
+}
