@@ -11,17 +11,17 @@
 void mn_proto_params_default(struct mn_proto_params *p)
 {
 	memset(p, 0, sizeof(*p));
-	p->mtu = 1500;
-	p->window = 32;
-	p->min_rto_ns = 1000000;
-	p->max_rto_ns = 1000000000;
-	p->init_rto_ns = 10000000;
-	p->max_retries = 8;
+	p->mtu = MN_PROTO_DEFAULT_MTU;
+	p->window = MN_PROTO_DEFAULT_WINDOW;
+	p->min_rto_ns = MN_PROTO_DEFAULT_MIN_RTO_NS;
+	p->max_rto_ns = MN_PROTO_DEFAULT_MAX_RTO_NS;
+	p->init_rto_ns = MN_PROTO_DEFAULT_INIT_RTO_NS;
+	p->max_retries = MN_PROTO_DEFAULT_MAX_RETRIES;
 	p->cc = MN_PROTO_CC_AUTO;
 	p->extensions = 1;
-	p->target_qdelay_ns = 50000;
-	p->connect_timeout_ns = 5000000000ull;
-	p->close_timeout_ns = 1000000000ull;
+	p->target_qdelay_ns = MN_PROTO_DEFAULT_TARGET_QDELAY_NS;
+	p->connect_timeout_ns = MN_PROTO_DEFAULT_CONNECT_TIMEOUT_NS;
+	p->close_timeout_ns = MN_PROTO_DEFAULT_CLOSE_TIMEOUT_NS;
 	p->rx_retry_ns = 20000;
 	p->max_flows = 1024;
 	p->max_half_open = 256;
@@ -30,7 +30,8 @@ void mn_proto_params_default(struct mn_proto_params *p)
 	p->sndq_max_pkts = 0;
 	p->tx_csum = MN_ENC_CSUM_IP | MN_ENC_CSUM_UDP;
 	p->rx_check_csum = 1;
-	p->keepalive_ns = 0;
+	p->keepalive_ns = MN_PROTO_DEFAULT_KEEPALIVE_NS;
+	p->ack_delay_ns = MN_PROTO_DEFAULT_ACK_DELAY_NS;
 }
 
 struct mn_proto *mn_proto_create(const struct mn_proto_params *p, const struct mn_proto_ops *ops,

@@ -172,8 +172,8 @@ struct mn_proto_params {
 	enum mn_proto_cc cc;		/* AUTO */
 	int extensions;			/* 1: advertise timestamps/SACK/Swift; 0: plain Machnet */
 	uint64_t target_qdelay_ns;	/* 50 us: Swift's queueing-delay target above the base RTT */
-	uint64_t connect_timeout_ns;	/* 5 s: SYN_SENT and half-open (SYN received) lifetime */
-	uint64_t close_timeout_ns;	/* 1 s: close waits this long for data to be ACKed */
+	uint64_t connect_timeout_ns;	/* 3 s: SYN_SENT and half-open (SYN received) lifetime */
+	uint64_t close_timeout_ns;	/* 0.5 s: close waits this long for data to be ACKed */
 	uint64_t rx_retry_ns;		/* 20 us: retry of a refused delivery */
 	uint32_t max_flows;		/* 1024 */
 	uint32_t max_half_open;		/* 256: SYN flood bound */
@@ -182,9 +182,9 @@ struct mn_proto_params {
 	uint32_t sndq_max_pkts;		/* per flow, queued + in flight: 2 largest messages */
 	unsigned tx_csum;		/* MN_ENC_CSUM_* for frames we build (IP|UDP) */
 	int rx_check_csum;		/* 1: drop bad IP/UDP checksums; 0 for peers that send zeros */
-	uint64_t keepalive_ns;		/* 0 (off): idle time before a keepalive probe (see
+	uint64_t keepalive_ns;		/* 1 s (0: off): idle time before a keepalive probe (see
 					 * above); at most MN_PROTO_MAX_KEEPALIVE_NS */
-	uint64_t ack_delay_ns;		/* 0 (off): piggybacked ACKs (see above); at most
+	uint64_t ack_delay_ns;		/* 50 us (0: off): piggybacked ACKs (see above); at most
 					 * min_rto_ns / 2 */
 };
 

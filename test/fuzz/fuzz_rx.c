@@ -222,6 +222,12 @@ static void fuzz_transport(const uint8_t *data, size_t len)
 		static const uint8_t mac_b[6] = { 0x02, 0x00, 0xc6, 0x12, 0x00, 0x02 };
 
 		mn_proto_params_default(&p);
+		/* The transport's defaults this test was written for (connect 5 s,
+		 * close 1 s, keepalive and piggybacked ACKs off), not machnetd's. */
+		p.connect_timeout_ns = 5000000000ull;
+		p.close_timeout_ns = 1000000000ull;
+		p.keepalive_ns = 0;
+		p.ack_delay_ns = 0;
 		p.n_local = 2;
 		p.local[0].ip = 0xc6120001;	/* 198.18.0.1 */
 		memcpy(p.local[0].mac, mac_a, 6);

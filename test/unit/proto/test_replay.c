@@ -133,6 +133,12 @@ static void ep_new(void)
 	struct mn_proto_ops ops = { NULL, r_tx, r_hold, r_release, r_alloc, r_deliver, r_event };
 
 	mn_proto_params_default(&p);
+	/* The transport's defaults this test was written for (connect 5 s,
+	 * close 1 s, keepalive and piggybacked ACKs off), not machnetd's. */
+	p.connect_timeout_ns = 5000000000ull;
+	p.close_timeout_ns = 1000000000ull;
+	p.keepalive_ns = 0;
+	p.ack_delay_ns = 0;
 	p.n_local = 1;
 	p.local[0].ip = IP_A;
 	memcpy(p.local[0].mac, MAC_A, 6);
