@@ -170,6 +170,10 @@ void mn_retransmit(struct mn_flow *f, uint32_t seq, uint64_t now)
 
 	if (i == NIL)
 		return;
+	/* Resending anything but the RTO's packet ends the spurious-RTO test
+	 * (mn_recovery.c): an ACK could then answer a copy. */
+	if (f->frto && seq != f->frto_seq)
+		f->frto = 0;
 	f->ep->st.retransmits++;
 	mn_xmit_data(f, seq, &f->ep->pool[i], now);
 	mn_probe_arm(f, now);

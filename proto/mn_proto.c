@@ -14,6 +14,7 @@ void mn_proto_params_default(struct mn_proto_params *p)
 	p->mtu = MN_PROTO_DEFAULT_MTU;
 	p->window = MN_PROTO_DEFAULT_WINDOW;
 	p->min_rto_ns = MN_PROTO_DEFAULT_MIN_RTO_NS;
+	p->plain_min_rto_ns = MN_PROTO_DEFAULT_PLAIN_MIN_RTO_NS;
 	p->max_rto_ns = MN_PROTO_DEFAULT_MAX_RTO_NS;
 	p->init_rto_ns = MN_PROTO_DEFAULT_INIT_RTO_NS;
 	p->max_retries = MN_PROTO_DEFAULT_MAX_RETRIES;
@@ -44,7 +45,8 @@ struct mn_proto *mn_proto_create(const struct mn_proto_params *p, const struct m
 	    !ops->deliver || !ops->event || p->n_local == 0 || p->n_local > MN_PROTO_MAX_LOCAL ||
 	    p->mtu < 576 || p->mtu > 9000 || p->window == 0 || p->max_flows == 0 ||
 	    p->max_flows > (1u << 24) || p->pool_pkts < 64 || p->min_rto_ns == 0 ||
-	    p->max_rto_ns < p->min_rto_ns || p->init_rto_ns == 0 ||
+	    p->max_rto_ns < p->min_rto_ns || p->max_rto_ns < p->plain_min_rto_ns ||
+	    p->init_rto_ns == 0 ||
 	    p->keepalive_ns > MN_PROTO_MAX_KEEPALIVE_NS || p->ack_delay_ns > p->min_rto_ns / 2) {
 		errno = EINVAL;
 		return NULL;

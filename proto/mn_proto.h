@@ -67,6 +67,27 @@
  * so the peer's RTT samples (RTO, Swift) do not count our wait. A received
  * piggybacked ACK only advances snd_una (never a duplicate ACK, no SACK).
  *
+ * Loss recovery toward a plain Machnet peer (no timestamps, no usable
+ * SACK: it ACKs every packet on its own, and its SACK bits are stale) never
+ * resends what the peer has ACKed, and undoes a timeout that was spurious:
+ *   - The RTO floor is params.plain_min_rto_ns (10 ms), not min_rto_ns:
+ *     Machnet's engine can go milliseconds without running (3.4 ms seen in
+ *     captures on a shared CPU), and every such pause would otherwise fire
+ *     the RTO although nothing was lost. Its own RTO is about 3 s.
+ *   - After an RTO only the first unACKed packet is resent. An ACK that then
+ *     covers a packet beyond it (sent once, before the timeout) proves the
+ *     originals arrived: the RTO was spurious (F-RTO, RFC 5682, as far as
+ *     a plain peer allows), so the window and recovery state from before it
+ *     come back (counted in rtos_spurious). A duplicate ACK that says the
+ *     peer holds out-of-order packets (SACK count > 0) ends the test: the
+ *     loss was real and NewReno recovery goes on.
+ *   - On a partial ACK (NewReno) the next hole is resent at once only when
+ *     the ACK covered a retransmitted packet (the peer answered our repair,
+ *     so snd_una is missing); a partial ACK of packets sent once is the peer
+ *     catching up on originals, and the recovery probe (about two RTTs)
+ *     resends snd_una only if no further ACK arrives.
+ * The extension path (timestamps, SACK, RACK) is unchanged.
+ *
  * IPs and ports are host order. Times are ns on any monotonic clock.
  */
 #ifndef MN_PROTO_H
@@ -93,6 +114,7 @@
 #define MN_PROTO_DEFAULT_MTU			1500u
 #define MN_PROTO_DEFAULT_WINDOW			32u
 #define MN_PROTO_DEFAULT_MIN_RTO_NS		1000000ull		/* 1 ms */
+#define MN_PROTO_DEFAULT_PLAIN_MIN_RTO_NS	10000000ull		/* 10 ms */
 #define MN_PROTO_DEFAULT_MAX_RTO_NS		1000000000ull		/* 1 s */
 #define MN_PROTO_DEFAULT_INIT_RTO_NS		10000000ull		/* 10 ms */
 #define MN_PROTO_DEFAULT_MAX_RETRIES		8u
@@ -166,6 +188,8 @@ struct mn_proto_params {
 	uint32_t mtu;			/* 1500: MSS = mtu - 82 */
 	uint32_t window;		/* 32: fixed window, and Swift's start window */
 	uint64_t min_rto_ns;		/* 1 ms */
+	uint64_t plain_min_rto_ns;	/* 10 ms: the RTO floor toward a plain Machnet peer
+					 * (see above); 0: min_rto_ns. At most max_rto_ns */
 	uint64_t max_rto_ns;		/* 1 s */
 	uint64_t init_rto_ns;		/* 10 ms: SYN retries and the first RTO */
 	uint32_t max_retries;		/* 8 consecutive timeouts, then fail */
@@ -228,6 +252,7 @@ struct mn_proto_stats {
 	uint64_t keepalive_failures;	/* flows failed by unanswered probes (also in flows_failed) */
 	uint64_t tx_piggy_acks;		/* data packets that carried an ACK we owed */
 	uint64_t rx_piggy_acks;		/* data packets whose ackno advanced snd_una */
+	uint64_t rtos_spurious;		/* RTOs toward a plain peer found spurious and undone */
 };
 
 /* Snapshot of one flow. */

@@ -91,6 +91,14 @@ struct mn_flow {
 	uint64_t next_send_at;
 	uint64_t srtt, rttvar, rto;
 	struct mn_cc cc;
+	/* Spurious RTO detection toward a plain peer (mn_recovery.c): set by an
+	 * RTO while the only packet resent since is frto_seq; undo_* is the
+	 * state to restore when an ACK proves the timeout spurious. */
+	uint8_t frto;
+	uint8_t undo_in_recovery;
+	uint32_t frto_seq;
+	uint32_t undo_recover;
+	struct mn_cc undo_cc;
 	uint32_t win[MN_PROTO_MAX_INFLIGHT];	/* pkt index by seq & 255 */
 
 	/* receiver */

@@ -9,7 +9,7 @@
 void mn_rtt_sample(struct mn_flow *f, uint64_t r)
 {
 	const struct mn_proto *ep = f->ep;
-	uint64_t rto;
+	uint64_t rto, floor;
 
 	if (!f->srtt) {
 		f->srtt = r;
@@ -21,8 +21,11 @@ void mn_rtt_sample(struct mn_flow *f, uint64_t r)
 		f->srtt = (7 * f->srtt + r) / 8;
 	}
 	rto = f->srtt + 4 * f->rttvar;
-	if (rto < ep->p.min_rto_ns)
-		rto = ep->p.min_rto_ns;
+	/* A plain Machnet peer's engine may not run for milliseconds: its own
+	 * floor keeps those pauses from firing the RTO (mn_proto.h). */
+	floor = !f->ext && ep->p.plain_min_rto_ns ? ep->p.plain_min_rto_ns : ep->p.min_rto_ns;
+	if (rto < floor)
+		rto = floor;
 	if (rto > ep->p.max_rto_ns)
 		rto = ep->p.max_rto_ns;
 	f->rto = rto;
@@ -42,6 +45,38 @@ void mn_probe_arm(struct mn_flow *f, uint64_t now)
 	while (n-- && iv < cap)
 		iv <<= 1;
 	f->probe_at = now + (iv < cap ? iv : cap);
+}
+
+/* A plain peer's ACK proved the last RTO spurious: its data was not lost
+ * but late. The window and the recovery state from before the timeout come
+ * back; what was resent meanwhile (only the first unACKed packet) stays
+ * resent. */
+static void frto_undo(struct mn_flow *f)
+{
+	f->frto = 0;
+	f->cc = f->undo_cc;
+	f->in_recovery = f->undo_in_recovery;
+	f->recover = f->undo_recover;
+	if (!f->in_recovery)
+		f->probe_at = 0;
+	f->ep->st.rtos_spurious++;
+}
+
+/* After an RTO toward a plain peer (F-RTO, RFC 5682, without timestamps or
+ * new data of our own to send): frto_seq, the one packet resent, may be
+ * ACKed alone (frto 1 -> 2: the original or the copy, we cannot tell);
+ * an ACK after that covers a packet that was sent once, before the
+ * timeout, so the originals are arriving: the timeout was spurious. A
+ * first ACK that jumps past frto_seq + 1 filled a hole with our copy, and
+ * one that ACKs everything leaves nothing to tell: the loss was real. */
+static void frto_on_ack(struct mn_flow *f, uint32_t a)
+{
+	if (f->frto == 2)
+		frto_undo(f);
+	else if (a == f->frto_seq + 1 && a != f->snd_nxt)
+		f->frto = 2;
+	else
+		f->frto = 0;
 }
 
 /* RACK-style loss detection for extension peers (RFC 8985, simplified): a
@@ -111,6 +146,8 @@ void mn_on_ack(struct mn_flow *f, const struct mn_hdr *h, uint64_t now)
 	}
 	newly = a - f->snd_una;
 	if (newly) {
+		int rexmit_acked = 0;
+
 		for (s = f->snd_una; s != a; s++) {
 			uint32_t i = f->win[s & WIN_MASK];
 			struct pkt *k = &ep->pool[i];
@@ -123,6 +160,8 @@ void mn_on_ack(struct mn_flow *f, const struct mn_hdr *h, uint64_t now)
 				rtt = now - k->tx_ns;
 			if (k->tx_ns > rack_ns)
 				rack_ns = k->tx_ns;
+			if (k->ntx > 1)
+				rexmit_acked = 1;
 			if (k->sacked)
 				f->nsacked--;
 			f->win[s & WIN_MASK] = NIL;
@@ -139,12 +178,23 @@ void mn_on_ack(struct mn_flow *f, const struct mn_hdr *h, uint64_t now)
 		if (rtt)
 			mn_rtt_sample(f, rtt);
 		mn_cc_on_ack(&f->cc, newly, rtt, f->srtt, now);
+		if (f->frto)
+			frto_on_ack(f, a);
 		if (f->in_recovery) {
 			if (mn_seq_ge(a, f->recover)) {
 				f->in_recovery = 0;
 				f->probe_at = 0;
+				f->frto = 0;
 			} else if (!f->ext) {
-				mn_retransmit(f, f->snd_una, now);	/* NewReno partial ACK */
+				/* NewReno partial ACK. snd_una is the next hole when
+				 * the ACK answers a packet we resent; one of packets
+				 * sent once (a plain peer ACKs each on its own) says
+				 * the originals are still arriving: resend only if
+				 * they stop (the probe, about two RTTs). */
+				if (rexmit_acked && !f->frto)
+					mn_retransmit(f, f->snd_una, now);
+				else
+					mn_probe_arm(f, now);
 			}
 		}
 		if (f->snd_una == f->snd_nxt)
@@ -156,6 +206,10 @@ void mn_on_ack(struct mn_flow *f, const struct mn_hdr *h, uint64_t now)
 		 * refused data packet, not a loss. */
 		if (f->ext || h->sack_count)
 			f->dupacks++;
+		/* ... and one that does report held packets: the loss after an
+		 * RTO was real. */
+		if (f->frto && h->sack_count)
+			f->frto = 0;
 		if (rtt) {
 			mn_rtt_sample(f, rtt);
 			mn_cc_on_ack(&f->cc, 0, rtt, f->srtt, now);
@@ -214,6 +268,14 @@ void mn_on_rto(struct mn_flow *f, uint64_t now)
 	}
 	ep->st.rtos++;
 	f->backoff++;
+	/* Toward a plain peer, remember what to undo should the timeout turn
+	 * out spurious (frto_on_ack); a series of RTOs undoes to before the
+	 * first. */
+	if (!f->ext && !f->frto) {
+		f->undo_cc = f->cc;
+		f->undo_in_recovery = f->in_recovery;
+		f->undo_recover = f->recover;
+	}
 	mn_cc_on_rto(&f->cc, now);
 	f->in_recovery = 1;
 	f->recover = f->snd_nxt;
@@ -222,6 +284,10 @@ void mn_on_rto(struct mn_flow *f, uint64_t now)
 			break;
 	if (s == f->snd_nxt)
 		s = f->snd_una;
+	if (!f->ext) {
+		f->frto = 1;
+		f->frto_seq = s;
+	}
 	mn_retransmit(f, s, now);
 	f->rto_at = now + rto_cur(f);
 }

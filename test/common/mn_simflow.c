@@ -75,11 +75,13 @@ void mn_sf_params(struct mn_proto_params *p, int node)
 {
 	mn_proto_params_default(p);
 	/* The transport defaults these tests were written for (connect 5 s,
-	 * close 1 s, keepalive and piggybacked ACKs off), not machnetd's. */
+	 * close 1 s, keepalive and piggybacked ACKs off, min_rto toward plain
+	 * peers too), not machnetd's. */
 	p->connect_timeout_ns = 5000000000ull;
 	p->close_timeout_ns = 1000000000ull;
 	p->keepalive_ns = 0;
 	p->ack_delay_ns = 0;
+	p->plain_min_rto_ns = 0;
 	p->n_local = 1;
 	p->local[0].ip = node ? MN_SF_IP_B : MN_SF_IP_A;
 	memcpy(p->local[0].mac, node ? MAC_B : MAC_A, 6);

@@ -223,11 +223,13 @@ static void fuzz_transport(const uint8_t *data, size_t len)
 
 		mn_proto_params_default(&p);
 		/* The transport's defaults this test was written for (connect 5 s,
-		 * close 1 s, keepalive and piggybacked ACKs off), not machnetd's. */
+		 * close 1 s, keepalive and piggybacked ACKs off, min_rto toward plain
+		 * peers too), not machnetd's. */
 		p.connect_timeout_ns = 5000000000ull;
 		p.close_timeout_ns = 1000000000ull;
 		p.keepalive_ns = 0;
 		p.ack_delay_ns = 0;
+		p.plain_min_rto_ns = 0;
 		p.n_local = 2;
 		p.local[0].ip = 0xc6120001;	/* 198.18.0.1 */
 		memcpy(p.local[0].mac, mac_a, 6);

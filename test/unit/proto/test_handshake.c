@@ -152,11 +152,13 @@ static void setup(int ext_a, int ext_b, uint32_t max_retries, uint64_t connect_t
 	memset(&T, 0, sizeof(T));
 	mn_proto_params_default(&pa);
 	/* The transport's defaults this test was written for (connect 5 s,
-	 * close 1 s, keepalive and piggybacked ACKs off), not machnetd's. */
+	 * close 1 s, keepalive and piggybacked ACKs off, min_rto toward plain
+	 * peers too), not machnetd's. */
 	pa.connect_timeout_ns = 5000000000ull;
 	pa.close_timeout_ns = 1000000000ull;
 	pa.keepalive_ns = 0;
 	pa.ack_delay_ns = 0;
+	pa.plain_min_rto_ns = 0;
 	pa.n_local = 1;
 	pa.local[0].ip = IP_A;
 	memcpy(pa.local[0].mac, MAC_A, 6);

@@ -281,11 +281,13 @@ static void run_case(const struct mcase *mc, uint64_t seed)
 	for (n = 0; n < 2; n++) {
 		mn_proto_params_default(&p[n]);
 		/* The transport's defaults this test was written for (connect 5 s,
-		 * close 1 s, keepalive and piggybacked ACKs off), not machnetd's. */
+		 * close 1 s, keepalive and piggybacked ACKs off, min_rto toward plain
+		 * peers too), not machnetd's. */
 		p[n].connect_timeout_ns = 5000000000ull;
 		p[n].close_timeout_ns = 1000000000ull;
 		p[n].keepalive_ns = 0;
 		p[n].ack_delay_ns = 0;
+		p[n].plain_min_rto_ns = 0;
 		p[n].n_local = 1;
 		p[n].local[0].ip = n ? IP_B : IP_A;
 		memcpy(p[n].local[0].mac, MAC[n], 6);
