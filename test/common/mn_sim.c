@@ -427,3 +427,22 @@ int mn_sim_run(struct mn_sim *s, int (*done)(void *arg), void *arg, uint64_t unt
 			s->h.pump(s->h.arg);
 	}
 }
+
+void mn_sim_machnet_rewrite(uint8_t *frame, uint32_t len)
+{
+	uint8_t *th = frame + MN_ETH_HLEN + MN_IP_HLEN + MN_UDP_HLEN;
+	struct mn_hdr h;
+
+	if (len < MN_ALL_HLEN)
+		return;
+	mn_hdr_decode(th, &h);
+	if (h.net_flags == MN_NF_DATA) {
+		memset(h.sack_bitmap, 0xff, sizeof(h.sack_bitmap));
+		h.ackno = MN_ACKNO_NONE;
+	} else if (h.net_flags == MN_NF_ACK && h.sack_count == 0) {
+		memset(h.sack_bitmap, 0xff, sizeof(h.sack_bitmap));
+	}
+	h.timestamp = 0;
+	mn_hdr_encode(th, &h);
+	mn_wire_fill_csums(frame, len - MN_ALL_HLEN);
+}

@@ -90,6 +90,17 @@ void mn_sim_inject(struct mn_sim *s, int to, const uint8_t *frame, uint32_t len)
 int mn_sim_run(struct mn_sim *s, int (*done)(void *arg), void *arg, uint64_t until_ns,
                uint64_t max_steps);
 
+/* Rewrites a frame our stack sent in plain mode (extensions off) the way
+ * the real Machnet stack fills the fields ours leaves clean, as its
+ * captures show (test/data/machnet-interop/README.md): a data frame
+ * carries an uninitialised SACK bitmap (all ones) and ackno 0xffffffff; an
+ * ACK that reports no held packets (SACK count 0) carries stale bitmap bits
+ * (all ones); timestamps are 0. The checksums are filled again. A filter
+ * hook that calls this on node 1's frames makes node 1 a plain Machnet peer
+ * for node 0 (with node 1's extensions off: one ACK per data packet, ISN 0,
+ * no timestamps). */
+void mn_sim_machnet_rewrite(uint8_t *frame, uint32_t len);
+
 /* Deterministic random numbers for tests (splitmix64). */
 uint64_t mn_sim_rand(uint64_t *state);
 
