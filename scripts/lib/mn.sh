@@ -34,8 +34,14 @@ MN_PID=
 MN_RC=
 MN_LOG_TAG=${MN_LOG_TAG:-$(basename "${0%.sh}")}
 MN_TIME_SCALE=${MN_TIME_SCALE:-1}
-# The scale in hundredths, so that bounds stay in bash's integer arithmetic.
-MN_SCALE_PCT=$(awk -v s="$MN_TIME_SCALE" 'BEGIN { p = int(s * 100 + 0.5); print (p < 100 ? 100 : p) }')
+# The scale in hundredths, so that bounds stay in bash's integer arithmetic
+# (at least 0.01: a bound never becomes 0).
+MN_SCALE_PCT=$(awk -v s="$MN_TIME_SCALE" 'BEGIN { p = int(s * 100 + 0.5); print (p < 1 ? 1 : p) }')
+# Where DPDK and machnet keep their files (variables for the library's own
+# test, which runs without root).
+MN_HUGE_DIR=${MN_HUGE_DIR:-/dev/hugepages}
+MN_DPDK_DIR=${MN_DPDK_DIR:-/var/run/dpdk}
+MN_RUN_DIR=${MN_RUN_DIR:-/run/machnet}
 
 mn_say() { echo "[$MN_LOG_TAG] $*" >&2; }
 
@@ -176,20 +182,20 @@ mn_prefix() {
 mn_clean_prefix() {
 	local p
 	for p in "$@"; do
-		rm -f /dev/hugepages/"$p"map_* /run/machnet/"$p".lock /run/machnet/"$p".lcore.* 2>/dev/null
-		rm -rf "/var/run/dpdk/$p"
+		rm -f "$MN_HUGE_DIR/$p"map_* "$MN_RUN_DIR/$p".lock "$MN_RUN_DIR/$p".lcore.* 2>/dev/null
+		rm -rf "${MN_DPDK_DIR:?}/$p"
 	done
 }
 
 # mn_app_locks_rm INSTANCE: removes only the apps' lcore locks of an
 # instance (what a killed app leaves for the next one).
 mn_app_locks_rm() {
-	rm -f /run/machnet/"$1".lcore.* 2>/dev/null
+	rm -f "$MN_RUN_DIR/$1".lcore.* 2>/dev/null
 }
 
 # mn_hugefiles PREFIX: number of hugepage files of PREFIX.
 mn_hugefiles() {
-	find /dev/hugepages -maxdepth 1 -name "${1}map_*" 2>/dev/null | wc -l
+	find "$MN_HUGE_DIR" -maxdepth 1 -name "${1}map_*" 2>/dev/null | wc -l
 }
 
 # mn_hugepages_free_mb: free hugepage memory in MB (empty when unknown).
