@@ -34,6 +34,7 @@ MN_PID=
 MN_RC=
 MN_LOG_TAG=${MN_LOG_TAG:-$(basename "${0%.sh}")}
 MN_TIME_SCALE=${MN_TIME_SCALE:-1}
+[[ $MN_TIME_SCALE =~ ^[0-9]+([.][0-9]+)?$ ]] || { echo "mn.sh: MN_TIME_SCALE '$MN_TIME_SCALE' is not a number: 1" >&2; MN_TIME_SCALE=1; }
 # The scale in hundredths, so that bounds stay in bash's integer arithmetic
 # (at least 0.01: a bound never becomes 0).
 MN_SCALE_PCT=$(awk -v s="$MN_TIME_SCALE" 'BEGIN { p = int(s * 100 + 0.5); print (p < 1 ? 1 : p) }')

@@ -22,11 +22,13 @@ command -v dpdk-telemetry.py >/dev/null || mn_skip "no dpdk-telemetry.py"
 
 ROUNDS=${MN_RECONNECT_ROUNDS:-10}
 PORT=7400
-mn_pair "/^transport = /d" "\$a transport = { cc = \"fixed\"; connect_timeout_ms = 3000; };"
+# The connect timeout is a wall-clock deadline of the stack: on a loaded
+# machine (MN_TIME_SCALE) a probe's handshake needs as much more.
+mn_pair "/^transport = /d" "\$a transport = { cc = \"fixed\"; connect_timeout_ms = $(($(mn_s 3) * 1000)); };"
 
 server() {	# NAME: echo server on mn-a
 	mn_app "$1" "$MN_A" "$MN_ECHO_CHECK" server 198.18.0.1 $PORT 1000000000
-	SRV=$MN_PID
+	SRV=$MN_PID SRVLOG=$1
 	mn_wait_log "$MN_TMP/$1.log" '^listening' 20 "$SRV" || mn_fail "echo server $1 did not listen"
 }
 
@@ -50,6 +52,13 @@ dead_report() {	# KIND ROUND
 	[ -n "${REPORTED:-}" ] && return
 	REPORTED=1
 	mn_log "$1 round $2: probe failed: $(tail -n 3 "$MN_TMP/probe.log" | tr '\n' ' ')"
+	# "refused" with no listener (rst_unknown_sent) is the echo server gone,
+	# not an old flow on the tuple.
+	if kill -0 "$SRV" 2>/dev/null; then
+		mn_log "  echo server: alive"
+	else
+		mn_log "  echo server: exited: $(tail -n 2 "$MN_TMP/$SRVLOG.log" | tr '\n' ' ')"
+	fi
 	mn_log "  mn-a stats: $(mn_nonzero "$MN_A" /machnet/stats)"
 	mn_log "  mn-a proto: $(mn_nonzero "$MN_A" /machnet/proto)"
 	mn_log "  mn-a port:  $(mn_nonzero "$MN_A" /ethdev/stats,0)"
