@@ -268,8 +268,8 @@ mn_at_exit() {
 # mn_exit: the EXIT trap; keeps the script's exit status (in MN_EXIT_RC
 # for the hooks).
 mn_exit() {
+	MN_EXIT_RC=$?	# first: any command, even "local", would reset $?
 	local i
-	MN_EXIT_RC=$?
 	trap - EXIT
 	mn_stop_all
 	for ((i = ${#MN_EXIT_HOOKS[@]} - 1; i >= 0; i--)); do

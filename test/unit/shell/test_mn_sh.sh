@@ -98,5 +98,18 @@ done
 mn_stop_all
 [ "$(tr -d '\n' < "$T/order")" = 321 ] && ok "stopped newest first" || bad "stop order $(tr -d '\n' < "$T/order")"
 
+# The EXIT handling keeps a script's exit status (a failing test must not
+# pass) and runs the hooks after the processes are gone.
+# (A TERM between fork and exec is lost to bash's handler in the child:
+# wait for the exec.)
+bash -c '. "$1/scripts/lib/mn.sh"; mn_spawn /dev/null sleep 30; P=$MN_PID
+	mn_wait_for 5 "" grep -qx sleep /proc/$P/comm
+	mn_at_exit eval "kill -0 $P 2>/dev/null && echo alive || echo gone"; exit 3' _ "$MN_SRC" > "$T/exit.out" 2>&1
+rc=$?
+{ [ $rc = 3 ] && [ "$(cat "$T/exit.out")" = gone ]; } && ok "exit status kept, hooks after the processes" ||
+	bad "exit: status $rc (want 3), hook said '$(cat "$T/exit.out")'"
+bash -c '. "$1/scripts/lib/mn.sh"; false' _ "$MN_SRC"
+[ $? = 1 ] && ok "status of the last command kept" || bad "status of 'false' not kept"
+
 [ $fails -eq 0 ] || { echo "test_mn_sh: $fails failure(s)"; exit 1; }
 echo "test_mn_sh: PASS"
