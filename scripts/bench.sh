@@ -31,12 +31,15 @@
 #
 # Output: the table on stdout and in OUT/table.md; everything (every run's
 # JSON, both pingpongs, exit codes) in OUT/bench.json; logs in OUT/logs/.
-# Needs root (hugepages). Every wait is bounded; an EXIT trap kills by PID
-# whatever this script started and removes the hugepage files, DPDK runtime
-# dirs and lock files of the prefixes it used.
+# Needs root (hugepages). Processes and waits are scripts/lib/mn.sh's: every
+# wait is bounded; at exit it kills by PID whatever this script started and
+# removes the hugepage files, DPDK runtime dirs and lock files of the
+# prefixes it used.
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+MN_LOG_TAG=bench
+. "$top/scripts/lib/mn.sh"
 REPS=3
 SIZES=1024
 WINDOWS=1,32
@@ -146,11 +149,10 @@ fi
 need_mb=0
 [ $SKIP_FLOOR -eq 1 ] || need_mb=128
 [ $SKIP_STACK -eq 1 ] || need_mb=1024
-hp_free=$(awk '/^HugePages_Free:/ {print $2}' /proc/meminfo)
-hp_size=$(awk '/^Hugepagesize:/ {print $2}' /proc/meminfo)
-[ -n "$hp_free" ] && [ -n "$hp_size" ] || die "no hugepage information in /proc/meminfo"
-[ $((hp_free * hp_size / 1024)) -ge $need_mb ] ||
-	die "needs $need_mb MB of free hugepages, $((hp_free * hp_size / 1024)) MB free (scripts/setup.sh reserves them)"
+hp_free=$(mn_hugepages_free_mb)
+[ -n "$hp_free" ] || die "no hugepage information in /proc/meminfo"
+[ "$hp_free" -ge $need_mb ] ||
+	die "needs $need_mb MB of free hugepages, $hp_free MB free (scripts/setup.sh reserves them)"
 
 [ -n "$OUT" ] || OUT=$BUILD/bench/$(date +%Y%m%d-%H%M%S)
 mkdir -p "$OUT/logs" || die "cannot create $OUT"
@@ -159,116 +161,31 @@ TMP=$(mktemp -d /tmp/mn-bench.XXXXXX) || die "mktemp failed"
 MANIFEST=$OUT/runs.tsv
 : > "$MANIFEST"
 ID=$$
-PIDS=()
-PREFIXES=()
 
 log() { echo "[bench] $*" >&2; }
 
-cleanup() {
-	local rc=$? i pid p deadline
-	trap - EXIT INT TERM
-	# newest first: clients go before the servers they talk to, and the
-	# memif client (mn-b, raw-echo client) before the memif server
-	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-		pid=${PIDS[i]}
-		kill -0 "$pid" 2>/dev/null || continue
-		kill -TERM "$pid" 2>/dev/null
-		deadline=$((SECONDS + 10))
-		while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
-			sleep 0.05
-		done
-		if kill -0 "$pid" 2>/dev/null; then
-			kill -KILL "$pid" 2>/dev/null
-			log "killed stuck pid $pid"
-		fi
-		wait "$pid" 2>/dev/null
-	done
-	for p in "${PREFIXES[@]}"; do
-		rm -f /dev/hugepages/"${p}"map_* 2>/dev/null
-		rm -rf "/var/run/dpdk/$p" "/run/machnet/$p.lock"
-	done
-	rm -rf "$TMP"
-	exit $rc
-}
-trap cleanup EXIT
+# At exit (scripts/lib/mn.sh stops what was started, newest first: clients
+# before the servers they talk to, the memif client (mn-b, raw-echo client)
+# before the memif server; then the prefixes are cleaned): the temp dir.
+mn_at_exit rm -rf "$TMP"
 trap 'exit 130' INT TERM
 
 # start NAME CMD...: CMD in the background, output in OUT/logs/NAME.log; sets PID.
 start() {
-	local name=$1
-	shift
-	"$@" > "$OUT/logs/$name.log" 2>&1 &
-	PID=$!
-	PIDS+=("$PID")
+	mn_spawn "$OUT/logs/$1.log" "${@:2}"
+	PID=$MN_PID
 }
 
-# forget PID: drop a reaped PID so that cleanup never signals a reused one.
-forget() {
-	local i
-	for i in "${!PIDS[@]}"; do
-		[ "${PIDS[i]}" = "$1" ] && unset 'PIDS[i]'
-	done
-	PIDS=("${PIDS[@]}")
-}
-
-# wait_exit PID TIMEOUT_S: waits for PID to end by itself, then TERM, then KILL;
-# sets RC (124 when it had to be stopped).
+# wait_exit PID TIMEOUT_S / stop PID SIGNAL TIMEOUT_S: scripts/lib/mn.sh's,
+# with the status in RC (124 when it had to be stopped).
 wait_exit() {
-	local pid=$1 deadline=$((SECONDS + $2))
-	while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
-		sleep 0.05
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		stop "$pid" TERM 10
-		RC=124
-		return
-	fi
-	wait "$pid"
-	RC=$?
-	forget "$pid"
+	mn_wait_exit "$@"
+	RC=$MN_RC
 }
 
-# stop PID SIGNAL TIMEOUT_S: signals PID and waits; after the timeout TERM
-# (5 s), then KILL. Sets RC (137 when it had to be killed).
 stop() {
-	local pid=$1 sig=$2 deadline=$((SECONDS + $3))
-	kill "-$sig" "$pid" 2>/dev/null
-	while kill -0 "$pid" 2>/dev/null; do
-		if [ $SECONDS -ge $deadline ]; then
-			[ "$sig" = TERM ] && break
-			log "pid $pid ignored SIG$sig for $3 s: TERM"
-			sig=TERM
-			kill -TERM "$pid" 2>/dev/null
-			deadline=$((SECONDS + 5))
-		fi
-		sleep 0.05
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -KILL "$pid" 2>/dev/null
-		log "pid $pid ignored SIGTERM: killed"
-		wait "$pid" 2>/dev/null
-		forget "$pid"
-		RC=137
-		return
-	fi
-	wait "$pid"
-	RC=$?
-	forget "$pid"
-}
-
-# wait_for TEST TIMEOUT_S PID: polls the shell test TEST until true; fails
-# early when PID has exited.
-wait_for() {
-	local test=$1 deadline=$((SECONDS + $2)) pid=$3
-	while [ $SECONDS -lt $deadline ]; do
-		eval "$test" && return 0
-		if ! kill -0 "$pid" 2>/dev/null; then
-			eval "$test" && return 0
-			return 1
-		fi
-		sleep 0.05
-	done
-	return 1
+	mn_stop "$@"
+	RC=$MN_RC
 }
 
 # pingpong FILE: the vCPU mode now, as mn-pingpong's JSON (nothing of ours
@@ -287,14 +204,15 @@ floor_run() {
 	local rep=$1 size=$2 win=$3 tag="r$1-floor-s$2-w$3"
 	local sock=$TMP/floor.sock pr="mnbench-$ID-$tag-r" pc="mnbench-$ID-$tag-c"
 	local rpid limit=$RUN_LIMIT
-	PREFIXES+=("$pr" "$pc")
+	mn_prefix "$pr"
+	mn_prefix "$pc"
 	rm -f "$sock"
 	pingpong "$OUT/$tag.pp-before.json"
 	start "$tag-reflect" "$RAWECHO" reflect --socket "$sock" --prefix "$pr" \
 		--cpu $FLOOR_CPU_REFLECT --once --duration "$limit" \
 		--json "$OUT/$tag.reflect.json"
 	rpid=$PID
-	if ! wait_for "[ -S '$sock' ]" 10 "$rpid"; then
+	if ! mn_wait_for 10 "$rpid" test -S "$sock"; then
 		log "floor $tag: reflector did not create $sock (see $OUT/logs/$tag-reflect.log)"
 		stop "$rpid" TERM 10
 		record "$rep" floor "$size" "$win" "" "$OUT/$tag.pp-before.json" "" 1
@@ -341,32 +259,31 @@ chain_run() {
 stack_rep() {
 	local rep=$1 ia="mnbench-a-$ID-$1" ib="mnbench-b-$ID-$1" sock=$TMP/memif-$1.sock
 	local pa pb ps size win tag limit=$RUN_LIMIT side inst conf fails=0
-	PREFIXES+=("$ia" "$ib")
+	mn_prefix "$ia"
+	mn_prefix "$ib"
 	for side in a b; do
 		inst=$ia conf=$CONF_A
 		[ $side = b ] && inst=$ib conf=$CONF_B
-		sed -e "s/^instance = .*/instance = \"$inst\";/" \
-		    -e "s#socket=[^,\"]*#socket=$sock#" \
-		    "$conf" > "$TMP/$side-$rep.conf" ||
+		mn_conf_rewrite "$conf" "$TMP/$side-$rep.conf" "$inst" "s#socket=[^,\"]*#socket=$sock#" ||
 			die "cannot write $TMP/$side-$rep.conf"
 	done
 	rm -f "$sock"
 	start "r$rep-machnetd-a" "$MACHNETD" -c "$TMP/a-$rep.conf" --arp-probe 198.18.0.2
 	pa=$PID
-	wait_for "grep -q 'ready:' '$OUT/logs/r$rep-machnetd-a.log'" 30 "$pa" ||
+	mn_wait_log "$OUT/logs/r$rep-machnetd-a.log" 'ready:' 30 "$pa" ||
 		die "machnetd A did not become ready (see $OUT/logs/r$rep-machnetd-a.log)"
 	start "r$rep-machnetd-b" "$MACHNETD" -c "$TMP/b-$rep.conf" --arp-probe 198.18.0.1
 	pb=$PID
-	wait_for "grep -q 'ready:' '$OUT/logs/r$rep-machnetd-b.log'" 30 "$pb" ||
+	mn_wait_log "$OUT/logs/r$rep-machnetd-b.log" 'ready:' 30 "$pb" ||
 		die "machnetd B did not become ready (see $OUT/logs/r$rep-machnetd-b.log)"
-	wait_for "grep -q 'arp: 198.18.0.1 is at' '$OUT/logs/r$rep-machnetd-b.log'" 15 "$pb" ||
+	mn_wait_log "$OUT/logs/r$rep-machnetd-b.log" 'arp: 198.18.0.1 is at' 15 "$pb" ||
 		die "machnetd B never resolved A over memif (see $OUT/logs/r$rep-machnetd-*.log)"
 
 	for size in ${SIZES//,/ }; do
 		tag="r$rep-stack-s$size"
 		start "$tag-server" taskset -c "$SERVER_CPUS" "$MSG_GEN" --instance "$ia" --local_ip 198.18.0.1 --msg_size "$size"
 		ps=$PID
-		if ! wait_for "grep -q 'server listening' '$OUT/logs/$tag-server.log'" 20 "$ps"; then
+		if ! mn_wait_log "$OUT/logs/$tag-server.log" 'server listening' 20 "$ps"; then
 			log "stack $tag: msg_gen server did not start (see $OUT/logs/$tag-server.log)"
 			stop "$ps" INT 10
 			for win in ${WINDOWS//,/ }; do

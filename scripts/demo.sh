@@ -34,54 +34,30 @@ if [ "$SETUP" = 1 ]; then
 fi
 B=$top/build
 TMP=$(mktemp -d /tmp/mn-demo.XXXXXX)
-PIDS=()
 INST_A=demo-a-$$
 INST_B=demo-b-$$
-
-cleanup() {
-	local i pid n
-	trap - EXIT INT TERM
-	# newest first: apps, then the memif client (B), then the server (A)
-	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-		pid=${PIDS[i]}
-		kill -TERM "$pid" 2>/dev/null || continue
-		n=0
-		while kill -0 "$pid" 2>/dev/null && [ $n -lt 100 ]; do
-			sleep 0.05
-			n=$((n + 1))
-		done
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	for p in "$INST_A" "$INST_B"; do
-		rm -f /dev/hugepages/"$p"map_* 2>/dev/null
-		rm -rf "/var/run/dpdk/$p" "/run/machnet/$p.lock"
-	done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+MN_LOG_TAG=demo
+. "$top/scripts/lib/mn.sh"
+# At exit the library stops what was started, newest first (apps, then the
+# memif client B, then the server A) and removes the stacks' hugepage
+# files, runtime dirs and locks.
+mn_prefix "$INST_A"
+mn_prefix "$INST_B"
+mn_at_exit rm -rf "$TMP"
 trap 'exit 130' INT TERM
 
-# waitlog FILE PATTERN SECONDS: until PATTERN shows in FILE (bounded).
+# waitlog FILE REGEX SECONDS: until REGEX shows in FILE (bounded).
 waitlog() {
-	local n
-	for ((n = 0; n < $3 * 20; n++)); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "demo.sh: timed out waiting for '$2' in $1:" >&2
+	mn_wait_log "$@" && return 0
 	tail -5 "$1" >&2
 	return 1
 }
 
 # stack SIDE INSTANCE PEER_IP: one machnetd from conf/mn-SIDE.conf.
 stack() {
-	sed -e "s/^instance = .*/instance = \"$2\";/" \
-	    -e "s#socket=[^,\"]*#socket=$TMP/memif.sock#" \
-	    "$top/conf/mn-$1.conf" > "$TMP/$1.conf"
-	"$B/primary/machnetd" -c "$TMP/$1.conf" --arp-probe "$3" > "$TMP/$1.log" 2>&1 &
-	PIDS+=($!)
-	waitlog "$TMP/$1.log" "ready:" 30 || exit 1
+	mn_conf_rewrite "$top/conf/mn-$1.conf" "$TMP/$1.conf" "$2" "s#socket=[^,\"]*#socket=$TMP/memif.sock#" || exit 1
+	mn_spawn "$TMP/$1.log" "$B/primary/machnetd" -c "$TMP/$1.conf" --arp-probe "$3"
+	waitlog "$TMP/$1.log" "ready:" 30 "$MN_PID" || exit 1
 }
 
 say "two machnetd linked by memif"
@@ -92,18 +68,17 @@ waitlog "$TMP/b.log" "arp: 198.18.0.1 is at" 10 || exit 1
 grep -h "ready:\|arp: " "$TMP/a.log" "$TMP/b.log" | sed 's/^/  /'
 
 say "hello_world: server on A (198.18.0.1), client on B (198.18.0.2)"
-MACHNET_INSTANCE=$INST_A "$B/apps/hello_world/hello_world" --local 198.18.0.1 --count 1 \
-	> "$TMP/hello-server.log" 2>&1 &
-PIDS+=($!)
-waitlog "$TMP/hello-server.log" "listening on" 20 || exit 1
+mn_spawn "$TMP/hello-server.log" env MACHNET_INSTANCE="$INST_A" \
+	"$B/apps/hello_world/hello_world" --local 198.18.0.1 --count 1
+waitlog "$TMP/hello-server.log" "listening on" 20 "$MN_PID" || exit 1
 MACHNET_INSTANCE=$INST_B timeout 20 "$B/apps/hello_world/hello_world" \
 	--local 198.18.0.2 --remote 198.18.0.1 | sed 's/^/  client: /'
 rc=${PIPESTATUS[0]}
 waitlog "$TMP/hello-server.log" "received" 5 && sed 's/^/  server: /' "$TMP/hello-server.log"
 [ "$rc" -eq 0 ] || { echo "demo.sh: hello_world failed (exit $rc)" >&2; exit 1; }
-cleanup
-trap cleanup EXIT
-PIDS=()
+# The stacks go before the benchmark starts its own.
+mn_stop_all
+mn_clean_prefix "$INST_A" "$INST_B"
 
 say "Machnet's performance report on this machine (scripts/bench.sh, ${DURATION}s per test)"
 "$top/scripts/bench.sh" --reps 1 --duration "$DURATION" --out "$B/demo-bench"

@@ -24,8 +24,7 @@ SAMPLES="$B/soak-samples.txt"
 
 mn_pair "\$a fault = { enabled = true; seed = 11; rx = { drop_ppm = $LOSS; queue = 2048; }; };" \
 	'/^transport = /d' "\$a transport = { cc = \"$MF_CC\"; };"
-base_a=$(mn_stat "$MN_A" pool_in_use) || mn_fail "telemetry"
-base_b=$(mn_stat "$MN_B" pool_in_use) || mn_fail "telemetry"
+mn_pool_base
 # The server must outlive the stream: mf_server's apps quit after 600 s,
 # which at the default length reset the last flows 0.1 s before the end.
 mn_app srv "$MN_A" "$MF_STREAM" server 198.18.0.1 7000 $((SECS + 600))
@@ -65,8 +64,7 @@ for col, name in ((1, 'a'), (2, 'b')):
         sys.exit("machnetd %s RSS grew by %d kB" % (name, last - first))
 PY
 mn_stop "$SRV" INT 10
-v=$(mn_wait_stat "$MN_A" pool_in_use "$base_a" 20) || mn_fail "mn-a pool in use $v, started at $base_a"
-v=$(mn_wait_stat "$MN_B" pool_in_use "$base_b" 20) || mn_fail "mn-b pool in use $v, started at $base_b"
+mn_pools_back 20
 mn_log "pools back at $base_a / $base_b"
 mn_stop_pair
 mn_log PASS

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test.sh: set the machine up, build, and run every test of machnet-mp.
 #
-#   sudo scripts/test.sh [--quick] [--no-setup] [--suite NAME]...
+#   sudo scripts/test.sh [--quick] [--no-setup] [--contend] [--suite NAME]...
 #
 # Runs, in order:
 #   1. scripts/setup.sh (packages, hugepages, build in build/);
@@ -10,19 +10,32 @@
 #   4. a clang build with the libFuzzer target, fuzzed for 60 s (build-clang/).
 # Ends with one line "N passed, N failed" (", N skipped" when some were)
 # and exits non-zero when anything failed. --quick runs step 2 only.
+# --contend runs the tests with one CPU-bound process per CPU beside them
+# (started and stopped by PID here): the suite on a busy machine.
+#
+# Before the tests it measures how much slower than a quiet machine this
+# one runs (a fixed CPU loop's wall time over its CPU time, with the
+# contenders running) and exports it as MN_TIME_SCALE: the tests' waits
+# for the stack stretch by it, and meson's timeouts by its ceiling. Set
+# MN_TIME_SCALE to impose a factor instead.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
+MN_LOG_TAG=test.sh
+MN_TIME_SCALE_SET=${MN_TIME_SCALE:-}
+. scripts/lib/mn.sh
 QUICK=0
+CONTEND=0
 SETUP=1
 SUITES=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) QUICK=1; shift ;;
 	--no-setup) SETUP=0; shift ;;
+	--contend) CONTEND=1; shift ;;
 	--suite) SUITES+=("$2"); shift 2 ;;
-	-h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "test.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -84,7 +97,7 @@ run_step() {
 		fail=$((fail + 1)); failed_names+=("$dir: build"); return
 	fi
 	rm -f "$dir/meson-logs/testlog.json"
-	meson test -C "$dir" --print-errorlogs "${suite_args[@]}"
+	meson test -C "$dir" --print-errorlogs --timeout-multiplier "$TIMEOUT_MULT" "${suite_args[@]}"
 	tally "$dir/meson-logs/testlog.json" "$dir"
 }
 
@@ -94,6 +107,22 @@ if [ "$SETUP" = 1 ]; then
 		exit 1
 	fi
 fi
+
+# contenders: one busy loop per CPU, at the tests' own priority
+if [ "$CONTEND" = 1 ]; then
+	for ((i = 0; i < $(nproc); i++)); do
+		mn_spawn /dev/null bash -c 'while :; do :; done'
+	done
+	echo "== contention: $(nproc) CPU-bound processes (pids ${MN_PIDS[*]})"
+fi
+if [ -n "${MN_TIME_SCALE_SET:-}" ]; then
+	echo "== time scale: $MN_TIME_SCALE (given)"
+else
+	MN_TIME_SCALE=$(mn_measure_scale)
+	echo "== time scale: $MN_TIME_SCALE (measured: a CPU loop's wall time / CPU time)"
+fi
+export MN_TIME_SCALE
+TIMEOUT_MULT=$(mn_s 1)
 
 run_step build "" "${SUITES[@]}"
 if [ "$QUICK" = 0 ]; then

@@ -14,7 +14,7 @@ ft_start bhsend ip netns exec "$NSA" "$MN_UDPLOAD" send --dst "$IPB" --port 5000
 	--count $N --size 256 --pps $PPS
 sp=$FT_PID
 # Let the stream run (about 1.5 s at 2000/s) before cutting it.
-deadline=$((SECONDS + 10))
+deadline=$(mn_deadline 10)
 until [ "$(ft_snmp "$NSB" InDatagrams)" -ge 3000 ] || [ $SECONDS -ge $deadline ]; do
 	sleep 0.05
 done

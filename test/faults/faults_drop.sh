@@ -8,20 +8,18 @@ ft_pair
 N=20000
 
 for ppm in 100000 10000; do
-	"$NETNS" clear "$FT_PREFIX" b drop >/dev/null
-	"$NETNS" fault "$FT_PREFIX" b drop "$ppm" >/dev/null || ft_fail "fault drop $ppm"
+	ft_refault b drop "$ppm" $N
 	ft_stream "drop$ppm" $N 256 20000
 	out="$FT_TMP/drop$ppm.out"
 	lost=$(ft_key "$out" lost); dup=$(ft_key "$out" dup); bad=$(ft_key "$out" bad)
 	drops=$(ft_key "$out" sock_drops)
 	hit=$(ft_counter b xdp_drop hit); seen=$(ft_counter b xdp_drop seen)
-	read -r lo hi <<< "$(ft_binom_bounds $N "$ppm")"
-	ft_log "ppm=$ppm sent=$N lost=$lost ($(awk -v l="$lost" -v n=$N 'BEGIN{printf "%.3f%%", 100*l/n}')) program seen=$seen hit=$hit bounds=[$lo,$hi]"
+	ft_log "ppm=$ppm sent=$N lost=$lost ($(awk -v l="$lost" -v n=$N 'BEGIN{printf "%.3f%%", 100*l/n}')) program seen=$seen hit=$hit bounds=[$FT_LO,$FT_HI]"
 	[ "$seen" -eq $N ] || ft_fail "program saw $seen of $N datagrams"
 	[ "$drops" -eq 0 ] || ft_fail "receiver socket dropped $drops"
 	[ "$lost" -eq "$hit" ] || ft_fail "lost $lost != dropped by program $hit"
 	[ "$dup" -eq 0 ] && [ "$bad" -eq 0 ] || ft_fail "dup=$dup bad=$bad"
-	ft_within "$lost" "$lo" "$hi" || ft_fail "loss $lost outside [$lo, $hi] for ppm $ppm"
+	ft_within "$lost" "$FT_LO" "$FT_HI" || ft_fail "loss $lost outside [$FT_LO, $FT_HI] for ppm $ppm"
 done
 
 # Everything from or to port 6000: the stream on port 5000 is untouched.

@@ -18,7 +18,7 @@ MAC_A=$(ip netns exec "$NSA" cat "/sys/class/net/$DEVA/address")
 
 # The stream runs across all the injections (ends by itself at --duration).
 mn_app stream "$MF_INST_b" "$MF_STREAM" client 198.18.0.2 198.18.0.1 7000 --count 0 \
-	--duration 1000 --window 32 --max-size 16384 --progress 1 --timeout 1100
+	--duration 1000 --window 32 --max-size 16384 --progress 1 --timeout "$(mn_s 1100)"
 SP=$MN_PID
 mn_wait_log "$MN_TMP/stream.log" 'progress .* got=[1-9]' 20 "$SP" || mn_fail "stream did not start"
 SPORT=$(awk '/^flow/ { print $3; exit }' "$MN_TMP/stream.log")
@@ -26,7 +26,7 @@ SPORT=$(awk '/^flow/ { print $3; exit }' "$MN_TMP/stream.log")
 inject() {	# KIND COUNT [extra mn-inject args]
 	local kind=$1 n=$2
 	shift 2
-	ip netns exec "$NSB" "$MN_INJECT" --iface "$DEVB" --dst-mac "$MAC_A" --dst-ip 198.18.0.1 \
+	ip netns exec "$NSB" timeout "$(mn_s 20)" "$MN_INJECT" --iface "$DEVB" --dst-mac "$MAC_A" --dst-ip 198.18.0.1 \
 		--dst-port 7000 --src-ip 198.18.0.2 --src-port "${IPORT:-40000}" --kind "$kind" \
 		--count "$n" --rate "${RATE:-20000}" "$@" > "$MN_TMP/inj-$kind.out" 2>&1 ||
 		mn_fail "mn-inject $kind: $(cat "$MN_TMP/inj-$kind.out")"
@@ -35,14 +35,17 @@ inject() {	# KIND COUNT [extra mn-inject args]
 # check KIND [COUNTER]: after N frames of KIND, a drop-reason counter (engine
 # drop_*, codec_*, or a transport "ignored/unexpected/stale/rst" counter)
 # grew by at least N: COUNTER when given, else any (printed). Polled: the
-# frames may still be in flight.
+# frames may still be in flight. The whole check, snapshots and injection
+# included, has one deadline (15 s, scaled): a poll that starts before it
+# is the last one. Each telemetry read is itself bounded (mn_tel), so a
+# check ends within the deadline plus one read.
 N=50
 REASONS='^(drop_|codec_|rx_rst_ignored|rx_unexpected|rx_stale_acks|rst_unknown_sent|rx_syn_ignored|rx_synack_ignored|rx_not_local|rx_out_of_window|rx_bad_framing)'
 check() {
-	local kind=$1 want=${2:-} deadline hit
+	local kind=$1 want=${2:-} deadline hit t0=$SECONDS
+	deadline=$(mn_deadline 15)
 	mf_snap "$A" "$MN_TMP/before"
 	inject "$kind" $N
-	deadline=$((SECONDS + 15))
 	while :; do
 		mf_snap "$A" "$MN_TMP/after"
 		hit=$(awk -F= -v n=$N -v re="$REASONS" 'NR == FNR { b[$1] = $2; next }
@@ -52,10 +55,10 @@ check() {
 		else
 			[ -n "$hit" ] && break
 		fi
-		[ $SECONDS -lt $deadline ] || { mn_log "$kind: $(mf_delta "$MN_TMP/before" "$MN_TMP/after")"; mn_fail "$kind: not counted under ${want:-a drop reason}"; }
+		[ $SECONDS -lt "$deadline" ] || { mn_log "$kind: $(mf_delta "$MN_TMP/before" "$MN_TMP/after")"; mn_fail "$kind: not counted under ${want:-a drop reason} in $((SECONDS - t0)) s"; }
 		sleep 0.2
 	done
-	mn_log "$kind x$N: counted under $hit"
+	mn_log "$kind x$N: counted under $hit ($((SECONDS - t0)) s)"
 }
 
 check truncated-eth drop_ip_malformed
@@ -81,9 +84,9 @@ mf_snap "$A" "$MN_TMP/before"
 RATE=20000 inject syn-flood 10000 &
 IP_PID=$!
 max=0
-deadline=$((SECONDS + 30))
+deadline=$(mn_deadline 30)
 while kill -0 $IP_PID 2>/dev/null && [ $SECONDS -lt $deadline ]; do
-	f=$(mf_tel "$A" /machnet/proto | awk -F= '$1 == "proto_flows" { print $2 }')
+	f=$(mn_stat "$A" proto_flows /machnet/proto)
 	[ -n "$f" ] && [ "$f" -gt "$max" ] && max=$f
 	sleep 0.1
 done
@@ -97,8 +100,9 @@ mn_log "syn flood x10000: max transport flows seen $max, SYNs ignored $ign, $(mf
 [ "$ign" -ge $((10000 - 256 * 3)) ] || mn_fail "only $ign flood SYNs counted as ignored"
 # Half-open flows expire (connect timeout 5 s).
 mn_wait_stat "$A" flows 1 15 >/dev/null || true
-deadline=$((SECONDS + 20))
-while [ "$(mf_tel "$A" /machnet/proto | awk -F= '$1 == "proto_flows" { print $2 }')" -gt 1 ]; do
+deadline=$(mn_deadline 20)
+# (An unreadable count is not "expired": it waits like a high one.)
+while f=$(mn_stat "$A" proto_flows /machnet/proto) || f=999; [ "$f" -gt 1 ]; do
 	[ $SECONDS -lt $deadline ] || mn_fail "half-open flows did not expire"
 	sleep 0.5
 done

@@ -15,7 +15,7 @@ mn_pair
 mf_server srv "$MN_A" 198.18.0.1 7000
 mf_server srv2 "$MN_A" 198.18.0.1 7001
 mn_app stream "$MN_B" "$MF_STREAM" client 198.18.0.2 198.18.0.1 7000 --count 0 \
-	--duration 600 --window 16 --max-size 16384 --progress 0.5 --timeout 700
+	--duration 600 --window 16 --max-size 16384 --progress 0.5 --timeout "$(mn_s 700)"
 SP=$MN_PID
 mn_wait_log "$MN_TMP/stream.log" 'progress .* got=[1-9]' 30 "$SP" || mn_fail "stream did not start"
 read -r _ lip lport _ rip rport <<< "$(grep -m1 '^flow' "$MN_TMP/stream.log")"
@@ -37,7 +37,7 @@ kill -0 "$MN_PB" || mn_fail "machnetd b died"
 grep -q 'round trip ok' "$MN_TMP/evil.log" || mn_fail "the evil app's own flow failed afterwards"
 
 # Another app on the stream's flow tuple.
-MACHNET_INSTANCE=$MN_B timeout 30 "$MF_STREAM" intrude "$lip" "$rip" "$lport" "$rport" > "$MN_TMP/intrude.log" 2>&1 ||
+MACHNET_INSTANCE=$MN_B timeout "$(mn_s 30)" "$MF_STREAM" intrude "$lip" "$rip" "$lport" "$rport" > "$MN_TMP/intrude.log" 2>&1 ||
 	mn_fail "intrusion not refused: $(cat "$MN_TMP/intrude.log")"
 mn_log "foreign flow $lip:$lport -> $rip:$rport: $(tr '\n' ' ' < "$MN_TMP/intrude.log")"
 

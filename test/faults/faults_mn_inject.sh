@@ -21,7 +21,7 @@ cond() {	# LABEL WINDOW RX_FAULTS [TRANSPORT_KEYS]
 	mf_server "srv-$label" "$MN_A" 198.18.0.1 7000
 	local sp=$MN_PID
 	mf_run "$label" "$MN_B" 198.18.0.2 198.18.0.1 7000 --count "$N" --window "$win" \
-		--max-size 16384 --seed "$RANDOM" --timeout 400
+		--max-size 16384 --seed "$RANDOM" --timeout "$(mn_s 400)"
 	mn_stop "$sp" TERM 10
 	mn_stop_pair
 }

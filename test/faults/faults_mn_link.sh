@@ -27,7 +27,7 @@ run() {	# LABEL [client options]
 	local l=$1
 	shift
 	mf_run "$l" "$MF_INST_b" 198.18.0.2 198.18.0.1 7000 --count "$N" --window 32 \
-		--max-size 16384 --seed "$RANDOM" --timeout 300 "$@"
+		--max-size 16384 --seed "$RANDOM" --timeout "$(mn_s 300)" "$@"
 }
 clear_all() {
 	local s
@@ -53,7 +53,7 @@ for c in "loss_1pct drop 10000" "loss_10pct_to_server drop 100000 a" "corrupt_0.
 	want "$label" || continue
 	clear_all
 	fault_both "$kind" "$ppm" "$sides"
-	run "$label" --timeout 400
+	run "$label" --timeout "$(mn_s 400)"
 	hit=$(counter_sum "xdp_$kind"); [ "$kind" = dup ] && hit=$(counter_sum tc_dup)
 	mn_log "$label: the eBPF programs hit $hit frames"
 	[ "$hit" -gt 0 ] || mn_fail "$label: the fault never hit a frame"
@@ -62,7 +62,7 @@ clear_all
 
 # Link down for 2 s in the middle of a stream (started once echoes flow).
 if want blackhole_2s; then
-run blackhole_2s --count $((N / 2)) --timeout 200 --progress 0.2 &
+run blackhole_2s --count $((N / 2)) --timeout "$(mn_s 200)" --progress 0.2 &
 RP=$!
 mn_wait_log "$MN_TMP/blackhole_2s.log" 'progress .* got=[1-9][0-9]{3,}' 20 ||
 	mn_fail "stream before the blackhole did not flow"

@@ -38,7 +38,7 @@ ip netns exec "$NSB" "$MN_INJECT" --syn --dst-ip 198.18.0.1 --dst-port 889 --tim
 
 # Every frame is written as it arrives (--immediate-mode, -U): wait for the
 # three SYN-ACKs to be on disk before stopping the capture.
-deadline=$((SECONDS + 5))
+deadline=$(mn_deadline 5)
 while [ "$(tcpdump -nr "$MN_TMP/cap.pcap" udp 2>/dev/null | wc -l)" -lt 3 ] && [ $SECONDS -lt $deadline ]; do
 	sleep 0.1
 done

@@ -23,7 +23,7 @@ stream() {	# NAME INSTANCE PORT [client options]
 	local n=$1 i=$2 p=$3
 	shift 3
 	mn_app "$n" "$i" "$MF_STREAM" client 198.18.0.2 198.18.0.1 "$p" --window 16 \
-		--max-size 8192 --progress 0.2 --timeout 100 "$@"
+		--max-size 8192 --progress 0.2 --timeout "$(mn_s 100)" "$@"
 }
 flowing() {	# NAME PID: waits until the stream has echoes back
 	mn_wait_log "$MN_TMP/$1.log" 'progress .* got=[1-9][0-9]{2,}' 30 "$2" || mn_fail "$1 did not flow"
@@ -112,7 +112,7 @@ rm -f /dev/hugepages/"$MN_A"map_*; rm -rf "/var/run/dpdk/$MN_A"
 mn_start a2 "$MACHNETD" -c "$MN_TMP/a.conf"; MN_PA=$MN_PID
 mn_wait_log "$MN_TMP/a2.log" 'link0 \(port [0-9]+\): up' 30 "$MN_PA" || mn_fail "restarted mn-a: no link"
 mf_server s3 "$MN_A" 198.18.0.1 7003
-mf_run after_peer_restart "$MN_B" 198.18.0.2 198.18.0.1 7003 --count 5000 --window 16 --max-size 8192 --timeout 60
+mf_run after_peer_restart "$MN_B" 198.18.0.2 198.18.0.1 7003 --count 5000 --window 16 --max-size 8192 --timeout "$(mn_s 60)"
 
 # 4. kill -9 of the memif client (mn-b); mn-a must survive and take it back.
 kill -0 "$MN_PB" || mn_fail "mn-b died after its memif peer came back"
@@ -122,7 +122,7 @@ kill -0 "$MN_PA" || mn_fail "mn-a (memif server) died when its client was killed
 rm -f /dev/hugepages/"$MN_B"map_*; rm -rf "/var/run/dpdk/$MN_B"; mn_app_locks_rm "$MN_B"
 mn_start b2 "$MACHNETD" -c "$MN_TMP/b.conf"; MN_PB=$MN_PID
 mn_wait_log "$MN_TMP/b2.log" 'link0 \(port [0-9]+\): up' 30 "$MN_PB" || mn_fail "restarted mn-b: no link"
-mf_run after_client_restart "$MN_B" 198.18.0.2 198.18.0.1 7003 --count 5000 --window 16 --max-size 8192 --timeout 60
+mf_run after_client_restart "$MN_B" 198.18.0.2 198.18.0.1 7003 --count 5000 --window 16 --max-size 8192 --timeout "$(mn_s 60)"
 kill -0 "$MN_PA" || mn_fail "mn-a died"
 
 # 5. machnetd stopped under a streaming app, then restarted.
@@ -136,6 +136,6 @@ mn_log "5. machnetd stopped: app got $(grep '^error' "$MN_TMP/c5.log")"
 mn_app_locks_rm "$MN_B"
 mn_start b3 "$MACHNETD" -c "$MN_TMP/b.conf"; MN_PB=$MN_PID
 mn_wait_log "$MN_TMP/b3.log" 'link0 \(port [0-9]+\): up' 30 "$MN_PB" || mn_fail "restarted mn-b: no link"
-mf_run after_machnetd_restart "$MN_B" 198.18.0.2 198.18.0.1 7003 --count 5000 --window 16 --max-size 8192 --timeout 60
+mf_run after_machnetd_restart "$MN_B" 198.18.0.2 198.18.0.1 7003 --count 5000 --window 16 --max-size 8192 --timeout "$(mn_s 60)"
 mn_stop_pair
 mn_log PASS

@@ -3,7 +3,8 @@
 # Each test gets its own namespace pair (prefix from the test name and the
 # shell pid) with kernel addresses 198.18.0.1 (side a) and 198.18.0.2 (side
 # b), destroyed by an EXIT trap together with every process the test started.
-# Waits are polls with a bounded deadline. Exit 77 means "skipped".
+# Processes, waits (bounded, scaled by MN_TIME_SCALE) and the EXIT
+# handling come from scripts/lib/mn.sh. Exit 77 means "skipped".
 #
 # Environment (set by meson; for a manual run point them at a build):
 #   MN_INJECT, MN_RXCHECK, MN_UDPLOAD  tool paths
@@ -12,9 +13,10 @@ set -u
 
 FT_NAME=$(basename "${0%.sh}")
 FT_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+MN_LOG_TAG=$FT_NAME
+. "$FT_SRC/scripts/lib/mn.sh"
 NETNS="$FT_SRC/scripts/netns.sh"
 FT_TMP=$(mktemp -d "/tmp/mn-ft-${FT_NAME}.XXXXXX")
-FT_PIDS=()
 FT_PREFIX=""
 IPA=198.18.0.1
 IPB=198.18.0.2
@@ -23,25 +25,13 @@ ft_log() { echo "[$FT_NAME] $*"; }
 ft_fail() { ft_log "FAIL: $*"; exit 1; }
 ft_skip() { ft_log "SKIP: $*"; exit 77; }
 
-ft_cleanup() {
-	local rc=$? pid deadline
-	trap - EXIT
-	for pid in "${FT_PIDS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null
-	done
-	deadline=$((SECONDS + 5))
-	for pid in "${FT_PIDS[@]}"; do
-		while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
-			sleep 0.05
-		done
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
+# At exit, after the processes are stopped (scripts/lib/mn.sh): the
+# namespace pair and the temp dir.
+ft_exit() {
 	[ -z "$FT_PREFIX" ] || "$NETNS" destroy "$FT_PREFIX" >/dev/null
 	rm -rf "$FT_TMP"
-	exit $rc
 }
-trap ft_cleanup EXIT
+mn_at_exit ft_exit
 
 ft_require() {
 	local t
@@ -71,37 +61,21 @@ ft_pair() {
 ft_start() {
 	local name=$1
 	shift
-	"$@" > "$FT_TMP/$name.out" 2>&1 &
-	FT_PID=$!
-	FT_PIDS+=("$FT_PID")
+	mn_spawn "$FT_TMP/$name.out" "$@"
+	FT_PID=$MN_PID
 }
 
-# ft_wait_ready NAME PID: waits (5 s at most) for "ready" in NAME's output.
+# ft_wait_ready NAME PID: waits (5 s at most, scaled) for "ready" in NAME's output.
 ft_wait_ready() {
-	local deadline=$((SECONDS + 5))
-	while [ $SECONDS -lt $deadline ]; do
-		grep -q '^ready' "$FT_TMP/$1.out" 2>/dev/null && return 0
-		kill -0 "$2" 2>/dev/null || break
-		sleep 0.01
-	done
+	mn_wait_for 5 "$2" grep -q '^ready' "$FT_TMP/$1.out" && return 0
 	cat "$FT_TMP/$1.out"
 	ft_fail "$1 did not become ready"
 }
 
-# ft_join PID LIMIT_S: waits for PID (killing it after LIMIT_S); sets FT_RC.
+# ft_join PID LIMIT_S: waits for PID (stopping it after LIMIT_S, scaled); sets FT_RC.
 ft_join() {
-	local deadline=$((SECONDS + $2))
-	while kill -0 "$1" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
-		sleep 0.05
-	done
-	if kill -0 "$1" 2>/dev/null; then
-		kill -KILL "$1"
-		wait "$1" 2>/dev/null
-		FT_RC=124
-		return
-	fi
-	wait "$1"
-	FT_RC=$?
+	mn_wait_exit "$1" "$2"
+	FT_RC=$MN_RC
 }
 
 # ft_key FILE KEY: prints the value of KEY=value in FILE (last occurrence).
@@ -115,10 +89,10 @@ ft_key() {
 ft_stream() {
 	local name=$1 count=$2 size=$3 pps=$4 limit=${5:-30} rp
 	ft_start "$name" ip netns exec "$NSB" "$MN_UDPLOAD" recv --bind "$IPB" --port 5000 \
-		--count "$count" --size "$size" --timeout-ms $((limit * 1000)) --idle-ms 1000
+		--count "$count" --size "$size" --timeout-ms $(($(mn_s "$limit") * 1000)) --idle-ms 1000
 	rp=$FT_PID
 	ft_wait_ready "$name" "$rp"
-	ip netns exec "$NSA" timeout "$limit" "$MN_UDPLOAD" send --dst "$IPB" --port 5000 \
+	ip netns exec "$NSA" timeout "$(mn_s "$limit")" "$MN_UDPLOAD" send --dst "$IPB" --port 5000 \
 		--count "$count" --size "$size" --pps "$pps" > "$FT_TMP/$name.send" 2>&1 ||
 		ft_fail "sender: $(cat "$FT_TMP/$name.send")"
 	ft_join "$rp" $((limit + 5))
@@ -135,6 +109,14 @@ ft_counter() {
 # ft_within X LO HI: true when LO <= X <= HI (numbers, awk arithmetic).
 ft_within() {
 	awk -v x="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(x >= lo && x <= hi) }'
+}
+
+# ft_refault SIDE KIND PPM N: replaces SIDE's KIND program by one at PPM
+# and sets FT_LO, FT_HI to the 5-sigma range of its hits over N frames.
+ft_refault() {
+	"$NETNS" clear "$FT_PREFIX" "$1" "$2" >/dev/null
+	"$NETNS" fault "$FT_PREFIX" "$1" "$2" "$3" >/dev/null || ft_fail "fault $2 $3"
+	read -r FT_LO FT_HI <<< "$(ft_binom_bounds "$4" "$3")"
 }
 
 # ft_binom_bounds N PPM: prints "LO HI", the 5-sigma range of a binomial count.

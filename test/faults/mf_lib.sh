@@ -1,7 +1,8 @@
 # Helpers of the machnetd fault tests (bash; sourced, not run).
 #
-# Builds on test/integration/lib.sh (unique instances, cleanup of processes,
-# hugepage files and DPDK dirs by name, bounded waits) and scripts/netns.sh
+# Builds on test/integration/lib.sh over scripts/lib/mn.sh (unique
+# instances, cleanup of processes, hugepage files and DPDK dirs by name,
+# bounded waits scaled by MN_TIME_SCALE) and scripts/netns.sh
 # (namespace pair with a veth, eBPF/tc faults). Two machnetd: "a" in
 # namespace <P>a on <P>a0 as 198.18.0.1 and "b" in <P>b on <P>b0 as
 # 198.18.0.2, both through net_af_packet; or two on memif (mn_pair).
@@ -20,25 +21,11 @@ MF_RESULTS=${MF_RESULTS:-}
 # MF_CC=auto asks otherwise.
 MF_CC=${MF_CC:-fixed}
 
-mf_cleanup() {
-	local rc=$? pid deadline
-	trap - EXIT
-	for pid in "${MN_PIDS[@]}"; do
-		kill -CONT "$pid" 2>/dev/null
-		kill -TERM "$pid" 2>/dev/null
-	done
-	deadline=$((SECONDS + 5))
-	for pid in "${MN_PIDS[@]}"; do
-		while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
-			sleep 0.05
-		done
-		kill -KILL "$pid" 2>/dev/null
-	done
+# At exit, after the processes are stopped: this test's namespace pair.
+mf_exit() {
 	[ -z "$MF_PREFIX" ] || "$MF_NETNS" destroy "$MF_PREFIX" >/dev/null 2>&1
-	(exit $rc)
-	mn_cleanup
 }
-trap mf_cleanup EXIT
+mn_at_exit mf_exit
 
 mf_require() {
 	mn_require_root
@@ -98,11 +85,9 @@ mf_server() {
 # mf_stats INSTANCE: prints "retransmits rtos" of an instance.
 mf_stats() {
 	local out
-	out=$(echo /machnet/stats | timeout 10 dpdk-telemetry.py -f "$1" 2>/dev/null) || { echo "? ?"; return; }
-	python3 -c 'import json,sys
-line=[l for l in sys.argv[1].splitlines() if "/machnet/stats" in l][-1]
-d=json.loads(line[line.index("{"):])["/machnet/stats"]
-print(d.get("retransmits", "?"), d.get("rtos", "?"))' "$out"
+	out=$(mn_tel "$1" /machnet/stats) || { echo "? ?"; return; }
+	awk -F= '$1 == "retransmits" { x = $2 } $1 == "rtos" { o = $2 }
+		END { print (x == "" ? "?" : x), (o == "" ? "?" : o) }' <<< "$out"
 }
 
 # mf_run LABEL INSTANCE LIP RIP PORT [client options]: one verified stream;
@@ -114,7 +99,7 @@ mf_run() {
 	[ -n "${MF_STAT_INSTS:-}" ] || { rtx="?"; rto="?"; }
 	shift 5
 	for i in ${MF_STAT_INSTS:-}; do r0+=("$(mf_stats "$i")"); done
-	MACHNET_INSTANCE=$inst timeout 600 "$MF_STREAM" client "$lip" "$rip" "$port" \
+	MACHNET_INSTANCE=$inst timeout "$(mn_s 600)" "$MF_STREAM" client "$lip" "$rip" "$port" \
 		--json "$MN_TMP/$label.json" "$@" > "$MN_TMP/$label.log" 2>&1
 	MF_RC=$?
 	k=0
@@ -144,19 +129,14 @@ open(sys.argv[6], "a").write(json.dumps(d) + "\n")' "$1" "$2" "${3/\?/-1}" "${4/
 		mn_log "cannot append to $MF_RESULTS"
 }
 
-# mf_tel INSTANCE ENDPOINT: prints the endpoint's dict as "key=value" lines.
+# mf_tel INSTANCE ENDPOINT...: the endpoints' counters as "key=value" lines.
 mf_tel() {
-	local out
-	out=$(echo "$2" | timeout 10 dpdk-telemetry.py -f "$1" 2>/dev/null) || return 1
-	python3 -c 'import json,sys
-line=[l for l in sys.argv[1].splitlines() if sys.argv[2] in l][-1]
-d=json.loads(line[line.index("{"):])[sys.argv[2]]
-for k, v in d.items(): print("%s=%s" % (k, v))' "$out" "$2"
+	mn_tel "$@"
 }
 
 # mf_snap INSTANCE FILE: all counters of /machnet/stats and /machnet/proto.
 mf_snap() {
-	{ mf_tel "$1" /machnet/stats && mf_tel "$1" /machnet/proto; } > "$2" || mn_fail "telemetry of $1"
+	mn_tel "$1" /machnet/stats /machnet/proto > "$2" || mn_fail "telemetry of $1"
 }
 
 # mf_delta BEFORE AFTER: prints "key=+n" for every counter that grew.

@@ -9,18 +9,14 @@
 # reaches machnetd before the engine has taken the messages from the ring,
 # and must not overtake them.
 . "$(dirname "$0")/lib.sh"
-mn_require_root
-mn_require_machnetd
-mn_require_apps
-mn_require_hugepages 600
+mn_e2e_require
 mn_pair
 
 ROUNDS=${MN_EXIT_ROUNDS:-5}
 COUNT=200	# fits the channel's fill ring: no refill needed while stopped
 PORT=7200
 
-base_a=$(mn_stat "$MN_A" pool_in_use) || mn_fail "telemetry of $MN_A"
-base_b=$(mn_stat "$MN_B" pool_in_use) || mn_fail "telemetry of $MN_B"
+mn_pool_base
 tx0=$(mn_stat "$MN_B" msgs_tx) || mn_fail "telemetry of $MN_B"
 mn_app srv "$MN_A" "$MN_ECHO_CHECK" server 198.18.0.1 $PORT $((2 * ROUNDS * COUNT))
 SRV=$MN_PID
@@ -71,9 +67,7 @@ grep -qx "server 0: echoed $((2 * ROUNDS * COUNT))" "$MN_TMP/srv.log" ||
 	mn_fail "server: $(tail -1 "$MN_TMP/srv.log"), want $((2 * ROUNDS * COUNT))"
 mn_log "$ROUNDS apps queued $COUNT messages and exited, $ROUNDS closed their flows right after: all $((2 * ROUNDS * COUNT)) arrived"
 
-mn_wait_stat "$MN_A" flows 0 10 >/dev/null || mn_fail "mn-a still has flows"
-mn_wait_stat "$MN_B" flows 0 10 >/dev/null || mn_fail "mn-b still has flows"
-v=$(mn_wait_stat "$MN_A" pool_in_use "$base_a" 10) || mn_fail "mn-a pool in use $v, started at $base_a"
-v=$(mn_wait_stat "$MN_B" pool_in_use "$base_b" 10) || mn_fail "mn-b pool in use $v, started at $base_b"
+mn_no_flows
+mn_pools_back
 mn_stop_pair
 mn_log "PASS"

@@ -6,14 +6,10 @@
 # app starts again and works. Last, machnetd is stopped under a waiting app,
 # whose next call fails with ESHUTDOWN within a second.
 . "$(dirname "$0")/lib.sh"
-mn_require_root
-mn_require_machnetd
-mn_require_apps
-mn_require_hugepages 600
+mn_e2e_require
 mn_pair
 
-base_a=$(mn_stat "$MN_A" pool_in_use) || mn_fail "telemetry of $MN_A"
-base_b=$(mn_stat "$MN_B" pool_in_use) || mn_fail "telemetry of $MN_B"
+mn_pool_base
 died_a=$(mn_stat "$MN_A" apps_died)
 
 # The pair that must not notice anything.
@@ -44,10 +40,8 @@ grep -Eq 'lost 0 +mismatched 0' "$MN_TMP/mg-cli.log" || mn_fail "msg_gen lost me
 grep -A3 summary "$MN_TMP/mg-cli.log"
 mn_stop "$MGS" INT 10
 
-v=$(mn_wait_stat "$MN_A" pool_in_use "$base_a" 10) || mn_fail "mn-a pool in use $v, started at $base_a"
-v=$(mn_wait_stat "$MN_B" pool_in_use "$base_b" 10) || mn_fail "mn-b pool in use $v, started at $base_b"
-mn_wait_stat "$MN_A" flows 0 10 >/dev/null || mn_fail "mn-a still has flows"
-mn_wait_stat "$MN_B" flows 0 10 >/dev/null || mn_fail "mn-b still has flows"
+mn_pools_back
+mn_no_flows
 d=$(mn_stat "$MN_A" apps_died)
 [ "$d" -ge $((died_a + 2)) ] || mn_fail "mn-a saw $d app deaths, want >= $((died_a + 2))"
 mn_log "after the kills: pools back at $base_a / $base_b, $d deaths seen on mn-a"
@@ -59,9 +53,7 @@ mn_wait_log "$MN_TMP/r-srv.log" '^listening' 20 "$RS" || mn_fail "restarted serv
 mn_app r-cli "$MN_B" "$MN_ECHO_CHECK" client 198.18.0.2 198.18.0.1 6000 200 9
 mn_wait_exit "$MN_PID" 20
 if [ "$MN_RC" -ne 0 ]; then
-	for i in "$MN_A" "$MN_B"; do
-		echo /machnet/stats | timeout 10 dpdk-telemetry.py -f "$i" 2>/dev/null | tail -1
-	done
+	mn_dump_stats "$MN_A" "$MN_B"
 	mn_fail "restarted client: exit $MN_RC"
 fi
 mn_wait_exit "$RS" 20

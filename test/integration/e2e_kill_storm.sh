@@ -13,24 +13,13 @@
 # hotplug for reading, memzone for writing), and mn-b must still stop within
 # its bound, saying it released both.
 . "$(dirname "$0")/lib.sh"
-mn_require_root
-mn_require_machnetd
-mn_require_apps
-mn_require_hugepages 600
+mn_e2e_require
 mn_pair
 
 KILLS=${MN_STORM_KILLS:-50}
 RANDOM=${MN_STORM_SEED:-4242}
 
-base_a=$(mn_stat "$MN_A" pool_in_use) || mn_fail "telemetry of $MN_A"
-base_b=$(mn_stat "$MN_B" pool_in_use) || mn_fail "telemetry of $MN_B"
-
-apps_live() {
-	local r d l
-	r=$(mn_stat "$1" apps_registered) && d=$(mn_stat "$1" apps_died) &&
-		l=$(mn_stat "$1" apps_left) || { echo "?"; return 1; }
-	echo $((r - d - l))
-}
+mn_pool_base
 
 progress() {
 	local v
@@ -43,7 +32,7 @@ mn_app by-srv "$MN_A" "$MN_ECHO_CHECK" server 198.18.0.1 7500 1000000000
 BS=$MN_PID
 mn_wait_log "$MN_TMP/by-srv.log" '^listening' 20 "$BS" || mn_fail "bystander server"
 mn_app by-cli "$MN_B" "$MN_ECHO_CHECK" client 198.18.0.2 198.18.0.1 7500 1000000000 77 8 \
-	--max-size 16384 --progress --deadline 150
+	--max-size 16384 --progress --deadline "$(mn_s 150)"
 BC=$MN_PID
 mn_wait_log "$MN_TMP/by-cli.log" '^progress [1-9]' 20 "$BC" || mn_fail "bystander made no progress"
 
@@ -73,7 +62,7 @@ for k in $(seq 1 "$KILLS"); do
 	wait "$v" 2>/dev/null
 	grep -q '^connected' "$MN_TMP/v$k.log" && connected=$((connected + 1))
 	# The bystander keeps going.
-	deadline=$((SECONDS + 5))
+	deadline=$(mn_deadline 5)
 	while [ "$(progress)" -le "$last" ] && [ $SECONDS -lt $deadline ]; do
 		kill -0 "$BC" 2>/dev/null || mn_fail "bystander died after kill $k: $(tail -3 "$MN_TMP/by-cli.log")"
 		sleep 0.02
@@ -96,16 +85,14 @@ grep 'all intact and in order' "$MN_TMP/by-cli.log" | sed "s/^/[$MN_TEST_NAME] b
 mn_stop "$BS" KILL 5
 mn_stop "$VS" KILL 5
 
-mn_wait_stat "$MN_A" flows 0 10 >/dev/null || mn_fail "mn-a still has flows"
-mn_wait_stat "$MN_B" flows 0 10 >/dev/null || mn_fail "mn-b still has flows"
-v=$(mn_wait_stat "$MN_A" pool_in_use "$base_a" 10) || mn_fail "mn-a pool in use $v, started at $base_a"
-v=$(mn_wait_stat "$MN_B" pool_in_use "$base_b" 10) || mn_fail "mn-b pool in use $v, started at $base_b"
+mn_no_flows
+mn_pools_back
 for inst in "$MN_A" "$MN_B"; do
-	deadline=$((SECONDS + 10))
-	while [ "$(apps_live "$inst")" != 0 ] && [ $SECONDS -lt $deadline ]; do
+	deadline=$(mn_deadline 10)
+	while [ "$(mn_apps_live "$inst")" != 0 ] && [ $SECONDS -lt $deadline ]; do
 		sleep 0.1
 	done
-	n=$(apps_live "$inst")
+	n=$(mn_apps_live "$inst")
 	[ "$n" = 0 ] || mn_fail "$inst: $n app slots still taken after every app exited"
 done
 mn_log "pools back at $base_a / $base_b, no flows, no app slots taken"
@@ -124,7 +111,7 @@ held=0
 gdb_victim() {	# NAME GDB-EXPRESSIONS...: run a victim, killed where gdb stops it
 	local name=$1
 	shift
-	MACHNET_INSTANCE="$MN_B" timeout 60 gdb -nx -batch \
+	MACHNET_INSTANCE="$MN_B" timeout "$(mn_s 60)" gdb -nx -batch \
 		-ex 'set breakpoint pending on' -ex 'break rte_fbarray_attach' "$@" -ex kill \
 		--args "$MN_ECHO_CHECK" client 198.18.0.2 198.18.0.1 7400 1 9 1 \
 		> "$MN_TMP/$name.log" 2>&1

@@ -8,10 +8,7 @@
 # flows are left, the pools are back at their starting use and every app
 # slot is free again.
 . "$(dirname "$0")/lib.sh"
-mn_require_root
-mn_require_machnetd
-mn_require_apps
-mn_require_hugepages 600
+mn_e2e_require
 mn_pair
 
 APPS=4
@@ -19,16 +16,7 @@ THREADS=2
 COUNT=${MN_MANY_COUNT:-150}	# per thread
 MAXSZ=$((1 << 20))
 
-base_a=$(mn_stat "$MN_A" pool_in_use) || mn_fail "telemetry of $MN_A"
-base_b=$(mn_stat "$MN_B" pool_in_use) || mn_fail "telemetry of $MN_B"
-
-# live apps = registered - died - left
-apps_live() {
-	local r d l
-	r=$(mn_stat "$1" apps_registered) && d=$(mn_stat "$1" apps_died) &&
-		l=$(mn_stat "$1" apps_left) || { echo "?"; return 1; }
-	echo $((r - d - l))
-}
+mn_pool_base
 
 SRV=()
 for i in $(seq 0 $((APPS - 1))); do
@@ -45,11 +33,11 @@ t0=$SECONDS
 for i in $(seq 0 $((APPS - 1))); do
 	mn_app "cli$i" "$MN_B" "$MN_ECHO_CHECK" client 198.18.0.2 198.18.0.1 \
 		$((7000 + 10 * i)) $((COUNT * 2)) $((1000 + 100 * i)) 8 \
-		--threads $THREADS --flows 2 --max-size $MAXSZ --deadline ${MN_MANY_DEADLINE:-90}
+		--threads $THREADS --flows 2 --max-size $MAXSZ --deadline "$(mn_s ${MN_MANY_DEADLINE:-90})"
 	CLI+=("$MN_PID")
 done
 # While they run, all 8 apps are registered on their stacks.
-n=$(apps_live "$MN_B")
+n=$(mn_apps_live "$MN_B")
 [ "$n" = "$APPS" ] || mn_log "note: $n apps live on mn-b while clients run (some may have finished)"
 for i in $(seq 0 $((APPS - 1))); do
 	mn_wait_exit "${CLI[$i]}" 150
@@ -67,12 +55,10 @@ done
 mn_log "$((APPS * THREADS)) client threads x $((COUNT * 2)) messages on 2 flows each, all verified, in $((SECONDS - t0)) s"
 cat "$MN_TMP"/cli*.log | grep 'all intact' | sed "s/^/[$MN_TEST_NAME]   /"
 
-mn_wait_stat "$MN_A" flows 0 10 >/dev/null || mn_fail "mn-a still has flows"
-mn_wait_stat "$MN_B" flows 0 10 >/dev/null || mn_fail "mn-b still has flows"
-v=$(mn_wait_stat "$MN_A" pool_in_use "$base_a" 10) || mn_fail "mn-a pool in use $v, started at $base_a"
-v=$(mn_wait_stat "$MN_B" pool_in_use "$base_b" 10) || mn_fail "mn-b pool in use $v, started at $base_b"
+mn_no_flows
+mn_pools_back
 for inst in "$MN_A" "$MN_B"; do
-	n=$(apps_live "$inst")
+	n=$(mn_apps_live "$inst")
 	[ "$n" = 0 ] || mn_fail "$inst: $n app slots still taken after every app exited"
 done
 mn_stop_pair

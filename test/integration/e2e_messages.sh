@@ -11,8 +11,7 @@ mn_require_hugepages 800
 # 8 MiB messages in flight both ways need more than the default test pool.
 mn_pair "s/mbufs = 8191/mbufs = 32767/" "s/hugepage_mb = 256/hugepage_mb = 384/"
 
-base_a=$(mn_stat "$MN_A" pool_in_use) || mn_fail "telemetry of $MN_A"
-base_b=$(mn_stat "$MN_B" pool_in_use) || mn_fail "telemetry of $MN_B"
+mn_pool_base
 N=10000
 SEED=${MN_SEED:-$RANDOM}
 mn_log "seed $SEED"
@@ -29,9 +28,8 @@ mn_wait_exit "$SP" 20
 [ "$MN_RC" -eq 0 ] || mn_fail "server exit status $MN_RC"
 
 # Both apps have exited: their flows are reset and every buffer is back.
-v=$(mn_wait_stat "$MN_A" pool_in_use "$base_a" 10) || mn_fail "mn-a pool in use $v, started at $base_a"
-v=$(mn_wait_stat "$MN_B" pool_in_use "$base_b" 10) || mn_fail "mn-b pool in use $v, started at $base_b"
-mn_wait_stat "$MN_A" flows 0 10 >/dev/null || mn_fail "mn-a still has flows"
+mn_pools_back
+mn_no_flows a
 mn_log "pools back to $base_a / $base_b mbufs in use"
 
 mn_stop_pair

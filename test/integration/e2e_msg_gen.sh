@@ -4,10 +4,7 @@
 # then 3 s with one in flight; nothing lost or mismatched. The printed
 # latencies and rates are recorded in the log (no timing assertions).
 . "$(dirname "$0")/lib.sh"
-mn_require_root
-mn_require_machnetd
-mn_require_apps
-mn_require_hugepages 600
+mn_e2e_require
 mn_pair
 
 mn_app mg-srv "$MN_A" "$MN_MSG_GEN" --local_ip 198.18.0.1
@@ -17,7 +14,7 @@ mn_wait_log "$MN_TMP/mg-srv.log" 'server listening' 20 "$SP" || mn_fail "msg_gen
 run() {
 	local name=$1
 	shift
-	MACHNET_INSTANCE=$MN_B timeout 120 "$MN_MSG_GEN" --local_ip 198.18.0.2 \
+	MACHNET_INSTANCE=$MN_B timeout "$(mn_s 120)" "$MN_MSG_GEN" --local_ip 198.18.0.2 \
 		--remote_ip 198.18.0.1 --verify "$@" > "$MN_TMP/$name.log" 2>&1 ||
 		mn_fail "msg_gen $* exited $?: $(tail -5 "$MN_TMP/$name.log")"
 	grep -A3 'summary' "$MN_TMP/$name.log" | sed "s/^/[$name] /"

@@ -2,14 +2,11 @@
 # A connect to a port nobody listens on is refused by the peer's RST, fast:
 # the first one includes the ARP resolution, the second finds the MAC cached.
 . "$(dirname "$0")/lib.sh"
-mn_require_root
-mn_require_machnetd
-mn_require_apps
-mn_require_hugepages 600
+mn_e2e_require
 mn_pair
 
 for round in first second; do
-	out=$(MACHNET_INSTANCE=$MN_B timeout 20 "$MN_ECHO_CHECK" refused 198.18.0.2 198.18.0.1 4444 100 2>&1) ||
+	out=$(MACHNET_INSTANCE=$MN_B timeout "$(mn_s 20)" "$MN_ECHO_CHECK" refused 198.18.0.2 198.18.0.1 4444 100 2>&1) ||
 		mn_fail "$round connect: $out"
 	mn_log "$round: $out"
 	echo "$out" | grep -q 'Connection refused' || mn_fail "no clear message: $out"

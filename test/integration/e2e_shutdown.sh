@@ -7,10 +7,7 @@
 # later calls fail the same way; no app hangs or crashes. Once they exited, a
 # new machnetd with the same instance starts and serves an app again.
 . "$(dirname "$0")/lib.sh"
-mn_require_root
-mn_require_machnetd
-mn_require_apps
-mn_require_hugepages 600
+mn_e2e_require
 mn_pair "/^transport = /d" "\$a transport = { cc = \"fixed\"; connect_timeout_ms = 20000; };"
 
 mn_app echo "$MN_B" "$MN_ECHO_CHECK" server 198.18.0.2 7200 1000000000

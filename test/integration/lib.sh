@@ -1,38 +1,32 @@
-# Shared helpers of the integration tests (bash; sourced, not run).
+# Shared helpers of the integration tests (bash; sourced, not run): the
+# test-specific layer over scripts/lib/mn.sh (processes by PID, bounded and
+# scaled waits, prefix cleanup, telemetry).
 #
 # Every test gets a unique id (test name + shell pid), a private temp dir and
-# an EXIT trap that kills by PID what the test started, deletes the network
-# namespaces and links it made, and removes the hugepage files, DPDK runtime
-# dirs and lock files of the instances it named. Waits are polls with a
-# bounded deadline. Exit 77 means "skipped" (meson shows SKIP).
+# the library's EXIT handling: it kills by PID what the test started, then
+# prints the logs of a failed test, deletes the network namespaces it made
+# and removes the hugepage files, DPDK runtime dirs and lock files of the
+# instances it named. Exit 77 means "skipped" (meson shows SKIP).
 #
-# Environment (set by meson): MACHNETD = path of the binary, MN_SRC = source root.
+# Environment (set by meson): MACHNETD = path of the binary, MN_SRC = source
+# root; MN_TIME_SCALE (set by scripts/test.sh) stretches every wait.
 
 set -u
 
 MN_TEST_NAME=${MN_TEST_NAME:-$(basename "${0%.sh}")}
+MN_LOG_TAG=$MN_TEST_NAME
+MN_SRC=${MN_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+. "$MN_SRC/scripts/lib/mn.sh"
 MN_ID="$$"
 MN_TMP=$(mktemp -d "/tmp/mn-it-${MN_TEST_NAME}.XXXXXX")
-MN_PIDS=()
-MN_PREFIXES=()
 MN_NETNS=()
-MN_FAILED=0
 MACHNETD=${MACHNETD:-}
-MN_SRC=${MN_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 
 mn_log() { echo "[$MN_TEST_NAME] $*"; }
 
+# mn_fail MSG: fails the test (the exit handler prints the logs).
 mn_fail() {
-	local f
 	mn_log "FAIL: $*"
-	# The logs of everything the test started, so that a CI failure can be
-	# read without a rerun (the temp dir goes with the cleanup).
-	for f in "$MN_TMP"/*.log; do
-		[ -f "$f" ] || continue
-		echo "----- $(basename "$f") (last 15 lines)"
-		tail -n 15 "$f"
-	done
-	MN_FAILED=1
 	exit 1
 }
 
@@ -41,38 +35,24 @@ mn_skip() {
 	exit 77
 }
 
-mn_cleanup() {
-	local rc=$? pid deadline p ns
-	trap - EXIT
-	for pid in "${MN_PIDS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null || continue
-	done
-	deadline=$((SECONDS + 5))
-	for pid in "${MN_PIDS[@]}"; do
-		while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
-			sleep 0.05
-		done
-		kill -KILL "$pid" 2>/dev/null && mn_log "killed stuck pid $pid"
-		wait "$pid" 2>/dev/null
-	done
-	for ns in "${MN_NETNS[@]}"; do
-		ip netns del "$ns" 2>/dev/null	# takes its veth ends with it
-	done
-	for p in "${MN_PREFIXES[@]}"; do
-		rm -f /dev/hugepages/"${p}"map_* 2>/dev/null
-		rm -rf "/var/run/dpdk/$p" "/run/machnet/$p.lock" /run/machnet/"$p".lcore.*
-	done
-	if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
+# At exit, after the processes are stopped: the logs of everything a failed
+# test started, so that a CI failure can be read without a rerun; then the
+# namespaces (they take their veth ends with them) and the temp dir.
+mn_it_exit() {
+	local f ns
+	if [ "$MN_EXIT_RC" -ne 0 ] && [ "$MN_EXIT_RC" -ne 77 ]; then
 		for f in "$MN_TMP"/*.log; do
 			[ -f "$f" ] || continue
-			echo "----- $f"
+			echo "----- $(basename "$f") (last 40 lines)"
 			tail -n 40 "$f"
 		done
 	fi
+	for ns in "${MN_NETNS[@]}"; do
+		ip netns del "$ns" 2>/dev/null
+	done
 	rm -rf "$MN_TMP"
-	exit $rc
 }
-trap mn_cleanup EXIT
+mn_at_exit mn_it_exit
 
 mn_require_root() {
 	[ "$(id -u)" -eq 0 ] || mn_skip "needs root"
@@ -84,18 +64,35 @@ mn_require_machnetd() {
 
 # mn_require_hugepages MB: skip when fewer MB of hugepages are free.
 mn_require_hugepages() {
-	local free size
-	free=$(awk '/^HugePages_Free:/ {print $2}' /proc/meminfo)
-	size=$(awk '/^Hugepagesize:/ {print $2}' /proc/meminfo)
-	[ -n "$free" ] && [ -n "$size" ] || mn_skip "no hugepage information"
-	[ $((free * size / 1024)) -ge "$1" ] || mn_skip "needs $1 MB of free hugepages"
+	local free
+	free=$(mn_hugepages_free_mb)
+	[ -n "$free" ] || mn_skip "no hugepage information"
+	[ "$free" -ge "$1" ] || mn_skip "needs $1 MB of free hugepages"
 }
 
-# mn_instance BASE: prints a unique instance name and registers it for cleanup.
-# (Call it in the main shell, not in $(...), so the registration sticks.)
+# mn_require_apps: the app binaries set by meson.
+mn_require_apps() {
+	local v
+	for v in MN_ECHO_CHECK MN_HELLO_WORLD MN_MSG_GEN; do
+		[ -n "${!v:-}" ] && [ -x "${!v}" ] || mn_fail "$v is not set to an executable"
+	done
+}
+
+# mn_e2e_require: what every end-to-end test needs (root, machnetd, the
+# apps, 600 MB of hugepages).
+mn_e2e_require() {
+	mn_require_root
+	mn_require_machnetd
+	mn_require_apps
+	mn_require_hugepages 600
+}
+
+# mn_instance BASE: sets MN_INSTANCE to a unique instance name and registers
+# it for cleanup. (Call it in the main shell, not in $(...), so the
+# registration sticks.)
 mn_instance() {
 	MN_INSTANCE="${1}-${MN_ID}"
-	MN_PREFIXES+=("$MN_INSTANCE")
+	mn_prefix "$MN_INSTANCE"
 }
 
 # mn_conf SRC OUT INSTANCE [sed expressions...]: copies SRC with the instance
@@ -103,14 +100,8 @@ mn_instance() {
 mn_conf() {
 	local src=$1 out=$2 inst=$3
 	shift 3
-	local args=(-e "s/^instance = .*/instance = \"$inst\";/"
-		    -e "s/mbufs = [0-9]*/mbufs = 8191/"
-		    -e "s/hugepage_mb = [0-9]*/hugepage_mb = 256/")
-	local e
-	for e in "$@"; do
-		args+=(-e "$e")
-	done
-	sed "${args[@]}" "$src" > "$out" || mn_fail "cannot write $out"
+	mn_conf_rewrite "$src" "$out" "$inst" "s/mbufs = [0-9]*/mbufs = 8191/" \
+		"s/hugepage_mb = [0-9]*/hugepage_mb = 256/" "$@" || mn_fail "cannot write $out"
 }
 
 # mn_start NAME CMD...: runs CMD in the background with output in
@@ -118,51 +109,14 @@ mn_conf() {
 mn_start() {
 	local name=$1
 	shift
-	"$@" > "$MN_TMP/$name.log" 2>&1 &
-	MN_PID=$!
-	MN_PIDS+=("$MN_PID")
+	mn_spawn "$MN_TMP/$name.log" "$@"
 }
 
-# mn_wait_log FILE REGEX TIMEOUT_S [PID]: waits until FILE has a line matching
-# REGEX (extended); fails early when PID died.
-mn_wait_log() {
-	local file=$1 re=$2 limit=$3 pid=${4:-}
-	local deadline=$((SECONDS + limit))
-	while [ $SECONDS -lt $deadline ]; do
-		grep -Eq -- "$re" "$file" 2>/dev/null && return 0
-		if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
-			grep -Eq -- "$re" "$file" 2>/dev/null && return 0
-			mn_log "process $pid exited while waiting for /$re/ in $file"
-			return 1
-		fi
-		sleep 0.05
-	done
-	mn_log "timeout (${limit}s) waiting for /$re/ in $file"
-	return 1
-}
-
-# mn_stop PID SIGNAL TIMEOUT_S: signals PID and waits for it; sets MN_RC to
-# its exit status (124 when it had to be killed).
-mn_stop() {
-	kill "-$2" "$1" 2>/dev/null
-	mn_wait_exit "$1" "$3"
-}
-
-# mn_wait_exit PID TIMEOUT_S: waits for PID to exit by itself; MN_RC as mn_stop.
-mn_wait_exit() {
-	local pid=$1 limit=$2
-	local deadline=$((SECONDS + limit))
-	while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
-		sleep 0.05
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-		MN_RC=124
-		return
-	fi
-	wait "$pid"
-	MN_RC=$?
+# mn_app NAME INSTANCE CMD...: mn_start with MACHNET_INSTANCE=INSTANCE.
+mn_app() {
+	local name=$1 inst=$2
+	shift 2
+	mn_start "$name" env MACHNET_INSTANCE="$inst" "$@"
 }
 
 # mn_netns NAME: creates a namespace with IPv6 off and lo up, registered for cleanup.
@@ -177,17 +131,47 @@ mn_netns() {
 # mn_stat INSTANCE KEY [ENDPOINT]: prints one counter of /machnet/stats, or
 # of ENDPOINT (e.g. /machnet/proto) (telemetry).
 mn_stat() {
-	local out ep=${3:-/machnet/stats}
-	out=$(echo "$ep" | timeout 10 dpdk-telemetry.py -f "$1" 2>/dev/null) || return 1
-	python3 -c 'import json,sys
-line=[l for l in sys.argv[1].splitlines() if sys.argv[3] in l][-1]
-d=json.loads(line[line.index("{"):])[sys.argv[3]]
-print(d[sys.argv[2]])' "$out" "$2" "$ep"
+	mn_tel_get "$1" "${3:-/machnet/stats}" "$2"
 }
 
-# mn_hugefiles PREFIX: number of hugepage files of PREFIX.
-mn_hugefiles() {
-	find /dev/hugepages -maxdepth 1 -name "${1}map_*" 2>/dev/null | wc -l
+# mn_wait_stat INSTANCE KEY VALUE TIMEOUT_S: waits until counter KEY equals
+# VALUE; prints the last value read.
+mn_wait_stat() {
+	local deadline v=""
+	deadline=$(mn_deadline "$4")
+	while [ $SECONDS -lt "$deadline" ]; do
+		v=$(mn_stat "$1" "$2") || v="?"
+		[ "$v" = "$3" ] && { echo "$v"; return 0; }
+		sleep 0.2
+	done
+	echo "$v"
+	return 1
+}
+
+# mn_apps_live INSTANCE: apps attached now (registered - died - left, one
+# telemetry read); "?" and false when telemetry did not answer.
+mn_apps_live() {
+	local out
+	out=$(mn_tel "$1" /machnet/stats) || { echo "?"; return 1; }
+	awk -F= '$1 == "apps_registered" { r = $2 } $1 == "apps_died" { d = $2 } $1 == "apps_left" { l = $2 }
+		END { if (r == "" || d == "" || l == "") { print "?"; exit 1 } print r - d - l }' <<< "$out"
+}
+
+# mn_nonzero INSTANCE ENDPOINT: the endpoint's counters that are not zero
+# (nor lists), on one line; "(no telemetry)" when it did not answer.
+mn_nonzero() {
+	local out
+	out=$(mn_tel "$1" "$2") || { echo "(no telemetry)"; return; }
+	awk -F= '$2 != "0" && $2 !~ /^\[/ { printf "%s%s", (n++ ? " " : ""), $0 } END { print "" }' <<< "$out"
+}
+
+# mn_dump_stats INSTANCE...: prints every /machnet/stats counter that is not
+# zero (for failure reports).
+mn_dump_stats() {
+	local i
+	for i in "$@"; do
+		echo "$i: $(mn_nonzero "$i" /machnet/stats)"
+	done
 }
 
 # mn_pair [SED...]: starts two machnetd joined by memif, mn-a (198.18.0.1,
@@ -214,9 +198,30 @@ mn_pair() {
 	mn_wait_log "$MN_TMP/b.log" 'link0 \(port [0-9]+\): up' 15 "$MN_PB" || mn_fail "mn-b link down"
 }
 
-# mn_app_locks_rm INSTANCE: removes the app lcore lock files of an instance.
-mn_app_locks_rm() {
-	rm -f /run/machnet/"$1".lcore.* 2>/dev/null
+# mn_pool_base: records the pools in use of both stacks of the pair now, in
+# base_a and base_b.
+mn_pool_base() {
+	base_a=$(mn_stat "$MN_A" pool_in_use) || mn_fail "telemetry of $MN_A"
+	base_b=$(mn_stat "$MN_B" pool_in_use) || mn_fail "telemetry of $MN_B"
+}
+
+# mn_pools_back [SECONDS]: both pools come back to base_a / base_b (within
+# SECONDS, 10 by default, scaled).
+mn_pools_back() {
+	local v
+	v=$(mn_wait_stat "$MN_A" pool_in_use "$base_a" "${1:-10}") || mn_fail "mn-a pool in use $v, started at $base_a"
+	v=$(mn_wait_stat "$MN_B" pool_in_use "$base_b" "${1:-10}") || mn_fail "mn-b pool in use $v, started at $base_b"
+}
+
+# mn_no_flows [a|b]...: the stacks named (both by default) come to hold no
+# flow within 10 s (scaled).
+mn_no_flows() {
+	local side inst
+	for side in ${*:-a b}; do
+		inst=$MN_A
+		[ "$side" = b ] && inst=$MN_B
+		mn_wait_stat "$inst" flows 0 10 >/dev/null || mn_fail "mn-$side still has flows"
+	done
 }
 
 # mn_stop_pair: stops mn-b (memif client) first, then mn-a; both must exit 0.
@@ -227,45 +232,4 @@ mn_stop_pair() {
 	[ "$MN_RC" -eq 0 ] || mn_fail "mn-a exit status $MN_RC"
 	mn_app_locks_rm "$MN_A"
 	mn_app_locks_rm "$MN_B"
-}
-
-# mn_require_apps: the app binaries set by meson.
-mn_require_apps() {
-	local v
-	for v in MN_ECHO_CHECK MN_HELLO_WORLD MN_MSG_GEN; do
-		[ -n "${!v:-}" ] && [ -x "${!v}" ] || mn_fail "$v is not set to an executable"
-	done
-}
-
-# mn_app NAME INSTANCE CMD...: mn_start with MACHNET_INSTANCE=INSTANCE.
-mn_app() {
-	local name=$1 inst=$2
-	shift 2
-	mn_start "$name" env MACHNET_INSTANCE="$inst" "$@"
-}
-
-# mn_wait_stat INSTANCE KEY VALUE TIMEOUT_S: waits until counter KEY equals
-# VALUE; prints the last value read.
-mn_wait_stat() {
-	local deadline=$((SECONDS + $4)) v=""
-	while [ $SECONDS -lt $deadline ]; do
-		v=$(mn_stat "$1" "$2") || v="?"
-		[ "$v" = "$3" ] && { echo "$v"; return 0; }
-		sleep 0.2
-	done
-	echo "$v"
-	return 1
-}
-
-# mn_dump_stats INSTANCE...: prints every /machnet/stats counter that is not
-# zero (for failure reports).
-mn_dump_stats() {
-	local i out
-	for i in "$@"; do
-		out=$(echo /machnet/stats | timeout 10 dpdk-telemetry.py -f "$i" 2>/dev/null) || continue
-		python3 -c 'import json,sys
-line=[l for l in sys.argv[1].splitlines() if "/machnet/stats" in l][-1]
-d=json.loads(line[line.index("{"):])["/machnet/stats"]
-print(sys.argv[2] + ": " + " ".join("%s=%s" % (k, v) for k, v in d.items() if v))' "$out" "$i"
-	done
 }

@@ -1,10 +1,10 @@
 /* Unit tests of msg_gen's log-linear histogram: percentiles against the
  * exact order statistics of seeded random samples, within 1%. */
-#include <CUnit/Basic.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "mn_cunit.h"
 #include "mn_hist.h"
 
 static uint64_t rng_state = 88172645463325252ull;
@@ -132,20 +132,13 @@ static void test_merge_and_empty(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	unsigned fails;
+	static const struct mn_cu_test tests[] = {
+		{ "uniform", test_uniform },
+		{ "long_tail", test_long_tail },
+		{ "small_values_exact", test_small_values_exact },
+		{ "bucket_geometry", test_bucket_geometry },
+		{ "merge_and_empty", test_merge_and_empty },
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("hist", NULL, NULL);
-	CU_add_test(s, "uniform", test_uniform);
-	CU_add_test(s, "long_tail", test_long_tail);
-	CU_add_test(s, "small_values_exact", test_small_values_exact);
-	CU_add_test(s, "bucket_geometry", test_bucket_geometry);
-	CU_add_test(s, "merge_and_empty", test_merge_and_empty);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
+	return mn_cu_run("hist", tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -3,13 +3,13 @@
  * clock, queue overflow, determinism by seed, and ownership (every handle the
  * injector takes is given back exactly once: the test's ops count live ones).
  */
-#include <CUnit/Basic.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "mn_cunit.h"
 #include "mn_fault.h"
 
 #define NS_PER_US 1000ull
@@ -903,39 +903,26 @@ static void test_determinism(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	unsigned failed;
+	static const struct mn_cu_test tests[] = {
+		{ "params, ops and seeds", test_params },
+		{ "all-zero params are the identity", test_identity },
+		{ "drop 1% of 1M", test_drop_1pct },
+		{ "drop 10% of 1M", test_drop_10pct },
+		{ "drop 100%", test_drop_all },
+		{ "duplicate 1% of 1M, copy right behind", test_dup },
+		{ "copies beyond cap wait for release; dup failure", test_dup_overflow },
+		{ "corrupt 0.1% of 1M: one bit past Ethernet", test_corrupt },
+		{ "corrupt offset range and short frames", test_corrupt_range },
+		{ "corrupting a shared frame copies it first", test_corrupt_shared },
+		{ "delay 5 ms +- 1 ms: bounds, due times, reorders", test_delay_jitter },
+		{ "delay 5 ms +- 1 ms with keep_order: no reordering", test_delay_keep_order },
+		{ "jitter beyond delay clamps at 0", test_jitter_clamp },
+		{ "reorder 25% of 1M", test_reorder },
+		{ "reorder with keep_order jitter", test_reorder_with_keep_order },
+		{ "queue full passes frames, counted, no leak", test_queue_full },
+		{ "flush and destroy free held frames", test_flush_destroy },
+		{ "same seed same decisions, other seed other", test_determinism },
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("fault", NULL, NULL);
-	if (!s ||
-	    !CU_add_test(s, "params, ops and seeds", test_params) ||
-	    !CU_add_test(s, "all-zero params are the identity", test_identity) ||
-	    !CU_add_test(s, "drop 1% of 1M", test_drop_1pct) ||
-	    !CU_add_test(s, "drop 10% of 1M", test_drop_10pct) ||
-	    !CU_add_test(s, "drop 100%", test_drop_all) ||
-	    !CU_add_test(s, "duplicate 1% of 1M, copy right behind", test_dup) ||
-	    !CU_add_test(s, "copies beyond cap wait for release; dup failure", test_dup_overflow) ||
-	    !CU_add_test(s, "corrupt 0.1% of 1M: one bit past Ethernet", test_corrupt) ||
-	    !CU_add_test(s, "corrupt offset range and short frames", test_corrupt_range) ||
-	    !CU_add_test(s, "corrupting a shared frame copies it first", test_corrupt_shared) ||
-	    !CU_add_test(s, "delay 5 ms +- 1 ms: bounds, due times, reorders", test_delay_jitter) ||
-	    !CU_add_test(s, "delay 5 ms +- 1 ms with keep_order: no reordering", test_delay_keep_order) ||
-	    !CU_add_test(s, "jitter beyond delay clamps at 0", test_jitter_clamp) ||
-	    !CU_add_test(s, "reorder 25% of 1M", test_reorder) ||
-	    !CU_add_test(s, "reorder with keep_order jitter", test_reorder_with_keep_order) ||
-	    !CU_add_test(s, "queue full passes frames, counted, no leak", test_queue_full) ||
-	    !CU_add_test(s, "flush and destroy free held frames", test_flush_destroy) ||
-	    !CU_add_test(s, "same seed same decisions, other seed other", test_determinism)) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	if (CU_get_number_of_tests_run() == 0)
-		failed = 1;
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return mn_cu_run("fault", tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -4,8 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include <CUnit/Basic.h>
-
+#include "mn_cunit.h"
 #include "mn_pp_stats.h"
 
 static void test_pct_empty(void)
@@ -68,24 +67,13 @@ static void test_mode_needs_samples(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	unsigned fails;
+	static const struct mn_cu_test tests[] = {
+		{ "pct of no samples", test_pct_empty },
+		{ "pct of one sample", test_pct_single },
+		{ "pct ranks", test_pct_ranks },
+		{ "mode thresholds", test_mode_thresholds },
+		{ "mode needs samples", test_mode_needs_samples },
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("pp_stats", NULL, NULL);
-	if (!s ||
-	    !CU_add_test(s, "pct of no samples", test_pct_empty) ||
-	    !CU_add_test(s, "pct of one sample", test_pct_single) ||
-	    !CU_add_test(s, "pct ranks", test_pct_ranks) ||
-	    !CU_add_test(s, "mode thresholds", test_mode_thresholds) ||
-	    !CU_add_test(s, "mode needs samples", test_mode_needs_samples)) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
+	return mn_cu_run("pp_stats", tests, sizeof(tests) / sizeof(tests[0]));
 }

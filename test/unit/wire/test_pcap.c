@@ -1,6 +1,5 @@
 /* Unit tests of test/common/mn_pcap: byte orders, timestamp resolutions,
  * truncated and foreign files. Files are written to $TMPDIR (or /tmp). */
-#include <CUnit/Basic.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -8,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mn_cunit.h"
 #include "mn_pcap.h"
 
 static char path[4096];
@@ -128,10 +128,13 @@ static void test_foreign(void)
 
 int main(void)
 {
+	static const struct mn_cu_test tests[] = {
+		{ "formats", test_formats },
+		{ "truncated", test_truncated },
+		{ "foreign", test_foreign },
+	};
 	const char *tmp = getenv("TMPDIR");
-	CU_pSuite s;
-	unsigned fails;
-	int fd;
+	int fd, rc;
 
 	snprintf(path, sizeof(path), "%s/mn_pcap_test.XXXXXX", tmp ? tmp : "/tmp");
 	fd = mkstemp(path);
@@ -140,20 +143,7 @@ int main(void)
 		return 2;
 	}
 	close(fd);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("pcap", NULL, NULL);
-	if (!s || !CU_add_test(s, "formats", test_formats) ||
-	    !CU_add_test(s, "truncated", test_truncated) ||
-	    !CU_add_test(s, "foreign", test_foreign)) {
-		CU_cleanup_registry();
-		unlink(path);
-		return 2;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
+	rc = mn_cu_run("pcap", tests, sizeof(tests) / sizeof(tests[0]));
 	unlink(path);
-	return fails ? 1 : 0;
+	return rc;
 }
