@@ -698,8 +698,7 @@ static int run_client(void)
 	if ((sent != rcvd || mism != 0) && rc == 0)
 		rc = MG_EXIT_LOSS;
 	if (atomic_load(&g_abort))
-		fprintf(stderr, "msg_gen: stopped early: a flow failed or the server's format is "
-			"not recognised (exit status %d)\n", rc);
+		fprintf(stderr, "msg_gen: stopped early, see above (exit status %d)\n", rc);
 	return rc;
 }
 
