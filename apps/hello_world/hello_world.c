@@ -67,9 +67,11 @@ static int flow_events(void *ch)
 			fprintf(stderr, ": a message was dropped: %s\n", machnet_strerror(ev.error));
 		else if (ev.error == ETIMEDOUT)
 			fprintf(stderr, " timed out: the peer stopped answering (ETIMEDOUT)\n");
+		else if (ev.error == ECONNRESET || ev.error == 0)
+			fprintf(stderr, " was reset by the peer (ECONNRESET): the other app or "
+				"its machnetd closed it\n");
 		else
-			fprintf(stderr, " was reset by the peer: %s\n",
-				machnet_strerror(ev.error ? ev.error : ECONNRESET));
+			fprintf(stderr, " was reset: %s\n", machnet_strerror(ev.error));
 		bad = 1;
 	}
 	return bad;
