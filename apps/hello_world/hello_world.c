@@ -1,15 +1,18 @@
 /* hello_world: the smallest complete machnet-mp client and server.
  *
  * Read this first. It uses only the Machnet API (machnet.h) plus
- * machnet_strerror() and machnet_recv_timeout() for clear errors and for
- * waiting without spinning.
+ * machnet_strerror(), machnet_recv_timeout() and machnet_poll_event() for
+ * clear errors, for waiting without spinning and for hearing at once that a
+ * flow died (a program that never polls events only sees its replies stop).
  *
  *   server:  MACHNET_INSTANCE=mn-a hello_world --local 198.18.0.1
  *   client:  MACHNET_INSTANCE=mn-b hello_world --local 198.18.0.2 --remote 198.18.0.1
  *
  * The client connects, sends "Hello World!" and waits for the server's
  * reply; the server answers every message with "hello, <message>" on the
- * same flow. Exit status 0 when the client got its reply.
+ * same flow. Exit status 0 when the client got its reply; 1 with a message
+ * when it did not: no reply in time, or the flow was reset or timed out
+ * while it waited (said at once, not at the end of --timeout).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,6 +22,7 @@
 #include "machnet.h"
 
 #define HELLO_PORT 31580	/* Machnet's hello_world port */
+#define WAIT_SLICE_US 10000	/* recv waits this long between event polls */
 
 static int usage(int rc)
 {
@@ -30,6 +34,47 @@ static int usage(int rc)
 		"  --timeout MS   client: how long to wait for the reply (default 2000)\n"
 		"The machnetd instance comes from $MACHNET_INSTANCE (default mn0).\n");
 	return rc;
+}
+
+static void print_flow(FILE *f, const MachnetFlow_t *fl)
+{
+	fprintf(f, "%u.%u.%u.%u:%u -> %u.%u.%u.%u:%u", fl->src_ip >> 24, (fl->src_ip >> 16) & 0xff,
+		(fl->src_ip >> 8) & 0xff, fl->src_ip & 0xff, fl->src_port, fl->dst_ip >> 24,
+		(fl->dst_ip >> 16) & 0xff, (fl->dst_ip >> 8) & 0xff, fl->dst_ip & 0xff,
+		fl->dst_port);
+}
+
+/* Takes the channel's events. A flow that was reset or timed out, or a
+ * message dropped, is said on stderr; returns 1 when one was, 0 when none,
+ * -1 when the channel failed (errno). */
+static int flow_events(void *ch)
+{
+	MachnetEvent_t ev;
+	int bad = 0;
+
+	for (int k = 0; k < 64; k++) {
+		int r = machnet_poll_event(ch, &ev);
+
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		if (ev.type != MACHNET_EV_RESET && ev.type != MACHNET_EV_SEND_FAILED)
+			continue;
+		fprintf(stderr, "hello_world: flow ");
+		print_flow(stderr, &ev.flow);
+		if (ev.type == MACHNET_EV_SEND_FAILED)
+			fprintf(stderr, ": a message was dropped: %s\n", machnet_strerror(ev.error));
+		else if (ev.error == ETIMEDOUT)
+			fprintf(stderr, " timed out: the peer stopped answering (ETIMEDOUT)\n");
+		else if (ev.error == ECONNRESET || ev.error == 0)
+			fprintf(stderr, " was reset by the peer (ECONNRESET): the other app or "
+				"its machnetd closed it\n");
+		else
+			fprintf(stderr, " was reset: %s\n", machnet_strerror(ev.error));
+		bad = 1;
+	}
+	return bad;
 }
 
 static int serve(void *ch, const char *local, long count)
@@ -47,7 +92,15 @@ static int serve(void *ch, const char *local, long count)
 	for (long n = 0; count < 0 || n < count;) {
 		/* Wait up to 1 s for a message; ETIMEDOUT just means none yet. */
 		ssize_t len = machnet_recv_timeout(ch, buf, sizeof(buf) - 1, &rx, 1000000);
+		int err = errno;
 
+		/* A client that leaves resets its flow: said, and the server
+		 * serves on. */
+		if (flow_events(ch) < 0) {
+			fprintf(stderr, "hello_world: events: %s\n", machnet_strerror(errno));
+			return 1;
+		}
+		errno = err;
 		if (len < 0 && errno == ETIMEDOUT)
 			continue;
 		if (len < 0) {
@@ -77,7 +130,8 @@ static int greet(void *ch, const char *local, const char *remote, int timeout_ms
 	const char *msg = "Hello World!";
 	char buf[1100];
 	MachnetFlow_t flow, rx;
-	ssize_t len;
+	ssize_t len = -1;
+	long waited_us = 0;
 
 	if (machnet_connect(ch, local, remote, HELLO_PORT, &flow) != 0) {
 		fprintf(stderr, "hello_world: connect %s -> %s:%d: %s\n", local, remote,
@@ -88,7 +142,33 @@ static int greet(void *ch, const char *local, const char *remote, int timeout_ms
 		fprintf(stderr, "hello_world: send: %s\n", machnet_strerror(errno));
 		return 1;
 	}
-	len = machnet_recv_timeout(ch, buf, sizeof(buf) - 1, &rx, (long)timeout_ms * 1000);
+	printf("hello_world: connected ");
+	print_flow(stdout, &flow);
+	printf(", sent \"%s\"\n", msg);
+	fflush(stdout);
+	/* Wait in slices, polling events between them: a reset or timed-out
+	 * flow ends the wait at once instead of at the end of --timeout. */
+	errno = ETIMEDOUT;
+	while (waited_us < (long)timeout_ms * 1000) {
+		long slice = (long)timeout_ms * 1000 - waited_us;
+		int ev;
+
+		if (slice > WAIT_SLICE_US)
+			slice = WAIT_SLICE_US;
+		len = machnet_recv_timeout(ch, buf, sizeof(buf) - 1, &rx, slice);
+		if (len >= 0 || errno != ETIMEDOUT)
+			break;
+		waited_us += slice;
+		ev = flow_events(ch);
+		if (ev != 0) {
+			if (ev < 0)
+				fprintf(stderr, "hello_world: events: %s\n", machnet_strerror(errno));
+			else
+				fprintf(stderr, "hello_world: no reply: the flow is gone\n");
+			return 1;
+		}
+		errno = ETIMEDOUT;
+	}
 	if (len < 0) {
 		if (errno == ETIMEDOUT)
 			fprintf(stderr, "hello_world: no reply within %d ms\n", timeout_ms);

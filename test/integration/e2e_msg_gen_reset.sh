@@ -1,0 +1,85 @@
+#!/bin/bash
+# Apps hear about their flows (issue 12, item 3): two machnetd over memif
+# with a small retry budget (4 retries, RTO <= 50 ms, keepalive 500 ms).
+#  1. kill -9 of the msg_gen server mid-run (window 32, --verify, --duration
+#     120): the client says the flow was reset (ECONNRESET) and exits 3 at
+#     once, not when --duration ends with "lost 32".
+#  2. hello_world: its server stopped, then killed, while the client waits
+#     for its reply with a 60 s --timeout: the client says the flow was reset
+#     and exits 1 at once.
+#  3. kill -9 of the server's machnetd under msg_gen: the client says its
+#     flow timed out or was reset and exits 3 within keepalive + the retry
+#     budget (with slack for a loaded machine), not at --duration.
+. "$(dirname "$0")/lib.sh"
+mn_require_root
+mn_require_machnetd
+mn_require_apps
+mn_require_hugepages 600
+KA_MS=500 RETRIES=4 MAX_RTO_MS=50
+mn_pair '/^transport = /d' "\$a transport = { max_retries = $RETRIES; min_rto_us = 2000; max_rto_us = $((MAX_RTO_MS * 1000)); keepalive_ms = $KA_MS; cc = \"fixed\"; };"
+
+ms_since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
+flowing() {	# NAME PID: the client has a second with responses
+	mn_wait_log "$MN_TMP/$1.log" 'RX +[1-9][0-9]* msg/s' 30 "$2" || mn_fail "$1 did not flow"
+}
+
+# 1. The server app dies.
+mn_app s1 "$MN_A" "$MN_MSG_GEN" --local_ip 198.18.0.1 --local_port 888
+S1=$MN_PID
+mn_wait_log "$MN_TMP/s1.log" 'server listening' 20 "$S1" || mn_fail "msg_gen server"
+mn_app c1 "$MN_B" "$MN_MSG_GEN" --local_ip 198.18.0.2 --remote_ip 198.18.0.1 --remote_port 888 \
+	--msg_window 32 --verify --duration 120
+C1=$MN_PID
+flowing c1 "$C1"
+t0=$(date +%s.%N)
+kill -9 "$S1"
+mn_wait_exit "$C1" 15
+ms=$(ms_since "$t0")
+[ "$MN_RC" -eq 3 ] || mn_fail "1. client of the killed server: exit $MN_RC, wanted 3: $(tail -4 "$MN_TMP/c1.log")"
+grep -Eq 'msg_gen: flow 198\.18\.0\.2:[0-9]+ -> 198\.18\.0\.1:888 was reset by the peer \(ECONNRESET\)' \
+	"$MN_TMP/c1.log" || mn_fail "1. no reset message: $(tail -4 "$MN_TMP/c1.log")"
+mn_log "1. server killed: the client said \"$(grep -m1 'was reset' "$MN_TMP/c1.log")\" and exited 3, $ms ms after the kill"
+
+# 2. hello_world's client waiting for a reply that will never come.
+mn_app h-srv "$MN_A" "$MN_HELLO_WORLD" --local 198.18.0.1
+HS=$MN_PID
+mn_wait_log "$MN_TMP/h-srv.log" 'listening on' 20 "$HS" || mn_fail "hello_world server"
+kill -STOP "$HS"
+mn_app h-cli "$MN_B" "$MN_HELLO_WORLD" --local 198.18.0.2 --remote 198.18.0.1 --timeout 60000
+HC=$MN_PID
+mn_wait_log "$MN_TMP/h-cli.log" 'connected' 20 "$HC" || mn_fail "hello_world client did not connect"
+t0=$(date +%s.%N)
+kill -9 "$HS"
+mn_wait_exit "$HC" 15
+ms=$(ms_since "$t0")
+[ "$MN_RC" -eq 1 ] || mn_fail "2. hello_world client: exit $MN_RC, wanted 1: $(tail -3 "$MN_TMP/h-cli.log")"
+grep -q 'was reset by the peer' "$MN_TMP/h-cli.log" ||
+	mn_fail "2. hello_world client: no reset message: $(tail -3 "$MN_TMP/h-cli.log")"
+mn_log "2. hello_world server killed: \"$(grep -m1 'was reset' "$MN_TMP/h-cli.log")\", exit 1 $ms ms after the kill"
+
+# 3. The server's machnetd dies. At most KA_MS + (RETRIES+1) RTOs of
+# <= MAX_RTO_MS = 750 ms on a quiet machine; the bound (30 s, 40x) allows
+# for a loaded 2-core box and is still a quarter of --duration.
+mn_app s3 "$MN_A" "$MN_MSG_GEN" --local_ip 198.18.0.1 --local_port 890
+S3=$MN_PID
+mn_wait_log "$MN_TMP/s3.log" 'server listening' 20 "$S3" || mn_fail "msg_gen server"
+mn_app c3 "$MN_B" "$MN_MSG_GEN" --local_ip 198.18.0.2 --remote_ip 198.18.0.1 --remote_port 890 \
+	--msg_window 32 --verify --duration 120
+C3=$MN_PID
+flowing c3 "$C3"
+t0=$(date +%s.%N)
+kill -9 "$MN_PA"
+mn_wait_exit "$C3" 30
+ms=$(ms_since "$t0")
+[ "$MN_RC" -eq 3 ] || mn_fail "3. client of the killed machnetd: exit $MN_RC, wanted 3: $(tail -4 "$MN_TMP/c3.log")"
+grep -Eq 'msg_gen: flow 198\.18\.0\.2:[0-9]+ -> 198\.18\.0\.1:890 (timed out \(ETIMEDOUT\)|was reset)' \
+	"$MN_TMP/c3.log" || mn_fail "3. no timeout message: $(tail -4 "$MN_TMP/c3.log")"
+mn_log "3. peer machnetd killed: \"$(grep -Em1 'timed out|was reset' "$MN_TMP/c3.log")\", exit 3 $ms ms after the kill"
+
+mn_wait_exit "$MN_PA" 5
+mn_stop "$S3" KILL 5	# its machnetd is gone: nothing to shut down cleanly
+mn_stop "$MN_PB" TERM 20
+[ "$MN_RC" -eq 0 ] || mn_fail "mn-b (the survivor) exit status $MN_RC"
+mn_app_locks_rm "$MN_A"
+mn_app_locks_rm "$MN_B"
+mn_log "PASS"
