@@ -45,7 +45,6 @@ extern "C" {
 
 /* Largest message, in bytes (Machnet's limit). */
 #define MACHNET_MSG_MAX_LEN (8u * 1024u * 1024u)
-#define MN_MAX_MSG (8u * 1024u * 1024u)
 
 /* Machnet's ring slot type (an index); kept for programs that name it. */
 typedef uint32_t MachnetRingSlot_t;
@@ -259,6 +258,13 @@ int machnet_zc_recv(void *channel_ctx, MachnetZcMsg_t *msg);
  * machnetd. Returns 0, or -1 with errno EINVAL (no message), EAGAIN (return
  * ring momentarily full: retry), or the common ones. */
 int machnet_zc_release(void *channel_ctx, MachnetZcMsg_t *msg);
+
+/* One line on why the last machnet_init() or machnet_init_eal() of this
+ * process failed: the instance, the file or DPDK error involved and what to
+ * try ("" when none failed). The library never writes to stderr itself;
+ * print this where the application reports errors. With MACHNET_DEBUG=1 in
+ * the environment the library also writes the line to stderr. */
+const char *machnet_init_detail(void);
 
 /* A static English description of errnum (a positive errno value), with the
  * meaning this library gives it; never NULL. */
