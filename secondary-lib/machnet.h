@@ -9,18 +9,45 @@
  * of machnetd (the primary). machnet_init() joins the machnetd instance named
  * by the environment variable MACHNET_INSTANCE (default "mn0").
  * machnet_attach() gives the calling thread a channel; a channel is used by
- * one thread at a time (no locks inside). Messages are 1 byte to 8 MiB and
- * are delivered reliably and in order per flow, as whole messages.
+ * one thread at a time (no locks inside: a call made while another thread is
+ * inside a call on the same channel fails with EBUSY and does nothing).
+ * Messages are 1 byte to MACHNET_MSG_MAX_LEN (8 MiB) and are delivered
+ * reliably and in order per flow, as whole messages.
  *
  * Error convention (every call): failure is -1 (or NULL for pointer results)
- * with errno set; machnet_strerror(errno) describes it. Errors shared by all
- * calls that take a channel:
- *   EINVAL     channel is NULL, or an argument is out of range
- *   EBADF      channel is not a channel returned by machnet_attach() in this
- *              process, or it was detached
- *   ENOTCONN   machnet_init() has not succeeded in this process
+ * with errno set; machnet_strerror(errno) describes it. The library never
+ * prints; why machnet_init() failed is in machnet_init_detail(). Each call
+ * lists every errno it can return; "the common ones" are, for every call
+ * that takes a channel:
+ *   EINVAL     channel is NULL, or an argument is out of range (argument
+ *              checks come first, before the channel is looked at)
+ *   EBADF      channel is not a live channel of this process: never returned
+ *              by machnet_attach() here, or detached. A detached channel stays
+ *              EBADF forever, even when a later attach reuses its resources,
+ *              so a second machnet_detach() can never end another channel.
+ *   EBUSY      another thread is inside a call on this channel right now
  *   ESHUTDOWN  machnetd went away; nothing will work again in this process:
  *              exit and restart (DPDK cannot re-initialise a process)
+ * and "the control ones", for the calls that ask machnetd (attach, listen,
+ * connect, close, detach):
+ *   ETIMEDOUT  machnetd did not answer within 5 seconds (it is alive but
+ *              starved of CPU); for connect also the handshake timeout
+ *   EPROTO     machnetd sent a malformed answer
+ *
+ * Flows: a flow is its four numbers below, nothing more. After a flow ends
+ * (machnet_close(), MACHNET_EV_RESET) a send on it fails asynchronously
+ * (MACHNET_EV_SEND_FAILED, ENOTCONN) and a close is ENOENT, until machnetd
+ * gives a new flow the same four numbers: a new connect to the same peer
+ * may get a local port an ended flow had. Forget a flow when its end is
+ * reported.
+ *
+ * Events: a plain Machnet program never calls machnet_poll_event(). Its
+ * channel's event ring (channel_ring entries, 1,024 by default) then fills
+ * with ACCEPTED, RESET and SEND_FAILED events, after which machnetd drops new
+ * events and counts them (events_lost in its telemetry). Nothing else is
+ * affected: messages keep flowing, and the answers to listen, connect and
+ * close still arrive (before each such request the library moves a nearly
+ * full ring aside, keeping the newest 64 events for machnet_poll_event()).
  *
  * Addresses: MachnetFlow_t holds IPv4 addresses and ports in HOST byte order,
  * as Machnet does. A flow to send on (from machnet_connect(), or an event)
@@ -45,7 +72,6 @@ extern "C" {
 
 /* Largest message, in bytes (Machnet's limit). */
 #define MACHNET_MSG_MAX_LEN (8u * 1024u * 1024u)
-#define MN_MAX_MSG (8u * 1024u * 1024u)
 
 /* Machnet's ring slot type (an index); kept for programs that name it. */
 typedef uint32_t MachnetRingSlot_t;
@@ -96,43 +122,58 @@ typedef struct MachnetChannelCtx MachnetChannelCtx_t;
 
 /* Joins the machnetd instance named by $MACHNET_INSTANCE ("mn0" if unset):
  * checks that a live machnetd serves that instance (before starting DPDK, so
- * a missing daemon gives one clear message instead of DPDK's), reserves a
- * DPDK lcore id of its own for this process, starts DPDK as a secondary and
+ * a missing daemon is ENOENT instead of DPDK's failure), reserves a DPDK
+ * lcore id of its own for this process, starts DPDK as a secondary and
  * registers with machnetd. Calling it again after success does nothing.
- * Returns 0, or -1 with errno:
- *   ENOENT     no machnetd runs for the instance (message on stderr)
- *   EPROTO     machnetd speaks another ABI version (rebuild the app)
+ * Returns 0, or -1 with errno (machnet_init_detail() says more):
+ *   ENOENT     no machnetd runs for the instance, or it is still starting
+ *   EPROTO     machnetd speaks another ABI version (rebuild the app), or
+ *              refused the registration for a reason of its own
  *   EINVAL     MACHNET_INSTANCE is not a valid name ([A-Za-z0-9_-]{1,31})
  *   EBUSY      every per-host app lcore id (64) is taken
  *   ENOSPC     machnetd has no free app slot
+ *   ETIMEDOUT  machnetd did not answer the registration within 5 seconds
  *   ESHUTDOWN  a previous init failed inside DPDK or machnetd died; DPDK
  *              cannot be started twice in one process
  *   EACCES     no permission for hugepages or the run directory (run as root)
- *   EIO        DPDK failed to start as a secondary (its message is on stderr)
+ *   EIO        DPDK failed to start as a secondary (DPDK's own log says why)
  */
 int machnet_init(void);
 
 /* Creates a channel for the calling thread, owned by one machnetd engine.
- * Returns the channel, or NULL with errno ENOTCONN, ESHUTDOWN, ENOSPC (no
- * free channel), EMFILE (this process has too many channels), ETIMEDOUT
- * (machnetd did not answer within 5 seconds). */
+ * The value is an opaque handle (not a pointer to anything). Returns it, or
+ * NULL with errno ENOTCONN (machnet_init() has not succeeded), ESHUTDOWN,
+ * ENOSPC (machnetd has no free channel), EMFILE (this process has 64
+ * channels), EAGAIN (machnetd's engine is busy: retry), ESRCH (machnetd no
+ * longer knows this process: it took it for dead), or the control ones. */
 void *machnet_attach(void);
 
 /* Accepts flows addressed to local_ip:port on this channel; their messages
- * arrive on it. Returns 0 or -1 with errno EINVAL (bad IP string, port 0, NULL
- * argument), EADDRNOTAVAIL (local_ip is none of machnetd's addresses),
- * EADDRINUSE (someone listens there already), ETIMEDOUT, or the common ones. */
+ * arrive on it. local_ip "0.0.0.0" listens on every address of machnetd (a
+ * peer's flow to any of them is accepted). Returns 0 or -1 with errno
+ * EINVAL (bad IP string, port 0, NULL argument), EADDRNOTAVAIL (local_ip is
+ * neither 0.0.0.0 nor one of machnetd's addresses), EADDRINUSE (someone
+ * listens on local_ip:port already, or on the port on every address, or
+ * local_ip is 0.0.0.0 and someone listens on the port on any address),
+ * ENOSPC (the engine's listener table, 64 entries, is full), EAGAIN
+ * (machnetd's engine is busy: retry), or the control and common ones. */
 int machnet_listen(void *channel_ctx, const char *local_ip, uint16_t port);
 
 /* Opens a flow from local_ip to remote_ip:remote_port and waits for the
  * handshake (about one round trip; at most machnetd's connect timeout).
  * On success fills *flow (the local port is chosen by machnetd) and returns 0.
  * Otherwise -1 with errno EINVAL (bad IP strings, remote_port 0, NULL flow),
- * EADDRNOTAVAIL (local_ip is not machnetd's), ECONNREFUSED (the peer answered
- * with a reset), EHOSTUNREACH (nobody answered ARP for remote_ip, or for its
+ * ENETUNREACH (no path can exist, refused at once: remote_ip is 0.0.0.0/8,
+ * loopback 127/8, multicast, class E or broadcast 255.255.255.255, or one of
+ * machnetd's own addresses (no loopback path); or it is off local_ip's
+ * subnet and the interface has no gateway), EADDRNOTAVAIL (local_ip is not
+ * machnetd's, or no local port is free toward that peer), ECONNREFUSED (the
+ * peer answered with a reset), ECONNRESET (the flow ended during the
+ * handshake), EHOSTUNREACH (nobody answered ARP for remote_ip, or for its
  * gateway, within machnetd's ARP retries: this can come before the connect
  * timeout), ETIMEDOUT (no answer to the handshake), ENOSPC (machnetd has no
- * free flow), EAGAIN (machnetd busy; retry), or the common ones. */
+ * free flow), EAGAIN (machnetd's engine is busy: retry), or the control and
+ * common ones. */
 int machnet_connect(void *channel_ctx, const char *local_ip, const char *remote_ip,
 		    uint16_t remote_port, MachnetFlow_t *flow);
 
@@ -160,7 +201,9 @@ int machnet_sendmmsg(const void *channel_ctx, const MachnetMsgHdr_t *msghdr_iove
 /* Takes the next received message, if any, copying it into buf and its flow
  * into *flow. Never waits. Returns the message length, 0 when no message is
  * waiting, or -1 with errno EINVAL (NULL buf/flow), EMSGSIZE (the message is
- * larger than len: it is discarded, as in Machnet), or the common ones. */
+ * larger than len: it is discarded, as in Machnet), or the common ones.
+ * Received messages never fail with a flow's error: a reset flow simply
+ * delivers nothing more (MACHNET_EV_RESET says why). */
 ssize_t machnet_recv(const void *channel_ctx, void *buf, size_t len, MachnetFlow_t *flow);
 
 /* Takes the next received message, if any, scattering it over msghdr's
@@ -185,13 +228,15 @@ int machnet_init_eal(int argc, char **argv);
  * delivered first (the close waits until the peer has acknowledged them, at
  * most about half a second), then the peer is told (reset) and no more
  * messages of the flow are delivered. Returns 0, or -1 with errno EINVAL (NULL
- * flow), ENOENT (no such flow on this channel), ETIMEDOUT, or the common
- * ones. */
+ * flow), ENOENT (no such flow on this channel: never opened, already closed
+ * or reset, or another channel's), EAGAIN (machnetd's engine is busy:
+ * retry), or the control and common ones. */
 int machnet_close(void *channel_ctx, const MachnetFlow_t *flow);
 
 /* Gives the channel back: its flows are reset, its listeners removed and its
- * buffers returned to machnetd. The channel must not be used afterwards.
- * Returns 0 or -1 with the common errors. */
+ * buffers returned to machnetd. From the call on (whatever it returns) the
+ * handle is dead: every call on it, a second detach included, is EBADF.
+ * Returns 0 or -1 with the control and common errors. */
 int machnet_detach(void *channel_ctx);
 
 /* machnet_recv() that waits up to timeout_us microseconds for a message
@@ -220,7 +265,8 @@ typedef struct MachnetEvent {
 } MachnetEvent_t;
 
 /* Takes the channel's next event, if any. Returns 1 (event in *ev), 0 (none),
- * or -1 with errno EINVAL (NULL ev) or the common ones. */
+ * or -1 with errno EINVAL (NULL ev) or the common ones. Events not polled
+ * are lost once the ring is full (see "Events" at the top). */
 int machnet_poll_event(const void *channel_ctx, MachnetEvent_t *ev);
 
 /* Zero-copy messages: the application writes into or reads from the shared
@@ -234,8 +280,9 @@ typedef struct MachnetZcMsg {
 } MachnetZcMsg_t;
 
 /* Takes buffers for a message of len bytes; on success msg describes it
- * (flow still to be set by the caller). Returns 0, or -1 with errno EINVAL,
- * EMSGSIZE, EAGAIN (not enough free buffers yet), or the common ones. */
+ * (flow still to be set by the caller). Returns 0, or -1 with errno EINVAL
+ * (NULL msg, len 0), EMSGSIZE (len > MACHNET_MSG_MAX_LEN), EAGAIN (not
+ * enough free buffers yet), or the common ones. */
 int machnet_zc_alloc(void *channel_ctx, size_t len, MachnetZcMsg_t *msg);
 
 /* Iterates over the segments of msg: pass cursor NULL first, then the value
@@ -245,20 +292,27 @@ void *machnet_zc_next(const MachnetZcMsg_t *msg, void *cursor, MachnetIovec_t *i
 
 /* Queues a message from machnet_zc_alloc() to msg->flow. On success the
  * buffers belong to machnetd (msg->handle is cleared). Returns 0, or -1 with
- * errno EINVAL (no message), EAGAIN (send ring full: msg is still yours), or
- * the common ones. */
+ * errno EINVAL (NULL msg or no message in it), EAGAIN (send ring full: msg
+ * is still yours), or the common ones. */
 int machnet_zc_send(void *channel_ctx, MachnetZcMsg_t *msg);
 
 /* Takes the next received message without copying. Returns 1 (msg describes
  * it; read it with machnet_zc_next() and give it back with
- * machnet_zc_release()), 0 (none), or -1 with errno EINVAL or the common
- * ones. */
+ * machnet_zc_release()), 0 (none), or -1 with errno EINVAL (NULL msg) or the
+ * common ones. */
 int machnet_zc_recv(void *channel_ctx, MachnetZcMsg_t *msg);
 
 /* Returns the buffers of a received or an unsent allocated message to
- * machnetd. Returns 0, or -1 with errno EINVAL (no message), EAGAIN (return
- * ring momentarily full: retry), or the common ones. */
+ * machnetd. Returns 0, or -1 with errno EINVAL (NULL msg or no message in
+ * it), EAGAIN (return ring momentarily full: retry), or the common ones. */
 int machnet_zc_release(void *channel_ctx, MachnetZcMsg_t *msg);
+
+/* One line on why the last machnet_init() or machnet_init_eal() of this
+ * process failed: the instance, the file or DPDK error involved and what to
+ * try ("" when none failed). The library never writes to stderr itself;
+ * print this where the application reports errors. With MACHNET_DEBUG=1 in
+ * the environment the library also writes the line to stderr. */
+const char *machnet_init_detail(void);
 
 /* A static English description of errnum (a positive errno value), with the
  * meaning this library gives it; never NULL. */

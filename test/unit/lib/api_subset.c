@@ -6,6 +6,7 @@
  * against live machnetd instances. Exits 0 when every echo came back intact,
  * 1 on any failure (including machnet_init() without a machnetd).
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,7 +133,14 @@ int main(int argc, char **argv)
 	void *ch;
 
 	if (machnet_init() != 0) {
-		fprintf(stderr, "api_subset: machnet_init() failed\n");
+		const char *inst = getenv("MACHNET_INSTANCE");
+		int err = errno;
+
+		/* The library does not print; the hint is the program's job. */
+		fprintf(stderr, "api_subset: machnet_init() failed: %s%s%s%s\n", strerror(err),
+			err == ENOENT ? "; is machnetd running with instance " : "",
+			err == ENOENT ? (inst && *inst ? inst : "mn0") : "",
+			err == ENOENT ? "?" : "");
 		return 1;
 	}
 	ch = machnet_attach();

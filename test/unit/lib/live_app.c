@@ -4,8 +4,12 @@
  *                       then waits to be killed
  *   live_app waitdeath  says "attached", then receives until machnetd dies:
  *                       exits 0 iff that is reported as ESHUTDOWN in time
+ *   live_app race       two threads on one channel at once: calls fail with
+ *                       EBUSY (nothing else), the channel stays intact
  * Exit status 0 = every check held; failures are printed. */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +40,40 @@ static double now_s(void)
 static ssize_t recv_wait(void *ch, void *buf, size_t len, MachnetFlow_t *f)
 {
 	return machnet_recv_timeout(ch, buf, len, f, 5000000);
+}
+
+/* A detached handle stays dead after a new attach takes its place: every
+ * call on it is EBADF, its second detach leaves the new channel alone. */
+static void stale_handle(void *old)
+{
+	MachnetFlow_t flow, from;
+	char buf[16];
+	void *ch;
+	ssize_t n;
+
+	memset(&flow, 0, sizeof(flow));
+	ch = machnet_attach();
+	CHECK(ch != NULL);
+	if (ch == NULL)
+		return;
+	errno = 0;
+	CHECK(machnet_send(old, flow, "x", 1) == -1 && errno == EBADF);
+	errno = 0;
+	CHECK(machnet_recv(old, buf, sizeof(buf), &from) == -1 && errno == EBADF);
+	errno = 0;
+	CHECK(machnet_listen(old, "198.18.0.2", 5001) == -1 && errno == EBADF);
+	errno = 0;
+	CHECK(machnet_detach(old) == -1 && errno == EBADF);
+	/* The new channel was not touched by the stale detach. */
+	CHECK(machnet_connect(ch, "198.18.0.2", "198.18.0.1", 7, &flow) == 0);
+	CHECK(machnet_send(ch, flow, "again", 5) == 0);
+	n = recv_wait(ch, buf, sizeof(buf), &from);
+	CHECK(n == 5 && memcmp(buf, "again", 5) == 0);
+	CHECK(machnet_detach(ch) == 0);
+	errno = 0;
+	CHECK(machnet_detach(ch) == -1 && errno == EBADF);
+	errno = 0;
+	CHECK(machnet_detach(old) == -1 && errno == EBADF);
 }
 
 static void full(void)
@@ -160,6 +198,7 @@ static void full(void)
 	CHECK(machnet_detach(ch) == 0);
 	errno = 0;
 	CHECK(machnet_send(ch, flow, "x", 1) == -1 && errno == EBADF);
+	stale_handle(ch);
 }
 
 static void hold(void)
@@ -203,6 +242,105 @@ static void waitdeath(void)
 	CHECK(machnet_send(ch, f, "x", 1) == -1 && errno == ESHUTDOWN);
 }
 
+/* ---- race: two threads on one channel ---- */
+
+#define RACE_LEN 64
+
+struct racer {
+	void *ch;
+	MachnetFlow_t flow;
+	uint8_t tag;
+	long sent, busy, other;
+	double deadline;
+};
+
+static _Atomic long g_busy_total;
+
+/* Sends and receives as fast as it can until both threads have seen EBUSY
+ * (or the deadline); any errno but EAGAIN and EBUSY is a failure. */
+static void *race_thread(void *arg)
+{
+	struct racer *r = arg;
+	uint8_t out[RACE_LEN], in[RACE_LEN];
+	MachnetFlow_t from;
+	ssize_t n;
+	long i;
+
+	memset(out, r->tag, sizeof(out));
+	for (i = 0; now_s() < r->deadline; i++) {
+		if (machnet_send(r->ch, r->flow, out, sizeof(out)) == 0) {
+			r->sent++;
+		} else if (errno == EBUSY) {
+			r->busy++;
+			atomic_fetch_add(&g_busy_total, 1);
+		} else if (errno != EAGAIN) {
+			r->other++;
+		}
+		n = machnet_recv(r->ch, in, sizeof(in), &from);
+		if (n < 0) {
+			if (errno == EBUSY)
+				r->busy++;
+			else
+				r->other++;
+		} else if (n > 0 && (n != RACE_LEN || (in[0] != 0xa0 && in[0] != 0xa1) ||
+				     memcmp(in, in + 1, RACE_LEN - 1) != 0)) {
+			r->other++;	/* a torn or foreign message */
+		}
+		if (r->busy > 0 && atomic_load(&g_busy_total) > 100 && i > 1000)
+			break;
+	}
+	return NULL;
+}
+
+static void race(void)
+{
+	struct racer r[2];
+	pthread_t t[2];
+	MachnetFlow_t flow, from;
+	uint8_t in[RACE_LEN];
+	void *ch;
+	ssize_t n;
+	long k;
+
+	CHECK(machnet_init() == 0);
+	ch = machnet_attach();
+	CHECK(ch != NULL);
+	if (ch == NULL)
+		return;
+	CHECK(machnet_connect(ch, "198.18.0.2", "198.18.0.1", 7, &flow) == 0);
+	for (k = 0; k < 2; k++) {
+		memset(&r[k], 0, sizeof(r[k]));
+		r[k].ch = ch;
+		r[k].flow = flow;
+		r[k].tag = (uint8_t)(0xa0 + k);
+		r[k].deadline = now_s() + 10;
+		CHECK(pthread_create(&t[k], NULL, race_thread, &r[k]) == 0);
+	}
+	for (k = 0; k < 2; k++)
+		pthread_join(t[k], NULL);
+	printf("race: sent %ld + %ld, EBUSY %ld + %ld, other errors %ld + %ld\n", r[0].sent,
+	       r[1].sent, r[0].busy, r[1].busy, r[0].other, r[1].other);
+	CHECK(r[0].other == 0 && r[1].other == 0);
+	CHECK(r[0].busy + r[1].busy > 0);
+	/* The rings are intact: what is still coming back is whole, and the
+	 * channel works for one thread as before. */
+	for (k = 0; k <= r[0].sent + r[1].sent; k++) {
+		n = machnet_recv_timeout(ch, in, sizeof(in), &from, 500000);
+		if (n < 0) {
+			CHECK(errno == ETIMEDOUT);
+			break;
+		}
+		CHECK(n == RACE_LEN && (in[0] == 0xa0 || in[0] == 0xa1) &&
+		      memcmp(in, in + 1, RACE_LEN - 1) == 0);
+		if (g_fail)
+			break;
+	}
+	CHECK(machnet_send(ch, flow, "after", 5) == 0);
+	n = recv_wait(ch, in, sizeof(in), &from);
+	CHECK(n == 5 && memcmp(in, "after", 5) == 0);
+	CHECK(machnet_detach(ch) == 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2)
@@ -213,6 +351,8 @@ int main(int argc, char **argv)
 		hold();
 	else if (strcmp(argv[1], "waitdeath") == 0)
 		waitdeath();
+	else if (strcmp(argv[1], "race") == 0)
+		race();
 	else
 		return 2;
 	if (!g_fail)

@@ -44,6 +44,9 @@ export MACHNET_INSTANCE=$PFX
 # 1. Every call of the API, the additions included.
 timeout 60 "$APP" full || bad "live_app full"
 
+# 1b. Two threads on one channel: EBUSY, never a crash or a torn message.
+timeout 60 "$APP" race || bad "live_app race"
+
 # 2. A program using Machnet's API only.
 timeout 60 "$SUBSET" client 198.18.0.2 198.18.0.1 7 300 || bad "api_subset client"
 

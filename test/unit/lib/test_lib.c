@@ -77,6 +77,89 @@ static void test_foreign_channel(void)
 	}
 }
 
+/* Values shaped like handles (the library's tag, any slot, any serial) that
+ * no attach gave out are EBADF, never dereferenced, and never ENOTCONN or a
+ * crash: the serial check comes before anything else. */
+static void test_forged_handles(void)
+{
+	MachnetFlow_t f = { 1, 2, 3, 4 };
+	char buf[8] = { 0 };
+	MachnetEvent_t ev;
+	MachnetZcMsg_t zc = { 0 };
+	const uint64_t tag = 0x6d6eull << 48;
+	const uint64_t forged[] = { tag, tag | 1, tag | 1ull << 8, tag | 1ull << 8 | 63,
+				    tag | 1ull << 8 | 64, tag | 255, tag | 0xffffffffffull << 8 | 5,
+				    (uint64_t)UINTPTR_MAX };
+	unsigned i;
+
+	for (i = 0; i < sizeof(forged) / sizeof(forged[0]); i++) {
+		void *h = (void *)(uintptr_t)forged[i];
+
+		EXPECT_ERR(machnet_send(h, f, buf, sizeof(buf)), EBADF);
+		EXPECT_ERR(machnet_recv(h, buf, sizeof(buf), &f), EBADF);
+		EXPECT_ERR(machnet_connect(h, "198.18.0.1", "198.18.0.2", 7, &f), EBADF);
+		EXPECT_ERR(machnet_close(h, &f), EBADF);
+		EXPECT_ERR(machnet_poll_event(h, &ev), EBADF);
+		EXPECT_ERR(machnet_zc_alloc(h, 10, &zc), EBADF);
+		EXPECT_ERR(machnet_zc_recv(h, &zc), EBADF);
+		EXPECT_ERR(machnet_detach(h), EBADF);
+		EXPECT_ERR(machnet_detach(h), EBADF);
+	}
+}
+
+/* Runs fn with fd 2 pointed at a temporary file and returns how many bytes
+ * were written to it. */
+static long stderr_bytes_of(void (*fn)(void))
+{
+	char path[] = "/tmp/mn_test_lib_stderr_XXXXXX";
+	int fd = mkstemp(path), saved = dup(2);
+	struct stat st;
+	long n;
+
+	if (fd < 0 || saved < 0)
+		return -1;
+	unlink(path);
+	fflush(stderr);
+	dup2(fd, 2);
+	fn();
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	n = fstat(fd, &st) == 0 ? (long)st.st_size : -1;
+	close(fd);
+	return n;
+}
+
+static void failing_inits(void)
+{
+	char *prim[] = { "app", "--proc-type=primary", "--file-prefix=mn7" };
+	char *args[] = { "app", "--proc-type=secondary", ("--file-prefix=" ABSENT), "--no-pci" };
+
+	setenv("MACHNET_INSTANCE", "../etc", 1);
+	EXPECT_ERR(machnet_init(), EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(machnet_init_detail(), "MACHNET_INSTANCE"));
+	setenv("MACHNET_INSTANCE", ABSENT, 1);
+	EXPECT_ERR(machnet_init(), ENOENT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(machnet_init_detail(),
+				      "is machnetd running with instance " ABSENT));
+	EXPECT_ERR(machnet_init_eal(3, prim), EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(machnet_init_detail(), "--proc-type=secondary"));
+	EXPECT_ERR(machnet_init_eal(4, args), ENOENT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(machnet_init_detail(), ABSENT));
+	unsetenv("MACHNET_INSTANCE");
+}
+
+/* The library never writes to the program's stderr; the reason is kept for
+ * machnet_init_detail(), and printed only when MACHNET_DEBUG=1 asks. */
+static void test_no_stderr(void)
+{
+	unsetenv("MACHNET_DEBUG");
+	CU_ASSERT_EQUAL(stderr_bytes_of(failing_inits), 0);
+	setenv("MACHNET_DEBUG", "1", 1);
+	CU_ASSERT(stderr_bytes_of(failing_inits) > 0);
+	unsetenv("MACHNET_DEBUG");
+}
+
 /* Argument checks come before the channel check, so each is observable. */
 static void test_sizes(void)
 {
@@ -286,7 +369,8 @@ static void test_strerror(void)
 {
 	const int documented[] = { EINVAL, EBADF, ENOTCONN, ESHUTDOWN, EAGAIN, EMSGSIZE,
 				   ECONNRESET, ETIMEDOUT, ECONNREFUSED, ENOENT, EPROTO, ENOSPC,
-				   EMFILE, EBUSY, EACCES, EADDRNOTAVAIL, EADDRINUSE, EIO, ESRCH };
+				   EMFILE, EBUSY, EACCES, EADDRNOTAVAIL, EADDRINUSE, EIO, ESRCH,
+				   EHOSTUNREACH, ENETUNREACH };
 	const unsigned n = sizeof(documented) / sizeof(documented[0]);
 	const char *unknown = machnet_strerror(123456);
 	unsigned i, j;
@@ -381,6 +465,8 @@ int main(int argc, char **argv)
 	s = CU_add_suite("lib", NULL, NULL);
 	CU_add_test(s, "NULL channel is EINVAL everywhere", test_null_channel);
 	CU_add_test(s, "foreign channel is EBADF, never dereferenced", test_foreign_channel);
+	CU_add_test(s, "forged handle values are EBADF", test_forged_handles);
+	CU_add_test(s, "the library never prints (MACHNET_DEBUG=1 does)", test_no_stderr);
 	CU_add_test(s, "message sizes and msghdr checks", test_sizes);
 	CU_add_test(s, "IP strings and ports", test_ip_and_ports);
 	CU_add_test(s, "instance names", test_instance_names);
