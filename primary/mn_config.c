@@ -1,12 +1,17 @@
 /* mn_config: libconfig reader and validator for machnetd (see mn_config.h and
  * docs/CONFIG.md). Everything here runs before EAL, so it must not depend on
  * DPDK; the DPDK limits it enforces are restated as constants below.
+ *
+ * The keys are rows of tables (mn_config_table.h); this file holds the
+ * machinery the rows drive, the checks that span keys, and the pre-scan that
+ * bounds what libconfig is given (see mn_config_scan below).
  */
 #include "mn_config.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -14,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <libconfig.h>
 
@@ -24,6 +30,8 @@
 /* Per-mbuf cost beyond the data room: struct rte_mbuf (128 B) plus the mempool
  * object header and alignment; used only for the "does the pool fit" check. */
 #define MN_MBUF_OVERHEAD	192
+
+#include "mn_config_table.h"
 
 struct ctx {
 	const char *path;
@@ -45,6 +53,8 @@ struct lines {
 	int fault_queue[2];	/* rx, tx */
 };
 
+/* Line of each row of one table after parse_table() (0 = absent). */
+#define MAX_ROWS 16
 static int vfail(struct ctx *c, const config_setting_t *s, int line, const char *fmt, va_list ap)
 {
 	const char *file = c->path;
@@ -106,8 +116,9 @@ static const char *qual(char *buf, size_t len, const char *where, const char *ke
 	return buf;
 }
 
+
 static int check_keys(struct ctx *c, const config_setting_t *grp, const char *where,
-		      const char *const *known)
+		      const struct group *gd)
 {
 	int n = config_setting_length(grp);
 
@@ -118,15 +129,15 @@ static int check_keys(struct ctx *c, const config_setting_t *grp, const char *wh
 		size_t off = 0;
 		bool ok = false;
 
-		for (const char *const *k = known; *k; k++)
-			if (name && strcmp(name, *k) == 0)
+		for (size_t k = 0; k < gd->n; k++)
+			if (name && strcmp(name, gd->keys[k].name) == 0)
 				ok = true;
 		if (ok)
 			continue;
 		list[0] = '\0';
-		for (const char *const *k = known; *k && off < sizeof(list); k++) {
-			int r = snprintf(list + off, sizeof(list) - off, "%s%s",
-					 k == known ? "" : ", ", *k);
+		for (size_t k = 0; k < gd->n && off < sizeof(list); k++) {
+			int r = snprintf(list + off, sizeof(list) - off, "%s%s", k ? ", " : "", gd->keys[k].name);
+
 			if (r < 0)
 				break;
 			off += (size_t)r;
@@ -184,17 +195,6 @@ static int get_int(struct ctx *c, const config_setting_t *grp, const char *where
 	return 0;
 }
 
-static int get_u32(struct ctx *c, const config_setting_t *grp, const char *where,
-		   const char *key, int64_t lo, int64_t hi, uint32_t *out, int *line)
-{
-	int64_t v = *out;
-	int r = get_int(c, grp, where, key, lo, hi, &v, line);
-
-	if (r == 0)
-		*out = (uint32_t)v;
-	return r;
-}
-
 /* String member; *found tells whether it was present. */
 static int get_str(struct ctx *c, const config_setting_t *grp, const char *where,
 		   const char *key, char *dst, size_t dstlen, config_setting_t **found)
@@ -211,6 +211,11 @@ static int get_str(struct ctx *c, const config_setting_t *grp, const char *where
 	if (config_setting_type(s) != CONFIG_TYPE_STRING)
 		return fail_at(c, s, "'%s' must be a string (in double quotes)", q);
 	v = config_setting_get_string(s);
+	/* Values end up in EAL arguments, logs and messages: text only. */
+	for (const char *p = v; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			return fail_at(c, s, "'%s' must be printable ASCII (byte 0x%02x at offset %zu)",
+				       q, (unsigned char)*p, (size_t)(p - v));
 	if (strlen(v) >= dstlen)
 		return fail_at(c, s, "'%s' is too long (at most %zu characters)", q, dstlen - 1);
 	memcpy(dst, v, strlen(v) + 1);
@@ -232,7 +237,6 @@ static int get_bool(struct ctx *c, const config_setting_t *grp, const char *wher
 	*out = config_setting_get_bool(s) != 0;
 	return 0;
 }
-
 /* Strict dotted quad (inet_pton), optionally followed by "/len". */
 static int parse_ipv4(const char *s, uint32_t *ip, int *prefix)
 {
@@ -361,85 +365,221 @@ static const char *ip_str(uint32_t ip, char *buf, size_t len)
 	return buf;
 }
 
-/* mn_fault_params_default() restated: the parser links no injector code. */
-static void fault_dir_defaults(struct mn_fault_params *p)
+/* --- the table machinery ------------------------------------------------ */
+
+static void store_int(void *p, size_t size, int64_t v)
 {
-	memset(p, 0, sizeof(*p));
-	p->reorder_us = 100;
-	p->corrupt_min_off = MN_FAULT_ETH_HDR_LEN;
-	p->corrupt_max_off = UINT16_MAX;
-	p->queue = MN_FAULT_QUEUE_DEFAULT;
+	uint8_t u8 = (uint8_t)v;
+	uint16_t u16 = (uint16_t)v;
+	uint32_t u32 = (uint32_t)v;
+	uint64_t u64 = (uint64_t)v;
+
+	switch (size) {
+	case 1: memcpy(p, &u8, 1); break;
+	case 2: memcpy(p, &u16, 2); break;
+	case 4: memcpy(p, &u32, 4); break;
+	default: memcpy(p, &u64, 8); break;
+	}
+}
+
+static int64_t load_int(const void *p, size_t size)
+{
+	uint8_t u8;
+	uint16_t u16;
+	uint32_t u32;
+	uint64_t u64;
+
+	switch (size) {
+	case 1: memcpy(&u8, p, 1); return u8;
+	case 2: memcpy(&u16, p, 2); return u16;
+	case 4: memcpy(&u32, p, 4); return u32;
+	default: memcpy(&u64, p, 8); return (int64_t)u64;
+	}
+}
+
+/* Writes every default of a table into the group's struct at base. */
+static void apply_defaults(const struct group *gd, void *base)
+{
+	for (size_t i = 0; i < gd->n; i++) {
+		const struct key *k = &gd->keys[i];
+		char *f = (char *)base + k->off;
+
+		switch (k->type) {
+		case KT_INT:
+		case KT_ENUM:
+			store_int(f, k->size, k->def);
+			break;
+		case KT_BOOL:
+			*(bool *)f = k->def != 0;
+			break;
+		case KT_STR:
+			snprintf(f, k->size, "%s", k->sdef ? k->sdef : "");
+			break;
+		case KT_CUSTOM:
+			if (k->size)	/* a scalar the group's code parses */
+				store_int(f, k->size, k->def);
+			break;
+		case KT_GROUP:
+			break;
+		}
+	}
+}
+
+/* "\"a\", \"b\" or \"c\"" for an enum's names. */
+static void enum_list(const char *const *names, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; names[i] && off < len; i++) {
+		const char *sep = i == 0 ? "" : names[i + 1] ? ", " : " or ";
+		int r = snprintf(buf + off, len - off, "%s\"%s\"", sep, names[i]);
+
+		if (r < 0)
+			break;
+		off += (size_t)r;
+	}
+}
+
+/* Parses one row from group setting g into the struct at base; *line is the
+ * line of the setting, 0 when absent. */
+static int parse_key(struct ctx *c, const config_setting_t *g, const char *where, const struct key *k,
+		     void *base, int *line)
+{
+	config_setting_t *s = config_setting_get_member(g, k->name);
+	char *f = (char *)base + k->off;
+	char q[96], buf[MN_CFG_STR_LEN];
+	int64_t v;
+	int r;
+
+	*line = 0;
+	if (!s)
+		return 0;
+	qual(q, sizeof(q), where, k->name);
+	switch (k->type) {
+	case KT_INT:
+		v = load_int(f, k->size);
+		if ((r = get_int(c, g, where, k->name, k->lo, k->hi, &v, line)))
+			return r;
+		if (k->check_int && (r = k->check_int(c, s, q, v)))
+			return r;
+		store_int(f, k->size, v);
+		return 0;
+	case KT_BOOL:
+		*line = line_of(s);
+		return get_bool(c, g, where, k->name, (bool *)f);
+	case KT_STR:
+		if ((r = get_str(c, g, where, k->name, buf, sizeof(buf), NULL)))
+			return r;
+		if (k->check_str && (r = k->check_str(c, s, q, buf)))
+			return r;
+		if (strlen(buf) >= k->size)
+			return fail_at(c, s, "'%s' is too long (at most %zu characters)", q, k->size - 1);
+		memcpy(f, buf, strlen(buf) + 1);
+		*line = line_of(s);
+		return 0;
+	case KT_ENUM:
+		if ((r = get_str(c, g, where, k->name, buf, MN_CFG_NAME_LEN, NULL)))
+			return r;
+		for (int i = 0; k->enums[i]; i++)
+			if (strcmp(buf, k->enums[i]) == 0) {
+				store_int(f, k->size, i);
+				*line = line_of(s);
+				return 0;
+			}
+		{
+			char list[128];
+
+			enum_list(k->enums, list, sizeof(list));
+			return fail_at(c, s, "'%s' must be %s (got \"%s\")", q, list, buf);
+		}
+	case KT_GROUP:
+	case KT_CUSTOM:
+		break;
+	}
+	return 0;
+}
+
+/* Every table row of group g (unknown keys first); lines[i] is row i's line. */
+static int parse_table(struct ctx *c, const config_setting_t *g, const char *where, const struct group *gd,
+		       void *base, int lines[MAX_ROWS])
+{
+	int r;
+
+	if ((r = check_keys(c, g, where, gd)))
+		return r;
+	for (size_t i = 0; i < gd->n && i < MAX_ROWS; i++)
+		if ((r = parse_key(c, g, where, &gd->keys[i], base, &lines[i])))
+			return r;
+	return 0;
+}
+
+/* Top-level section gi: *out is the group setting, NULL when absent. */
+static int parse_section(struct ctx *c, const config_setting_t *root, int gi, config_setting_t **out,
+			 int lines[MAX_ROWS])
+{
+	const struct group *gd = &groups[gi];
+	int r;
+
+	memset(lines, 0, sizeof(int) * MAX_ROWS);
+	if ((r = get_group(c, root, gd->name, out)) || !*out)
+		return r;
+	return parse_table(c, *out, gd->name, gd, (char *)c->cfg + gd->base, lines);
+}
+
+static int check_instance(struct ctx *c, const config_setting_t *s, const char *q, const char *v)
+{
+	bool ok = v[0] != '\0' && strlen(v) < MN_CFG_NAME_LEN;
+
+	for (const char *p = v; ok && *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-')
+			ok = false;
+	if (ok)
+		return 0;
+	return fail_at(c, s, "'%s' must be 1..%d characters of [A-Za-z0-9_-] (got \"%s\")",
+		       q, MN_CFG_NAME_LEN - 1, v);
+}
+
+static int check_no_space(struct ctx *c, const config_setting_t *s, const char *q, const char *v)
+{
+	for (const char *p = v; *p; p++)
+		if (isspace((unsigned char)*p))
+			return fail_at(c, s, "'%s' must not contain spaces (got \"%s\")", q, v);
+	return 0;
+}
+
+static int check_pow2(struct ctx *c, const config_setting_t *s, const char *q, int64_t v)
+{
+	const struct key *k = &apps_keys[1];
+
+	if (v & (v - 1))
+		return fail_at(c, s, "'%s' must be a power of two in %" PRId64 "..%" PRId64 " (got %" PRId64 ")",
+			       q, k->lo, k->hi, v);
+	return 0;
 }
 
 void mn_config_defaults(struct mn_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	snprintf(cfg->instance, sizeof(cfg->instance), "mn0");
-	cfg->main_cpu = 0;
+	for (int i = 0; i < G_COUNT; i++)
+		if (!groups[i].per_iface)
+			apply_defaults(&groups[i], (char *)cfg + groups[i].base);
 	cfg->n_engines = 1;
 	cfg->engine_cpus[0] = 1;
-	cfg->mbufs = 65535;
-	cfg->mbuf_cache = 256;
-	cfg->mbuf_data_size = 2048 + MN_PKTMBUF_HEADROOM;
-	cfg->hugepage_mb = 1024;
-	cfg->min_rto_us = 1000;
-	cfg->max_rto_us = 1000000;
-	cfg->max_retries = 8;
-	cfg->window = 32;
-	cfg->cc = MN_CC_AUTO;
-	cfg->target_delay_us = 50;
-	cfg->connect_timeout_ms = 3000;
-	cfg->keepalive_ms = 1000;
-	cfg->ack_delay_us = 50;
-	cfg->idle = MN_IDLE_YIELD;
-	cfg->idle_polls = 256;
-	cfg->idle_sleep_us = 50;
-	cfg->spin_us = 0;
-	cfg->arp_timeout_s = 300;
-	cfg->max_apps = 64;
-	cfg->channel_ring = 1024;
-	cfg->fault.seed = 1;
-	fault_dir_defaults(&cfg->fault.rx);
-	fault_dir_defaults(&cfg->fault.tx);
 }
 
-static int parse_instance(struct ctx *c, const config_setting_t *root)
-{
-	config_setting_t *s;
-	char buf[MN_CFG_STR_LEN];
-	int r;
-
-	buf[0] = '\0';
-	r = get_str(c, root, "", "instance", buf, sizeof(buf), &s);
-	if (r || !s)
-		return r;
-	if (buf[0] == '\0' || strlen(buf) >= MN_CFG_NAME_LEN)
-		goto bad;
-	for (const char *p = buf; *p; p++)
-		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-')
-			goto bad;
-	memcpy(c->cfg->instance, buf, strlen(buf) + 1);
-	return 0;
-bad:
-	return fail_at(c, s, "'instance' must be 1..%d characters of [A-Za-z0-9_-] (got \"%s\")",
-		       MN_CFG_NAME_LEN - 1, buf);
-}
+/* --- groups with lists or keys checked together ---------------------------- */
 
 static int parse_lcores(struct ctx *c, const config_setting_t *root)
 {
-	static const char *const keys[] = { "main", "engines", NULL };
+	const struct key *ek = &lcores_keys[1];
 	struct mn_config *cfg = c->cfg;
 	config_setting_t *g, *e;
-	int64_t v = cfg->main_cpu;
+	int lines[MAX_ROWS];
 	int r, n;
 
-	if ((r = get_group(c, root, "lcores", &g)) || !g)
+	if ((r = parse_section(c, root, G_LCORES, &g, lines)) || !g)
 		return r;
-	if ((r = check_keys(c, g, "lcores", keys)))
-		return r;
-	if ((r = get_int(c, g, "lcores", "main", 0, CPU_SETSIZE - 1, &v, NULL)))
-		return r;
-	cfg->main_cpu = (unsigned)v;
 	e = config_setting_get_member(g, "engines");
 	if (!e)
 		return 0;
@@ -456,9 +596,9 @@ static int parse_lcores(struct ctx *c, const config_setting_t *root)
 		if (!is_int(x))
 			return fail_at(c, x, "'lcores.engines[%d]' must be an integer CPU number", i);
 		cpu = config_setting_get_int64(x);
-		if (cpu < 0 || cpu >= CPU_SETSIZE)
-			return fail_at(c, x, "'lcores.engines[%d]' must be in 0..%d (got %" PRId64 ")",
-				       i, CPU_SETSIZE - 1, cpu);
+		if (cpu < ek->lo || cpu > ek->hi)
+			return fail_at(c, x, "'lcores.engines[%d]' must be in %" PRId64 "..%" PRId64 " (got %" PRId64 ")",
+				       i, ek->lo, ek->hi, cpu);
 		for (int j = 0; j < i; j++)
 			if (cfg->engine_cpus[j] == (unsigned)cpu)
 				return fail_at(c, x, "duplicate lcore: CPU %" PRId64
@@ -469,34 +609,11 @@ static int parse_lcores(struct ctx *c, const config_setting_t *root)
 	cfg->n_engines = (unsigned)n;
 	return 0;
 }
-
-static int parse_memory(struct ctx *c, const config_setting_t *root, struct lines *ln)
-{
-	static const char *const keys[] = { "mbufs", "mbuf_cache", "mbuf_data_size", "hugepage_mb", NULL };
-	struct mn_config *cfg = c->cfg;
-	config_setting_t *g;
-	int r;
-
-	if ((r = get_group(c, root, "memory", &g)) || !g)
-		return r;
-	ln->memory = line_of(g);
-	if ((r = check_keys(c, g, "memory", keys)) ||
-	    (r = get_u32(c, g, "memory", "mbufs", 1024, 1 << 24, &cfg->mbufs, &ln->mbufs)) ||
-	    (r = get_u32(c, g, "memory", "mbuf_cache", 0, MN_MEMPOOL_CACHE_MAX,
-			 &cfg->mbuf_cache, NULL)) ||
-	    (r = get_u32(c, g, "memory", "mbuf_data_size", 256, UINT16_MAX,
-			 &cfg->mbuf_data_size, &ln->mbuf_data_size)) ||
-	    (r = get_u32(c, g, "memory", "hugepage_mb", 64, 1 << 20,
-			 &cfg->hugepage_mb, &ln->hugepage_mb)))
-		return r;
-	return 0;
-}
-
 static int parse_one_iface(struct ctx *c, const config_setting_t *g, unsigned idx,
 			   struct lines *ln)
 {
-	static const char *const keys[] = { "name", "device", "pci", "mac", "ip", "prefix_len",
-					    "gateway", "mtu", "rx_checksum", NULL };
+	const struct group *gd = &groups[G_IFACES];
+	const struct key *pk = &iface_keys[K_IF_PREFIX];
 	struct mn_cfg_iface *ifc = &c->cfg->ifaces[idx];
 	config_setting_t *s_name, *s_dev, *s_pci, *s_mac, *s_ip, *s_gw;
 	char where[32], buf[MN_CFG_STR_LEN];
@@ -505,13 +622,11 @@ static int parse_one_iface(struct ctx *c, const config_setting_t *g, unsigned id
 
 	snprintf(where, sizeof(where), "interfaces[%u]", idx);
 	memset(ifc, 0, sizeof(*ifc));
+	apply_defaults(gd, ifc);
 	ifc->line = line_of(g);
-	ifc->prefix_len = 24;
-	ifc->mtu = 1500;
-	ifc->rx_checksum = true;
 	snprintf(ifc->name, sizeof(ifc->name), "link%u", idx);
 
-	if ((r = check_keys(c, g, where, keys)))
+	if ((r = check_keys(c, g, where, gd)))
 		return r;
 	if ((r = get_str(c, g, where, "name", ifc->name, sizeof(ifc->name), &s_name)))
 		return r;
@@ -569,7 +684,7 @@ static int parse_one_iface(struct ctx *c, const config_setting_t *g, unsigned id
 		return fail_at(c, s_ip, "'%s.ip' must be a unicast host address (got \"%s\")", where, buf);
 
 	v = ifc->prefix_len;
-	if ((r = get_int(c, g, where, "prefix_len", 0, 32, &v, &pl_line)))
+	if ((r = get_int(c, g, where, pk->name, pk->lo, pk->hi, &v, &pl_line)))
 		return r;
 	if (pl_line && ip_prefix >= 0)
 		return fail_line(c, pl_line, "%s: prefix given twice (in 'ip' as /%d and in 'prefix_len')",
@@ -599,11 +714,16 @@ static int parse_one_iface(struct ctx *c, const config_setting_t *g, unsigned id
 				       where, buf, ip_str(ifc->ip & m, a, sizeof(a)), ifc->prefix_len);
 	}
 
-	v = ifc->mtu;
-	if ((r = get_int(c, g, where, "mtu", 576, 9000, &v, &ln->mtu[idx])))
-		return r;
-	ifc->mtu = (uint16_t)v;
-	return get_bool(c, g, where, "rx_checksum", &ifc->rx_checksum);
+	/* the plain rows (mtu, rx_checksum) */
+	for (size_t i = K_IF_MTU; i < gd->n; i++) {
+		int line;
+
+		if ((r = parse_key(c, g, where, &gd->keys[i], ifc, &line)))
+			return r;
+		if (i == K_IF_MTU)
+			ln->mtu[idx] = line;
+	}
+	return 0;
 }
 
 static int parse_interfaces(struct ctx *c, const config_setting_t *root, struct lines *ln)
@@ -652,103 +772,6 @@ static int parse_interfaces(struct ctx *c, const config_setting_t *root, struct 
 	return 0;
 }
 
-static int parse_transport(struct ctx *c, const config_setting_t *root, struct lines *ln)
-{
-	static const char *const keys[] = { "min_rto_us", "max_rto_us", "max_retries", "window", "cc",
-					    "target_delay_us", "connect_timeout_ms", "keepalive_ms",
-					    "ack_delay_us", NULL };
-	struct mn_config *cfg = c->cfg;
-	config_setting_t *g, *s;
-	char cc[MN_CFG_NAME_LEN];
-	int r;
-
-	if ((r = get_group(c, root, "transport", &g)) || !g)
-		return r;
-	if ((r = check_keys(c, g, "transport", keys)) ||
-	    (r = get_u32(c, g, "transport", "min_rto_us", 1, 60000000, &cfg->min_rto_us, &ln->min_rto)) ||
-	    (r = get_u32(c, g, "transport", "max_rto_us", 1, 60000000, &cfg->max_rto_us, &ln->max_rto)) ||
-	    (r = get_u32(c, g, "transport", "max_retries", 1, 64, &cfg->max_retries, NULL)) ||
-	    (r = get_u32(c, g, "transport", "window", 1, 256, &cfg->window, NULL)) ||
-	    (r = get_u32(c, g, "transport", "target_delay_us", 1, 1000000, &cfg->target_delay_us, NULL)) ||
-	    (r = get_u32(c, g, "transport", "connect_timeout_ms", 1, 600000,
-			 &cfg->connect_timeout_ms, NULL)) ||
-	    (r = get_u32(c, g, "transport", "keepalive_ms", 0, 3600000, &cfg->keepalive_ms, NULL)) ||
-	    (r = get_u32(c, g, "transport", "ack_delay_us", 0, 1000000, &cfg->ack_delay_us, &ln->ack_delay)) ||
-	    (r = get_str(c, g, "transport", "cc", cc, sizeof(cc), &s)))
-		return r;
-	if (s) {
-		if (strcmp(cc, "auto") == 0)
-			cfg->cc = MN_CC_AUTO;
-		else if (strcmp(cc, "fixed") == 0)
-			cfg->cc = MN_CC_FIXED;
-		else
-			return fail_at(c, s, "'transport.cc' must be \"auto\" or \"fixed\" (got \"%s\")", cc);
-	}
-	return 0;
-}
-
-static int parse_engine(struct ctx *c, const config_setting_t *root)
-{
-	static const char *const keys[] = { "idle", "idle_polls", "idle_sleep_us", "spin_us", NULL };
-	struct mn_config *cfg = c->cfg;
-	config_setting_t *g, *s;
-	char idle[MN_CFG_NAME_LEN];
-	int r;
-
-	if ((r = get_group(c, root, "engine", &g)) || !g)
-		return r;
-	if ((r = check_keys(c, g, "engine", keys)) ||
-	    (r = get_u32(c, g, "engine", "idle_polls", 0, 1000000, &cfg->idle_polls, NULL)) ||
-	    (r = get_u32(c, g, "engine", "idle_sleep_us", 1, 1000000, &cfg->idle_sleep_us, NULL)) ||
-	    (r = get_u32(c, g, "engine", "spin_us", 0, 1000, &cfg->spin_us, NULL)) ||
-	    (r = get_str(c, g, "engine", "idle", idle, sizeof(idle), &s)))
-		return r;
-	if (s) {
-		if (strcmp(idle, "busy") == 0)
-			cfg->idle = MN_IDLE_BUSY;
-		else if (strcmp(idle, "yield") == 0)
-			cfg->idle = MN_IDLE_YIELD;
-		else if (strcmp(idle, "sleep") == 0)
-			cfg->idle = MN_IDLE_SLEEP;
-		else
-			return fail_at(c, s, "'engine.idle' must be \"busy\", \"yield\" or \"sleep\" (got \"%s\")",
-				       idle);
-	}
-	return 0;
-}
-
-static int parse_arp(struct ctx *c, const config_setting_t *root)
-{
-	static const char *const keys[] = { "timeout_s", NULL };
-	config_setting_t *g;
-	int r;
-
-	if ((r = get_group(c, root, "arp", &g)) || !g)
-		return r;
-	if ((r = check_keys(c, g, "arp", keys)))
-		return r;
-	return get_u32(c, g, "arp", "timeout_s", 1, 86400, &c->cfg->arp_timeout_s, NULL);
-}
-
-static int parse_apps(struct ctx *c, const config_setting_t *root)
-{
-	static const char *const keys[] = { "max", "channel_ring", NULL };
-	struct mn_config *cfg = c->cfg;
-	config_setting_t *g;
-	int r, line;
-
-	if ((r = get_group(c, root, "apps", &g)) || !g)
-		return r;
-	if ((r = check_keys(c, g, "apps", keys)) ||
-	    (r = get_u32(c, g, "apps", "max", 1, 128, &cfg->max_apps, NULL)) ||
-	    (r = get_u32(c, g, "apps", "channel_ring", 64, 65536, &cfg->channel_ring, &line)))
-		return r;
-	if (cfg->channel_ring & (cfg->channel_ring - 1))
-		return fail_line(c, line, "'apps.channel_ring' must be a power of two in 64..65536 (got %u)",
-				 cfg->channel_ring);
-	return 0;
-}
-
 /* Arguments machnetd derives from the file itself; setting them again in
  * eal.args would contradict the file (or, for the memory modes, make
  * secondaries impossible: see docs/dpdk-multiprocess-facts.md). */
@@ -771,20 +794,13 @@ static const char *managed_eal_arg(const char *a)
 
 static int parse_eal(struct ctx *c, const config_setting_t *root)
 {
-	static const char *const keys[] = { "log_level", "args", NULL };
 	struct mn_config *cfg = c->cfg;
-	config_setting_t *g, *s, *a;
+	config_setting_t *g, *a;
+	int lines[MAX_ROWS];
 	int r, n;
 
-	if ((r = get_group(c, root, "eal", &g)) || !g)
+	if ((r = parse_section(c, root, G_EAL, &g, lines)) || !g)
 		return r;
-	if ((r = check_keys(c, g, "eal", keys)) ||
-	    (r = get_str(c, g, "eal", "log_level", cfg->log_level, sizeof(cfg->log_level), &s)))
-		return r;
-	for (const char *p = cfg->log_level; *p; p++)
-		if (isspace((unsigned char)*p))
-			return fail_at(c, s, "'eal.log_level' must not contain spaces (got \"%s\")",
-				       cfg->log_level);
 	a = config_setting_get_member(g, "args");
 	if (!a)
 		return 0;
@@ -802,6 +818,10 @@ static int parse_eal(struct ctx *c, const config_setting_t *root)
 		v = config_setting_get_string(x);
 		if (v[0] == '\0' || strlen(v) >= MN_CFG_STR_LEN)
 			return fail_at(c, x, "'eal.args[%d]' must be 1..%d characters", i, MN_CFG_STR_LEN - 1);
+		for (const char *p = v; *p; p++)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+				return fail_at(c, x, "'eal.args[%d]' must be printable ASCII (byte 0x%02x at offset %zu)",
+					       i, (unsigned char)*p, (size_t)(p - v));
 		if ((m = managed_eal_arg(v)))
 			return fail_at(c, x, "'eal.args[%d]': %s is set by machnetd from the file "
 				       "(instance, lcores, memory.hugepage_mb) or breaks secondaries; remove it", i, m);
@@ -811,66 +831,43 @@ static int parse_eal(struct ctx *c, const config_setting_t *root)
 	return 0;
 }
 
-static int parse_fault_dir(struct ctx *c, const config_setting_t *parent, const char *dir,
-			   struct mn_fault_params *p, int *queue_line)
+/* fault.rx or fault.tx (dir 0 or 1): the rows, then the checks across them. */
+static int parse_fault_dir(struct ctx *c, const config_setting_t *parent, int dir, struct lines *ln)
 {
-	static const char *const keys[] = { "drop_ppm", "dup_ppm", "corrupt_ppm", "reorder_ppm",
-					    "reorder_us", "delay_us", "jitter_us", "keep_order",
-					    "corrupt_min_offset", "corrupt_max_offset", "queue", NULL };
+	const struct group *gd = &groups[G_FAULT_RX + dir];
+	struct mn_fault_params *p = dir ? &c->cfg->fault.tx : &c->cfg->fault.rx;
 	config_setting_t *g;
-	char where[16];
-	int64_t lo = p->corrupt_min_off, hi = p->corrupt_max_off;
-	int r, jline, hline;
+	int lines[MAX_ROWS] = { 0 };
+	int r;
 
-	snprintf(where, sizeof(where), "fault.%s", dir);
-	if ((r = get_group(c, parent, dir, &g)) || !g)
+	if ((r = get_group(c, parent, dir ? "tx" : "rx", &g)) || !g)
 		return r;
-	if ((r = check_keys(c, g, where, keys)) ||
-	    (r = get_u32(c, g, where, "drop_ppm", 0, MN_FAULT_PPM, &p->drop_ppm, NULL)) ||
-	    (r = get_u32(c, g, where, "dup_ppm", 0, MN_FAULT_PPM, &p->dup_ppm, NULL)) ||
-	    (r = get_u32(c, g, where, "corrupt_ppm", 0, MN_FAULT_PPM, &p->corrupt_ppm, NULL)) ||
-	    (r = get_u32(c, g, where, "reorder_ppm", 0, MN_FAULT_PPM, &p->reorder_ppm, NULL)) ||
-	    (r = get_u32(c, g, where, "reorder_us", 1, MN_FAULT_MAX_DELAY_US, &p->reorder_us, NULL)) ||
-	    (r = get_u32(c, g, where, "delay_us", 0, MN_FAULT_MAX_DELAY_US, &p->delay_us, NULL)) ||
-	    (r = get_u32(c, g, where, "jitter_us", 0, MN_FAULT_MAX_DELAY_US, &p->jitter_us, &jline)) ||
-	    (r = get_bool(c, g, where, "keep_order", &p->keep_order)) ||
-	    (r = get_int(c, g, where, "corrupt_min_offset", 0, UINT16_MAX, &lo, NULL)) ||
-	    (r = get_int(c, g, where, "corrupt_max_offset", 0, UINT16_MAX, &hi, &hline)) ||
-	    (r = get_u32(c, g, where, "queue", MN_FAULT_QUEUE_MIN, MN_FAULT_QUEUE_MAX, &p->queue,
-			 queue_line)))
+	if ((r = parse_table(c, g, gd->name, gd, (char *)c->cfg + gd->base, lines)))
 		return r;
+	ln->fault_queue[dir] = lines[K_FD_QUEUE];
 	/* The injector would clamp such delays at 0, skewing the mean the
 	 * file asks for; say so instead. */
 	if (p->jitter_us > p->delay_us)
-		return fail_line(c, jline, "'%s.jitter_us' %u must be <= '%s.delay_us' %u "
-				 "(a delay cannot go below 0)", where, p->jitter_us, where, p->delay_us);
-	if (lo > hi)
-		return fail_line(c, hline ? hline : line_of(g),
-				 "'%s.corrupt_min_offset' %" PRId64 " must be <= '%s.corrupt_max_offset' %"
-				 PRId64, where, lo, where, hi);
-	p->corrupt_min_off = (uint16_t)lo;
-	p->corrupt_max_off = (uint16_t)hi;
+		return fail_line(c, lines[K_FD_JITTER], "'%s.jitter_us' %u must be <= '%s.delay_us' %u "
+				 "(a delay cannot go below 0)", gd->name, p->jitter_us, gd->name, p->delay_us);
+	if (p->corrupt_min_off > p->corrupt_max_off)
+		return fail_line(c, lines[K_FD_MAX_OFF] ? lines[K_FD_MAX_OFF] : line_of(g),
+				 "'%s.corrupt_min_offset' %u must be <= '%s.corrupt_max_offset' %u",
+				 gd->name, (unsigned)p->corrupt_min_off, gd->name, (unsigned)p->corrupt_max_off);
 	return 0;
 }
 
 static int parse_fault(struct ctx *c, const config_setting_t *root, struct lines *ln)
 {
-	static const char *const keys[] = { "enabled", "seed", "rx", "tx", NULL };
-	struct mn_cfg_fault *fc = &c->cfg->fault;
 	config_setting_t *g;
-	int64_t seed = (int64_t)fc->seed;
+	int lines[MAX_ROWS];
 	int r;
 
-	if ((r = get_group(c, root, "fault", &g)) || !g)
+	if ((r = parse_section(c, root, G_FAULT, &g, lines)) || !g)
 		return r;
-	fc->line = line_of(g);
-	if ((r = check_keys(c, g, "fault", keys)) ||
-	    (r = get_bool(c, g, "fault", "enabled", &fc->enabled)) ||
-	    (r = get_int(c, g, "fault", "seed", 0, INT64_MAX, &seed, NULL)) ||
-	    (r = parse_fault_dir(c, g, "rx", &fc->rx, &ln->fault_queue[0])) ||
-	    (r = parse_fault_dir(c, g, "tx", &fc->tx, &ln->fault_queue[1])))
+	c->cfg->fault.line = line_of(g);
+	if ((r = parse_fault_dir(c, g, 0, ln)) || (r = parse_fault_dir(c, g, 1, ln)))
 		return r;
-	fc->seed = (uint64_t)seed;
 	return 0;
 }
 
@@ -941,16 +938,382 @@ static int cross_checks(struct ctx *c, const struct lines *ln)
 	return 0;
 }
 
+/* --- pre-scan: bounds on the raw bytes, before libconfig sees them ---------
+ *
+ * libconfig's flex scanner rescans a token from its start each time its
+ * buffer refills (every 8 KiB), so a long token costs the square of its
+ * length (a 16 MiB string: over a minute), and libconfig 1.5 reads integers
+ * without an L suffix as 32 bits (2^32 + 1024 silently became 1024), and
+ * exits the process from inside flex on an @include it cannot read. The scan
+ * below is linear and rejects all of that with FILE:LINE first. It follows
+ * libconfig's lexical rules (strings, comments, names, numbers); where it
+ * could disagree, the limits still hold because the file size bounds them.
+ */
+#define SCAN_MAX_FILE	(256 * 1024)	/* shipped configs are ~2 KiB */
+#define SCAN_MAX_LINE	4096
+#define SCAN_MAX_STRLIT	1024		/* raw bytes of one "..." (escapes count 2-4) */
+#define SCAN_MAX_DEPTH	16		/* nested groups, lists, arrays */
+#define SCAN_MAX_ITEMS	8192		/* settings and list elements */
+
+struct scan_frame {
+	bool list;		/* ( ) or [ ]: index counts elements; { }: key is the last name */
+	const char *key;
+	size_t klen;
+	unsigned index;
+};
+
+struct scan {
+	struct ctx *c;
+	int line;
+	int depth;
+	struct scan_frame fr[SCAN_MAX_DEPTH + 1];
+};
+
+/* "interfaces[0].mtu" for the value being scanned. */
+static void scan_path(const struct scan *s, char *buf, size_t len, bool with_index)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (int k = 0; k <= s->depth && off < len; k++) {
+		const struct scan_frame *f = &s->fr[k];
+		int r = 0;
+
+		if (f->list && with_index)
+			r = snprintf(buf + off, len - off, "[%u]", f->index);
+		else if (!f->list && f->key)
+			r = snprintf(buf + off, len - off, "%s%.*s", off ? "." : "", (int)f->klen, f->key);
+		off += r > 0 ? (size_t)r : 0;
+	}
+}
+
+/* The row for "group.key" (indexes stripped), or NULL. */
+static const struct key *find_key(const char *path)
+{
+	const char *dot = strrchr(path, '.');
+	size_t glen = dot ? (size_t)(dot - path) : 0;
+	const char *name = dot ? dot + 1 : path;
+
+	for (int i = 0; i < G_COUNT; i++) {
+		if (strlen(groups[i].name) != glen || strncmp(groups[i].name, path, glen) != 0)
+			continue;
+		for (size_t k = 0; k < groups[i].n; k++)
+			if (strcmp(groups[i].keys[k].name, name) == 0)
+				return &groups[i].keys[k];
+	}
+	return NULL;
+}
+
+/* An integer literal at t (libconfig's forms: [-+]?[0-9]+, 0x[0-9A-Fa-f]+,
+ * either with L or LL). Returns its length, 0 if it is not one (a float). */
+static int scan_number(struct scan *s, const char *t, const char *end, size_t *len)
+{
+	const char *p = t;
+	bool neg = false, hex = false, wide = false, over = false;
+	uint64_t mag = 0, lim;
+	char path[128], plain[128];
+	const struct key *k;
+	int n;
+
+	if (*p == '-' || *p == '+')
+		neg = *p++ == '-';
+	if (p == t && end - p > 2 && p[0] == '0' && (p[1] | 0x20) == 'x' && isxdigit((unsigned char)p[2])) {
+		hex = true;
+		for (p += 2; p < end && isxdigit((unsigned char)*p); p++) {
+			over |= mag >> 60 != 0;
+			mag = mag << 4 | (uint64_t)hexval(*p);
+		}
+	} else {
+		for (; p < end && isdigit((unsigned char)*p); p++) {
+			unsigned d = (unsigned)(*p - '0');
+
+			over |= mag > (UINT64_MAX - d) / 10;
+			mag = mag * 10 + d;
+		}
+		if (p < end && (*p == '.' || ((*p | 0x20) == 'e' && p + 1 < end &&
+					      (isdigit((unsigned char)p[1]) || p[1] == '-' || p[1] == '+'))))
+			return 0;
+	}
+	if (p < end && *p == 'L') {
+		wide = true;
+		if (++p < end && *p == 'L')
+			p++;
+	}
+	*len = (size_t)(p - t);
+	/* what libconfig 1.5 reads correctly: 32-bit without L, 64-bit with */
+	lim = wide ? (uint64_t)INT64_MAX : (uint64_t)INT32_MAX;
+	if (!over && (mag <= lim || (neg && !hex && mag == lim + 1)))
+		return 0;
+	n = (int)*len;
+	scan_path(s, path, sizeof(path), true);
+	scan_path(s, plain, sizeof(plain), false);
+	k = find_key(plain);
+	if (!path[0])
+		snprintf(path, sizeof(path), "value");
+	if (k && k->lo < k->hi && !over && !neg && !wide && mag <= (uint64_t)INT64_MAX &&
+	    (int64_t)mag >= k->lo && (int64_t)mag <= k->hi)
+		return fail_line(s->c, s->line, "'%s' = %.*s needs an L suffix (%.*sL): an integer without one is "
+				 "32-bit", path, n, t, n, t);
+	if (k && k->lo < k->hi)
+		return fail_line(s->c, s->line, "'%s' must be in %" PRId64 "..%" PRId64 " (got %.*s)",
+				 path, k->lo, k->hi, n, t);
+	return fail_line(s->c, s->line, "'%s' = %.*s does not fit in an integer (-2147483648..2147483647, "
+			 "or 64-bit with an L suffix)", path, n, t);
+}
+
+/* Length of the valid UTF-8 sequence at p, 0 if invalid. */
+static size_t utf8_len(const unsigned char *p, const unsigned char *end)
+{
+	size_t n;
+	uint32_t cp;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2, cp = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3, cp = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	if ((size_t)(end - p) < n)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+static bool name_start(int ch)
+{
+	return isalpha(ch) || ch == '*';
+}
+
+static bool name_char(int ch)
+{
+	return isalnum(ch) || ch == '-' || ch == '_' || ch == '*';
+}
+
+static int mn_config_scan(struct ctx *c, const char *buf, size_t len)
+{
+	enum { S_CODE, S_STRING, S_COMMENT, S_LINE_COMMENT } st = S_CODE;
+	const char *p = buf, *end = buf + len, *line_start = buf;
+	struct scan s = { .c = c, .line = 1 };
+	int str_line = 0, items = 0;
+	size_t str_len = 0;
+
+	while (p < end) {
+		unsigned char ch = (unsigned char)*p;
+		size_t n;
+
+		if (ch == '\n') {
+			s.line++;
+			line_start = p + 1;
+			if (st == S_LINE_COMMENT)
+				st = S_CODE;
+			if (st == S_STRING && ++str_len > SCAN_MAX_STRLIT)
+				goto long_string;
+			p++;
+			continue;
+		}
+		if ((size_t)(p - line_start) >= SCAN_MAX_LINE)
+			return fail_line(c, s.line, "line is longer than %d bytes", SCAN_MAX_LINE);
+		if ((ch < 0x20 && ch != '\t' && ch != '\r' && ch != '\f') || ch == 0x7f)
+			return fail_line(c, s.line, "control character 0x%02x (a config file is text)", ch);
+		if (!(n = utf8_len((const unsigned char *)p, (const unsigned char *)end)))
+			return fail_line(c, s.line, "invalid UTF-8 (byte 0x%02x)", ch);
+		if (ch == '@') {
+			const char *q = line_start;
+
+			while (*q == ' ' || *q == '\t')
+				q++;
+			/* Refused in any state: libconfig's rule for it must never fire. */
+			if (q == p && (size_t)(end - p) >= 8 && memcmp(p, "@include", 8) == 0)
+				return fail_line(c, s.line, "@include is not supported: write every setting in "
+						 "this one file (docs/CONFIG.md)");
+		}
+		switch (st) {
+		case S_STRING:
+			if (ch == '"') {
+				st = S_CODE;
+				p++;
+				continue;
+			}
+			/* \" and \\ are escapes; a lone backslash is itself */
+			if (ch == '\\' && p + 1 < end && (p[1] == '"' || p[1] == '\\'))
+				n = 2;
+			str_len += n;
+			if (str_len > SCAN_MAX_STRLIT)
+				goto long_string;
+			p += n;
+			continue;
+		case S_COMMENT:
+			if (ch == '*' && p + 1 < end && p[1] == '/') {
+				st = S_CODE;
+				n = 2;
+			}
+			p += n;
+			continue;
+		case S_LINE_COMMENT:
+			p += n;
+			continue;
+		case S_CODE:
+			break;
+		}
+		if (ch == '"') {
+			st = S_STRING;
+			str_line = s.line;
+			str_len = 0;
+		} else if (ch == '#' || (ch == '/' && p + 1 < end && p[1] == '/')) {
+			st = S_LINE_COMMENT;
+		} else if (ch == '/' && p + 1 < end && p[1] == '*') {
+			st = S_COMMENT;
+			n = 2;
+		} else if (ch == '{' || ch == '(' || ch == '[') {
+			if (s.depth == SCAN_MAX_DEPTH)
+				return fail_line(c, s.line, "nested deeper than %d levels", SCAN_MAX_DEPTH);
+			s.fr[++s.depth] = (struct scan_frame){ .list = ch != '{' };
+		} else if (ch == '}' || ch == ')' || ch == ']') {
+			if (s.depth > 0)
+				s.depth--;
+		} else if (ch == '=' || ch == ':' || ch == ',') {
+			if (ch == ',' && s.fr[s.depth].list)
+				s.fr[s.depth].index++;
+			if (++items > SCAN_MAX_ITEMS)
+				return fail_line(c, s.line, "more than %d settings and list elements", SCAN_MAX_ITEMS);
+		} else if (name_start(ch)) {
+			const char *t = p;
+
+			while (p < end && name_char((unsigned char)*p))
+				p++;
+			if (!s.fr[s.depth].list) {
+				s.fr[s.depth].key = t;
+				s.fr[s.depth].klen = (size_t)(p - t);
+			}
+			continue;
+		} else if (isdigit(ch) || ((ch == '-' || ch == '+') && p + 1 < end && isdigit((unsigned char)p[1]))) {
+			size_t tl = 0;
+			int r = scan_number(&s, p, end, &tl);
+
+			if (r)
+				return r;
+			if (tl) {
+				p += tl;
+				continue;
+			}
+			/* a float: its digits, point, exponent */
+			p++;
+			while (p < end && (isdigit((unsigned char)*p) || *p == '.' || *p == 'e' || *p == 'E' ||
+					   ((*p == '-' || *p == '+') && (p[-1] | 0x20) == 'e')))
+				p++;
+			continue;
+		}
+		p += n;
+	}
+	return 0;
+long_string:
+	return fail_line(c, str_line, "string longer than %d bytes (no value may be longer than %d characters)",
+			 SCAN_MAX_STRLIT, MN_CFG_STR_LEN - 1);
+}
+
+/* Reads path whole (a regular file of at most SCAN_MAX_FILE bytes) into a
+ * NUL-terminated buffer the caller frees. */
+static int read_config_file(struct ctx *c, const char *path, char **out, size_t *outlen)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	ssize_t n;
+	int fd, r;
+
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		r = -errno;
+		fail_line(c, 0, "cannot read: %s", strerror(errno));
+		return r;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		r = fail_line(c, 0, "not a regular file");
+		goto out;
+	}
+	if (st.st_size > SCAN_MAX_FILE) {
+		r = fail_line(c, 0, "is %lld bytes, more than the %d a config file may have",
+			      (long long)st.st_size, SCAN_MAX_FILE);
+		goto out;
+	}
+	buf = malloc(SCAN_MAX_FILE + 2);
+	if (!buf) {
+		r = -ENOMEM;
+		fail_line(c, 0, "out of memory");
+		goto out;
+	}
+	/* up to one byte over the limit: a file that grew since fstat */
+	while (len <= SCAN_MAX_FILE && (n = read(fd, buf + len, SCAN_MAX_FILE + 1 - len)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			fail_line(c, 0, "cannot read: %s", strerror(errno));
+			goto out;
+		}
+		len += (size_t)n;
+	}
+	if (len > SCAN_MAX_FILE) {
+		r = fail_line(c, 0, "is more than the %d bytes a config file may have", SCAN_MAX_FILE);
+		goto out;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*outlen = len;
+	buf = NULL;
+	r = 0;
+out:
+	free(buf);
+	close(fd);
+	return r;
+}
+
+/* The sections whose rows the table machinery parses alone. */
+static int parse_plain_sections(struct ctx *c, const config_setting_t *root, struct lines *ln)
+{
+	config_setting_t *g;
+	int lines[MAX_ROWS];
+	int r;
+
+	if ((r = parse_key(c, root, "", &top_keys[0], c->cfg, &lines[0])))	/* instance */
+		return r;
+	if ((r = parse_section(c, root, G_MEMORY, &g, lines)))
+		return r;
+	ln->memory = line_of(g);
+	ln->mbufs = lines[K_MEM_MBUFS];
+	ln->mbuf_data_size = lines[K_MEM_DATA];
+	ln->hugepage_mb = lines[K_MEM_HUGE];
+	if ((r = parse_section(c, root, G_TRANSPORT, &g, lines)))
+		return r;
+	ln->min_rto = lines[K_TR_MIN_RTO];
+	ln->max_rto = lines[K_TR_MAX_RTO];
+	ln->ack_delay = lines[K_TR_ACK_DELAY];
+	if ((r = parse_section(c, root, G_ENGINE, &g, lines)) ||
+	    (r = parse_section(c, root, G_ARP, &g, lines)) ||
+	    (r = parse_section(c, root, G_APPS, &g, lines)))
+		return r;
+	return 0;
+}
+
 int mn_config_load(const char *path, struct mn_config *cfg, char *err, size_t errlen)
 {
-	static const char *const top[] = { "instance", "lcores", "memory", "interfaces", "transport",
-					   "engine", "arp", "apps", "eal", "fault", NULL };
 	struct ctx c = { .path = path, .err = err, .errlen = errlen, .cfg = cfg };
 	struct lines ln;
 	config_t lc;
 	const config_setting_t *root;
-	struct stat st;
-	FILE *f;
+	char *text = NULL;
+	size_t len = 0;
 	int r;
 
 	if (err && errlen)
@@ -965,48 +1328,32 @@ int mn_config_load(const char *path, struct mn_config *cfg, char *err, size_t er
 	}
 	memcpy(cfg->path, path, strlen(path) + 1);
 
-	/* libconfig folds every open failure into one "file I/O error"; find the
-	 * errno ourselves so callers can tell a missing file from a bad one. */
-	f = fopen(path, "r");
-	if (!f) {
-		r = -errno;
-		fail_line(&c, 0, "cannot read: %s", strerror(errno));
+	/* Read here rather than by libconfig: it folds every open failure into
+	 * one "file I/O error", and the bytes must be scanned before it parses
+	 * them (they are then parsed from memory, the same bytes). */
+	if ((r = read_config_file(&c, path, &text, &len)))
+		return r;
+	if ((r = mn_config_scan(&c, text, len))) {
+		free(text);
 		return r;
 	}
-	if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode)) {
-		fclose(f);
-		return fail_line(&c, 0, "not a regular file");
-	}
-	fclose(f);
-
 	config_init(&lc);
-	if (!config_read_file(&lc, path)) {
-		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO) {
-			r = errno ? -errno : -EIO;
-			fail_line(&c, 0, "cannot read: %s", config_error_text(&lc));
-		} else {
-			const char *f2 = config_error_file(&lc);
-			const char *t = config_error_text(&lc);
+	if (!config_read_string(&lc, text)) {
+		const char *t = config_error_text(&lc);
 
-			if (!t)
-				t = "syntax error";
-			if (err && errlen)
-				snprintf(err, errlen, "%s:%d: %s%s", f2 ? f2 : path, config_error_line(&lc),
-					 strstr(t, "syntax error") ? "" : "syntax error: ", t);
-			r = -EINVAL;
-		}
+		if (!t)
+			t = "syntax error";
+		if (err && errlen)
+			snprintf(err, errlen, "%s:%d: %s%s", path, config_error_line(&lc),
+				 strstr(t, "syntax error") ? "" : "syntax error: ", t);
+		r = -EINVAL;
 		goto out;
 	}
 	root = config_root_setting(&lc);
-	if ((r = check_keys(&c, root, "", top)) ||
-	    (r = parse_instance(&c, root)) ||
+	if ((r = check_keys(&c, root, "", &groups[G_TOP])) ||
 	    (r = parse_lcores(&c, root)) ||
-	    (r = parse_memory(&c, root, &ln)) ||
+	    (r = parse_plain_sections(&c, root, &ln)) ||
 	    (r = parse_interfaces(&c, root, &ln)) ||
-	    (r = parse_transport(&c, root, &ln)) ||
-	    (r = parse_engine(&c, root)) ||
-	    (r = parse_arp(&c, root)) ||
-	    (r = parse_apps(&c, root)) ||
 	    (r = parse_eal(&c, root)) ||
 	    (r = parse_fault(&c, root, &ln)) ||
 	    (r = cross_checks(&c, &ln)))
@@ -1014,9 +1361,9 @@ int mn_config_load(const char *path, struct mn_config *cfg, char *err, size_t er
 	r = 0;
 out:
 	config_destroy(&lc);
+	free(text);
 	return r;
 }
-
 static const char *idle_name(enum mn_idle_policy p)
 {
 	switch (p) {
@@ -1027,9 +1374,8 @@ static const char *idle_name(enum mn_idle_policy p)
 	return "?";
 }
 
-void mn_config_print(const struct mn_config *cfg, void *file)
+static void print_summary(const struct mn_config *cfg, FILE *f)
 {
-	FILE *f = file;
 	char a[16], b[16];
 
 	fprintf(f, "config %s\n", cfg->path[0] ? cfg->path : "(defaults)");
@@ -1090,6 +1436,141 @@ void mn_config_print(const struct mn_config *cfg, void *file)
 			d->corrupt_ppm, d->corrupt_min_off, d->corrupt_max_off, d->reorder_ppm, d->reorder_us,
 			d->delay_us, d->jitter_us, d->keep_order ? " in order" : "", d->queue);
 	}
+}
+
+/* One "group.key = value" line per scalar row: the effective value of every
+ * key, in the file's syntax. */
+static void print_rows(const struct group *gd, const char *where, const void *base, FILE *f)
+{
+	for (size_t i = 0; i < gd->n; i++) {
+		const struct key *k = &gd->keys[i];
+		const char *v = (const char *)base + k->off;
+
+		if (k->type == KT_GROUP || (k->type == KT_CUSTOM && !k->size))
+			continue;
+		fprintf(f, "    %s%s%s = ", where, where[0] ? "." : "", k->name);
+		switch (k->type) {
+		case KT_INT:
+		case KT_CUSTOM:
+			fprintf(f, "%" PRId64 "%s;\n", load_int(v, k->size), k->hi > INT32_MAX ? "L" : "");
+			break;
+		case KT_BOOL:
+			fprintf(f, "%s;\n", *(const bool *)v ? "true" : "false");
+			break;
+		case KT_STR:
+			fprintf(f, "\"%s\";\n", v);
+			break;
+		case KT_ENUM:
+			fprintf(f, "\"%s\";\n", k->enums[load_int(v, k->size)]);
+			break;
+		case KT_GROUP:
+			break;
+		}
+	}
+}
+
+void mn_config_print(const struct mn_config *cfg, void *file)
+{
+	FILE *f = file;
+
+	print_summary(cfg, f);
+	fprintf(f, "  every key, as loaded:\n");
+	for (int i = 0; i < G_COUNT; i++) {
+		const struct group *gd = &groups[i];
+
+		/* the test-only group is printed only when in use */
+		if (i >= G_FAULT && !cfg->fault.enabled)
+			continue;
+		if (!gd->per_iface) {
+			print_rows(gd, gd->name, (const char *)cfg + gd->base, f);
+			continue;
+		}
+		for (unsigned j = 0; j < cfg->n_ifaces; j++) {
+			char where[32];
+
+			snprintf(where, sizeof(where), "%s[%u]", gd->name, j);
+			print_rows(gd, where, &cfg->ifaces[j], f);
+		}
+	}
+	for (unsigned i = 0; i < cfg->n_engines; i++)
+		fprintf(f, "    lcores.engines[%u] = %u;\n", i, cfg->engine_cpus[i]);
+	for (unsigned i = 0; i < cfg->n_eal_args; i++)
+		fprintf(f, "    eal.args[%u] = \"%s\";\n", i, cfg->eal_args[i]);
+}
+
+/* --- the reference tables of docs/CONFIG.md --------------------------------- */
+
+const char *mn_config_group_name(unsigned i)
+{
+	unsigned n = 0;
+
+	for (int g = 0; g < G_COUNT; g++) {
+		/* fault.tx has fault.rx's rows: one table for both */
+		if (g > 0 && groups[g].keys == groups[g - 1].keys)
+			continue;
+		if (n++ == i)
+			return groups[g].name;
+	}
+	return NULL;
+}
+
+static const char *type_md(const struct key *k)
+{
+	if (k->type_md)
+		return k->type_md;
+	switch (k->type) {
+	case KT_INT: return "integer";
+	case KT_BOOL: return "boolean";
+	case KT_STR: case KT_ENUM: return "string";
+	case KT_GROUP: return "group";
+	case KT_CUSTOM: break;
+	}
+	return "?";
+}
+
+int mn_config_reference_md(const char *group, void *file)
+{
+	FILE *f = file;
+	const struct group *gd = NULL;
+
+	for (int g = 0; g < G_COUNT && !gd; g++)
+		if (group && strcmp(groups[g].name, group) == 0)
+			gd = &groups[g];
+	if (!gd)
+		return -ENOENT;
+	fprintf(f, "| key | type | default | range | meaning |\n|---|---|---|---|---|\n");
+	for (size_t i = 0; i < gd->n; i++) {
+		const struct key *k = &gd->keys[i];
+		char buf[160];
+
+		if (!k->help)	/* a section of its own */
+			continue;
+		fprintf(f, "| `%s` | %s | ", k->name, type_md(k));
+		if (k->def_md)
+			fprintf(f, "%s", k->def_md);
+		else if (k->type == KT_BOOL)
+			fprintf(f, "`%s`", k->def ? "true" : "false");
+		else if (k->type == KT_STR)
+			fprintf(f, "`\"%s\"`", k->sdef ? k->sdef : "");
+		else if (k->type == KT_ENUM)
+			fprintf(f, "`\"%s\"`", k->enums[k->def]);
+		else
+			fprintf(f, "`%" PRId64 "`", k->def);
+		fprintf(f, " | ");
+		if (k->range_md) {
+			fprintf(f, "%s", k->range_md);
+		} else if (k->type == KT_ENUM) {
+			for (int e = 0; k->enums[e]; e++)
+				fprintf(f, "%s`\"%s\"`", e ? ", " : "", k->enums[e]);
+		} else if (k->type == KT_INT || k->type == KT_CUSTOM) {
+			snprintf(buf, sizeof(buf), "%" PRId64 "..%" PRId64, k->lo, k->hi);
+			fprintf(f, "%s", buf);
+		} else if (k->type == KT_STR) {
+			fprintf(f, "< %zu chars", k->size);
+		}
+		fprintf(f, " | %s |\n", k->help);
+	}
+	return 0;
 }
 
 /* Appends one formatted argument: the text goes into buf, the pointer into argv. */
