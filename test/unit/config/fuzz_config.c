@@ -9,7 +9,9 @@
  * checks the parser's memory use.
  *
  * Seeded and reproducible: case i of seed S is the same file on every run
- * (MN_FUZZ_SEED, default 1; MN_FUZZ_CASES, default 1200). A failing case is
+ * (MN_FUZZ_SEED, default 1; MN_FUZZ_CASES, default 1200; MN_FUZZ_FIRST=i with
+ * MN_FUZZ_CASES=i+1 reruns case i alone; MN_FUZZ_KEEP=1 keeps its file). A
+ * failing case is
  * kept as $TMPDIR/mn_fuzz_<seed>_<i>.conf and named in the output.
  *
  * Usage: fuzz_config CONF_DIR [MACHNETD]
@@ -22,7 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +35,7 @@
 #include "mn_cunit.h"
 
 #define FUZZ_LIMIT_NS	1000000000ll	/* per case, as the issue asks */
+#define FUZZ_EXEC_WALL_NS	20000000000ll	/* a hang, not a slow start */
 #define FUZZ_EXEC_EVERY	15		/* coprime with the mutation count: every kind is exec'd */
 #define FUZZ_MAX_BASES	16
 #define BIG_STRING	(16u << 20)
@@ -39,6 +44,7 @@ static const char *conf_dir;
 static const char *machnetd;
 static uint64_t seed = 1;
 static unsigned n_cases = 1200;
+static unsigned first_case;	/* MN_FUZZ_FIRST: rerun cases first..n_cases-1 only */
 static char tmp_dir[256];
 
 struct text {
@@ -407,7 +413,7 @@ static void test_in_process(void)
 	int64_t worst = 0;
 
 	snprintf(path, sizeof(path), "%s/case.conf", tmp_dir);
-	for (unsigned i = 0; i < n_cases; i++) {
+	for (unsigned i = first_case; i < n_cases; i++) {
 		struct mn_config *cfg = malloc(sizeof(*cfg));
 		unsigned kind = make_case(i, path, &t);
 		int64_t t0, dt;
@@ -444,18 +450,24 @@ static void test_in_process(void)
 	fprintf(stderr, "(%u cases: %u load, %u rejected, %u bad; slowest %.1f ms) ", n_cases, ok, rejected,
 		bad, (double)worst / 1e6);
 	CU_ASSERT_EQUAL(bad, 0);
-	CU_ASSERT(n_cases >= 1000);
-	/* the mutations must not all be fatal: some flips hit comments */
-	CU_ASSERT(ok > 0);
-	CU_ASSERT(rejected > n_cases / 2);
+	if (first_case == 0) {
+		CU_ASSERT(n_cases >= 1000);
+		/* the mutations must not all be fatal: some flips hit comments */
+		CU_ASSERT(ok > 0);
+		CU_ASSERT(rejected > n_cases / 2);
+	}
 }
 
 /* Runs machnetd --check path with output into out_path; returns the wait
- * status, or -1 when it ran past FUZZ_LIMIT_NS (then it is killed). */
-static int run_check(const char *path, const char *out_path, int64_t *dt)
+ * status, or -1 when it ran past FUZZ_EXEC_WALL_NS (then it is killed), and
+ * its CPU time in *cpu_ns. The 1 s bound applies to CPU time: a process
+ * start on this shared 2-CPU machine (and ASan's) can wait for a CPU longer
+ * than the parse takes; the in-process pass bounds the wall-clock time. */
+static int run_check(const char *path, const char *out_path, int64_t *cpu_ns)
 {
 	sigset_t chld, old;
-	struct timespec limit = { FUZZ_LIMIT_NS / 1000000000ll, FUZZ_LIMIT_NS % 1000000000ll };
+	struct timespec limit;
+	struct rusage ru;
 	int64_t t0 = now_ns();
 	pid_t pid;
 	int status = -1;
@@ -478,14 +490,15 @@ static int run_check(const char *path, const char *out_path, int64_t *dt)
 		return -2;
 	}
 	/* the child's exit is the condition; the limit only bounds the wait */
+	memset(&ru, 0, sizeof(ru));
 	for (;;) {
-		int64_t left = FUZZ_LIMIT_NS - (now_ns() - t0);
+		int64_t left = FUZZ_EXEC_WALL_NS - (now_ns() - t0);
 
-		if (waitpid(pid, &status, WNOHANG) == pid)
+		if (wait4(pid, &status, WNOHANG, &ru) == pid)
 			break;
 		if (left <= 0) {
 			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
+			wait4(pid, &status, 0, &ru);
 			status = -1;
 			break;
 		}
@@ -493,7 +506,8 @@ static int run_check(const char *path, const char *out_path, int64_t *dt)
 		limit.tv_nsec = left % 1000000000ll;
 		sigtimedwait(&chld, NULL, &limit);
 	}
-	*dt = now_ns() - t0;
+	*cpu_ns = ((int64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ll +
+		  ((int64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return status;
 }
@@ -510,7 +524,8 @@ static void test_machnetd_check(void)
 	}
 	snprintf(path, sizeof(path), "%s/exec.conf", tmp_dir);
 	snprintf(out_path, sizeof(out_path), "%s/exec.out", tmp_dir);
-	for (unsigned i = 0; i < n_cases; i += FUZZ_EXEC_EVERY) {
+	for (unsigned i = (first_case + FUZZ_EXEC_EVERY - 1) / FUZZ_EXEC_EVERY * FUZZ_EXEC_EVERY; i < n_cases;
+	     i += FUZZ_EXEC_EVERY) {
 		int64_t dt = 0;
 		int status;
 		size_t n;
@@ -525,8 +540,11 @@ static void test_machnetd_check(void)
 		if (f)
 			fclose(f);
 		out[n] = '\0';
-		if (status == -1) {
-			keep_failure(i, &t, "machnetd --check ran over 1 s", "");
+		if (status == -1 || dt > FUZZ_LIMIT_NS) {
+			char d[64];
+
+			snprintf(d, sizeof(d), "%.3f s CPU%s", (double)dt / 1e9, status == -1 ? ", killed" : "");
+			keep_failure(i, &t, "machnetd --check ran over 1 s", d);
 			bad++;
 		} else if (!WIFEXITED(status) || WEXITSTATUS(status) > 1) {
 			char d[1100];
@@ -545,7 +563,8 @@ static void test_machnetd_check(void)
 	free(t.p);
 	fprintf(stderr, "(%u machnetd --check runs, %u bad) ", runs, bad);
 	CU_ASSERT_EQUAL(bad, 0);
-	CU_ASSERT(runs >= n_cases / FUZZ_EXEC_EVERY);
+	if (first_case == 0)
+		CU_ASSERT(runs >= n_cases / FUZZ_EXEC_EVERY);
 }
 
 /* The same seed gives the same files. */
@@ -584,6 +603,8 @@ int main(int argc, char **argv)
 		seed = strtoull(s, NULL, 0);
 	if ((s = getenv("MN_FUZZ_CASES")))
 		n_cases = (unsigned)strtoul(s, NULL, 0);
+	if ((s = getenv("MN_FUZZ_FIRST")))
+		first_case = (unsigned)strtoul(s, NULL, 0);
 	snprintf(tmp_dir, sizeof(tmp_dir), "%s/mn_fuzz_config_XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(tmp_dir)) {
 		perror("mkdtemp");
@@ -591,7 +612,9 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "fuzz_config: seed %llu, %u cases\n", (unsigned long long)seed, n_cases);
 	r = mn_cu_run("config-fuzz", tests, sizeof(tests) / sizeof(tests[0]));
-	{
+	if (getenv("MN_FUZZ_KEEP")) {	/* the last case's files stay, for a rerun by hand */
+		fprintf(stderr, "kept %s\n", tmp_dir);
+	} else {
 		char p[600];
 
 		snprintf(p, sizeof(p), "%s/case.conf", tmp_dir);
