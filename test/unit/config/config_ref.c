@@ -108,7 +108,7 @@ static int process(const char *doc, FILE *out, unsigned *blocks, unsigned *diffe
 					blocks[gi]++;
 			}
 			if (strlen(gen) != (size_t)(end - (p + ll)) || memcmp(gen, p + ll, strlen(gen)) != 0) {
-				fprintf(stderr, "\n  %s: the keys of '%s' differ from primary/mn_config_table.h\n",
+				fprintf(stderr, "\n  %s: the keys of '%s' differ from primary/mn_config_table.c\n",
 					doc_path, group);
 				(*differ)++;
 			}

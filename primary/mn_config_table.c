@@ -1,16 +1,11 @@
-/* mn_config_table.h: the keys of machnetd's configuration, one table per
- * group. Included by mn_config.c only (it is data, not an interface): each
- * row gives the key, its type, default, range, where it lands in struct
- * mn_config and its help text, and from these rows mn_config.c parses,
- * validates, fills the defaults, prints (--check -v) and writes the reference
- * tables of docs/CONFIG.md (the config-doc test compares them).
- *
- * Rows of type KT_CUSTOM are keys the group's own code parses (lists, and
- * strings whose checks span several keys); the table still names them (known
- * keys, documentation) and, for integers, holds their range.
+/* mn_config_table.c: the keys of machnetd's configuration, one table per
+ * group (see mn_config_priv.h for what a row holds and who reads it). To
+ * change a key, edit its row here, then regenerate docs/CONFIG.md:
+ * build/test/unit/config/config_ref write docs/CONFIG.md
  */
-#ifndef MN_CONFIG_TABLE_H
-#define MN_CONFIG_TABLE_H
+#include <sched.h>
+
+#include "mn_config_priv.h"
 
 /* The transport's defaults are proto's (one source of truth). Included by a
  * path relative to this file so that the parser library needs no include
@@ -26,57 +21,17 @@ _Static_assert(MN_PROTO_DEFAULT_CONNECT_TIMEOUT_NS % NS_PER_MS == 0, "connect ti
 _Static_assert(MN_PROTO_DEFAULT_KEEPALIVE_NS % NS_PER_MS == 0, "keepalive in whole ms");
 _Static_assert(MN_PROTO_DEFAULT_ACK_DELAY_NS % NS_PER_US == 0, "ack delay in whole us");
 
-enum key_type {
-	KT_INT,		/* integer field of 1, 2, 4 or 8 bytes in lo..hi */
-	KT_BOOL,	/* bool field */
-	KT_STR,		/* char[] field; check() may restrict it further */
-	KT_ENUM,	/* string naming one of enums[]; the field is an enum (int) */
-	KT_GROUP,	/* a sub-group with its own table (documented in its section) */
-	KT_CUSTOM,	/* parsed by the group's code */
-};
-
-struct ctx;
-
-struct key {
-	const char *name;
-	enum key_type type;
-	size_t off;		/* of the field in the group's struct */
-	size_t size;		/* of the field */
-	int64_t def, lo, hi;	/* KT_INT (lo/hi also for KT_CUSTOM integers), KT_BOOL def */
-	const char *sdef;	/* KT_STR default */
-	const char *const *enums; /* KT_ENUM names, NULL-terminated; index = value */
-	/* Extra validation of a string value (before it is stored) or of an
-	 * integer in range; returns 0 or fail_at()'s -EINVAL. */
-	int (*check_str)(struct ctx *c, const config_setting_t *s, const char *q, const char *v);
-	int (*check_int)(struct ctx *c, const config_setting_t *s, const char *q, int64_t v);
-	/* Documentation: NULL fields are derived from the row. */
-	const char *type_md, *def_md, *range_md;
-	const char *help;
-};
-
-struct group {
-	const char *name;	/* "" (top level), "memory", "fault.rx", ... */
-	const struct key *keys;
-	size_t n;
-	size_t base;		/* offset of the group's struct in struct mn_config */
-	bool per_iface;		/* base is of ifaces[0]; fields are in struct mn_cfg_iface */
-};
-
 #define F(st, m) offsetof(st, m), sizeof(((st *)0)->m)
 #define C(m) F(struct mn_config, m)
 #define I(m) F(struct mn_cfg_iface, m)
 #define P(m) F(struct mn_fault_params, m)
 #define ROWS(t) t, sizeof(t) / sizeof(t[0])
 
-static int check_instance(struct ctx *c, const config_setting_t *s, const char *q, const char *v);
-static int check_no_space(struct ctx *c, const config_setting_t *s, const char *q, const char *v);
-static int check_pow2(struct ctx *c, const config_setting_t *s, const char *q, int64_t v);
-
 static const char *const cc_names[] = { "auto", "fixed", NULL };	/* enum mn_cc_mode */
 static const char *const idle_names[] = { "busy", "yield", "sleep", NULL };	/* enum mn_idle_policy */
 
 static const struct key top_keys[] = {
-	{ "instance", KT_STR, C(instance), .sdef = "mn0", .check_str = check_instance,
+	{ "instance", KT_STR, C(instance), .sdef = "mn0", .check_str = mn_cfg_check_instance,
 	  .range_md = "1..31 of `[A-Za-z0-9_-]`",
 	  .help = "Instance name: the DPDK `--file-prefix` (hugepage files `/dev/hugepages/<instance>map_*`, "
 		  "runtime dir `/var/run/dpdk/<instance>`). Applications name it to attach; two instances on "
@@ -112,7 +67,6 @@ static const struct key memory_keys[] = {
 		  "`mbufs * (mbuf_data_size + 192)` bytes (192 = `struct rte_mbuf` plus mempool header, an "
 		  "estimate); rings and tables need more." },
 };
-enum { K_MEM_MBUFS, K_MEM_CACHE, K_MEM_DATA, K_MEM_HUGE };
 
 /* Interfaces: the strings are checked together (device xor pci, ip/prefix,
  * gateway in the subnet), so only their rows live here. */
@@ -147,7 +101,6 @@ static const struct key iface_keys[] = {
 	  .help = "Verify IPv4 and UDP checksums on receive (drop bad ones). Turn off only on links that cannot "
 		  "corrupt (memif)." },
 };
-enum { K_IF_PREFIX = 5, K_IF_MTU = 7 };
 
 static const struct key transport_keys[] = {
 	{ "min_rto_us", KT_INT, C(min_rto_us), .def = MN_PROTO_DEFAULT_MIN_RTO_NS / NS_PER_US, .lo = 1,
@@ -193,7 +146,6 @@ static const struct key transport_keys[] = {
 		  "test machine: window-1 P50 14.0 -> 12.0 us in its slow vCPU mode, about the same (+5% RPC/s) "
 		  "in the fast mode (docs/PERFORMANCE.md)." },
 };
-enum { K_TR_MIN_RTO, K_TR_MAX_RTO, K_TR_ACK_DELAY = 8 };
 
 static const struct key engine_keys[] = {
 	{ "idle", KT_ENUM, C(idle), .def = MN_IDLE_YIELD, .enums = idle_names,
@@ -223,12 +175,12 @@ static const struct key apps_keys[] = {
 	{ "max", KT_INT, C(max_apps), .def = 64, .lo = 1, .hi = 128,
 	  .help = "Applications attached at once." },
 	{ "channel_ring", KT_INT, C(channel_ring), .def = 1024, .lo = 64, .hi = 65536,
-	  .check_int = check_pow2, .range_md = "power of two, 64..65536",
+	  .check_int = mn_cfg_check_pow2, .range_md = "power of two, 64..65536",
 	  .help = "Entries in each ring between an application and the engines." },
 };
 
 static const struct key eal_keys[] = {
-	{ "log_level", KT_STR, C(log_level), .sdef = "", .check_str = check_no_space,
+	{ "log_level", KT_STR, C(log_level), .sdef = "", .check_str = mn_cfg_check_no_space,
 	  .def_md = "`\"\"` (EAL's default)", .range_md = "< 32 chars, no spaces",
 	  .help = "Passed as `--log-level=<log_level>`, e.g. `\"7\"`, `\"debug\"`, `\"pmd.net.memif:debug\"`." },
 	{ "args", KT_CUSTOM, .type_md = "array or list of strings", .def_md = "`[ ]`",
@@ -282,10 +234,9 @@ static const struct key fault_dir_keys[] = {
 	  .help = "Frames one injector can hold (delay, reorder). When it is full a frame passes undelayed and "
 		  "is counted; the injector never blocks or allocates." },
 };
-enum { K_FD_JITTER = 6, K_FD_MIN_OFF = 8, K_FD_MAX_OFF = 9, K_FD_QUEUE = 10 };
 
 /* Every group, in the order of the file's sections and of docs/CONFIG.md. */
-static const struct group groups[] = {
+const struct group mn_cfg_groups[G_COUNT] = {
 	{ "", ROWS(top_keys), 0, false },
 	{ "lcores", ROWS(lcores_keys), 0, false },
 	{ "memory", ROWS(memory_keys), 0, false },
@@ -299,14 +250,3 @@ static const struct group groups[] = {
 	{ "fault.rx", ROWS(fault_dir_keys), offsetof(struct mn_config, fault.rx), false },
 	{ "fault.tx", ROWS(fault_dir_keys), offsetof(struct mn_config, fault.tx), false },
 };
-enum { G_TOP, G_LCORES, G_MEMORY, G_IFACES, G_TRANSPORT, G_ENGINE, G_ARP, G_APPS, G_EAL, G_FAULT,
-       G_FAULT_RX, G_FAULT_TX, G_COUNT };
-_Static_assert(sizeof(groups) / sizeof(groups[0]) == G_COUNT, "one enum per group");
-
-#undef F
-#undef C
-#undef I
-#undef P
-#undef ROWS
-
-#endif
