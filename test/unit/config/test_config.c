@@ -4,7 +4,6 @@
  *
  * Usage: test_config DATA_DIR CONF_DIR (meson passes both).
  */
-#include <CUnit/Basic.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "mn_config.h"
+#include "mn_cunit.h"
 
 static const char *data_dir;
 static const char *conf_dir;
@@ -693,8 +693,29 @@ static void test_keepalive_off(void)
 
 int main(int argc, char **argv)
 {
-	CU_pSuite s;
-	unsigned failed;
+	static const struct mn_cu_test tests[] = {
+		{ "defaults struct", test_defaults_struct },
+		{ "minimal file gets every default", test_minimal_file },
+		{ "empty groups get every default", test_empty_groups_file },
+		{ "every key of a full file", test_full_file },
+		{ "fault group (test-only)", test_fault_file },
+		{ "bad files: line and message", test_bad_files },
+		{ "every bad file has an expectation", test_bad_files_all_listed },
+		{ "missing file", test_missing_file },
+		{ "empty and unreadable file", test_empty_and_unreadable_file },
+		{ "conf/ examples load", test_conf_examples },
+		{ "EAL argv for memif", test_eal_memif },
+		{ "EAL argv for PCI, log level, extra args", test_eal_pci_and_extras },
+		{ "EAL argv for conf/pci-nic.conf", test_eal_shipped_pci },
+		{ "EAL argv for a port chosen by MAC", test_eal_by_mac },
+		{ "EAL argv buffer limits", test_eal_limits },
+		{ "truncated files fail cleanly", test_truncated_files },
+		{ "keepalive_ms 0 turns keepalive off", test_keepalive_off },
+		{ "ack_delay_us default and limit", test_ack_delay },
+		{ "print", test_print },
+		{ "print every key", test_print_every_key },
+		{ "size limit and FIFO", test_size_and_fifo },
+	};
 
 	if (argc != 3) {
 		fprintf(stderr, "usage: %s DATA_DIR CONF_DIR\n", argv[0]);
@@ -702,39 +723,5 @@ int main(int argc, char **argv)
 	}
 	data_dir = argv[1];
 	conf_dir = argv[2];
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("config", NULL, NULL);
-	if (!s ||
-	    !CU_add_test(s, "defaults struct", test_defaults_struct) ||
-	    !CU_add_test(s, "minimal file gets every default", test_minimal_file) ||
-	    !CU_add_test(s, "empty groups get every default", test_empty_groups_file) ||
-	    !CU_add_test(s, "every key of a full file", test_full_file) ||
-	    !CU_add_test(s, "fault group (test-only)", test_fault_file) ||
-	    !CU_add_test(s, "bad files: line and message", test_bad_files) ||
-	    !CU_add_test(s, "every bad file has an expectation", test_bad_files_all_listed) ||
-	    !CU_add_test(s, "missing file", test_missing_file) ||
-	    !CU_add_test(s, "empty and unreadable file", test_empty_and_unreadable_file) ||
-	    !CU_add_test(s, "conf/ examples load", test_conf_examples) ||
-	    !CU_add_test(s, "EAL argv for memif", test_eal_memif) ||
-	    !CU_add_test(s, "EAL argv for PCI, log level, extra args", test_eal_pci_and_extras) ||
-	    !CU_add_test(s, "EAL argv for conf/pci-nic.conf", test_eal_shipped_pci) ||
-	    !CU_add_test(s, "EAL argv for a port chosen by MAC", test_eal_by_mac) ||
-	    !CU_add_test(s, "EAL argv buffer limits", test_eal_limits) ||
-	    !CU_add_test(s, "truncated files fail cleanly", test_truncated_files) ||
-	    !CU_add_test(s, "keepalive_ms 0 turns keepalive off", test_keepalive_off) ||
-	    !CU_add_test(s, "ack_delay_us default and limit", test_ack_delay) ||
-	    !CU_add_test(s, "print", test_print) ||
-	    !CU_add_test(s, "print every key", test_print_every_key) ||
-	    !CU_add_test(s, "size limit and FIFO", test_size_and_fifo)) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	if (CU_get_number_of_tests_run() == 0)
-		failed = 1;
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return mn_cu_run("config", tests, sizeof(tests) / sizeof(tests[0]));
 }
