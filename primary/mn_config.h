@@ -117,8 +117,18 @@ void mn_config_defaults(struct mn_config *cfg);
  * reported. Pure: CPUs, devices and interfaces are not looked up here. */
 int mn_config_load(const char *path, struct mn_config *cfg, char *err, size_t errlen);
 
-/* Writes a human-readable summary of cfg (used by --check -v). */
+/* Writes a human-readable summary of cfg, then every key's effective value
+ * (the defaults too) as "group.key = value;" lines (used by --check -v). */
 void mn_config_print(const struct mn_config *cfg, void *file /* FILE * */);
+
+/* The groups of the reference: i = 0, 1, ... gives "" (top level), "lcores",
+ * ..., "fault", "fault.rx" (whose rows fault.tx shares), then NULL. */
+const char *mn_config_group_name(unsigned i);
+
+/* Writes the Markdown table of group's keys (key, type, default, range,
+ * meaning) from the same rows the parser uses: the generated parts of
+ * docs/CONFIG.md. Returns 0, or -ENOENT for an unknown group. */
+int mn_config_reference_md(const char *group, void *file /* FILE * */);
 
 /* True when the interface names neither a vdev nor a PCI address: machnetd
  * picks the (PCI) port whose MAC is ifc->mac, so EAL must probe every PCI

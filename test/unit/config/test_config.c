@@ -4,7 +4,6 @@
  *
  * Usage: test_config DATA_DIR CONF_DIR (meson passes both).
  */
-#include <CUnit/Basic.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "mn_config.h"
+#include "mn_cunit.h"
 
 static const char *data_dir;
 static const char *conf_dir;
@@ -304,6 +304,20 @@ static const struct bad_case {
 	{ "fault-reorder-us.conf", 5, "'fault.rx.reorder_us' must be in 1..1000000 (got 0)" },
 	{ "fault-queue-mbufs.conf", 8, "fault queues can hold 12288 frames" },
 	{ "fault-group-type.conf", 3, "'rx' must be a group" },
+	/* the pre-scan (before libconfig): bounds, text, @include, integers */
+	{ "include-dir.conf", 2, "@include is not supported" },
+	{ "include-file.conf", 2, "@include is not supported" },
+	{ "number-huge.conf", 3, "'memory.mbufs' must be in 1024..16777216 (got 99999999999999999999999999)" },
+	{ "number-wraps.conf", 2, "'memory.mbufs' must be in 1024..16777216 (got 4294968320)" },
+	{ "number-needs-l.conf", 3, "'fault.seed' = 8589934597 needs an L suffix" },
+	{ "number-hex.conf", 2, "'lcores.engines[1]' must be in 0..1023 (got 0x100000000)" },
+	{ "string-long.conf", 2, "string longer than 1024 bytes" },
+	{ "nested-deep.conf", 2, "nested deeper than 16 levels" },
+	{ "control-byte.conf", 2, "control character 0x01" },
+	{ "bad-utf8.conf", 2, "invalid UTF-8 (byte 0xc3)" },
+	{ "value-non-ascii.conf", 2, "'instance' must be printable ASCII (byte 0xc3 at offset 3)" },
+	{ "line-long.conf", 2, "line is longer than 4096 bytes" },
+	{ "too-many-items.conf", 2, "more than 2048 settings and list elements" },
 };
 
 static void test_bad_files(void)
@@ -585,6 +599,46 @@ static void test_truncated_files(void)
 	CU_ASSERT(bad >= 1);
 }
 
+/* A file over the size limit is refused before it is parsed, and a FIFO is
+ * refused without waiting for a writer. */
+static void test_size_and_fifo(void)
+{
+	char path[] = "/tmp/mn_config_big_XXXXXX";
+	struct mn_config c;
+	char err[MN_CFG_ERR_LEN];
+	int fd = mkstemp(path);
+
+	CU_ASSERT_TRUE_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(ftruncate(fd, 256 * 1024 + 1), 0);
+	close(fd);
+	CU_ASSERT_EQUAL(mn_config_load(path, &c, err, sizeof(err)), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, ": is 262145 bytes, more than the 262144 a config file may have"));
+	unlink(path);
+	CU_ASSERT_EQUAL_FATAL(mkfifo(path, 0600), 0);
+	CU_ASSERT_EQUAL(mn_config_load(path, &c, err, sizeof(err)), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, ": not a regular file"));
+	unlink(path);
+}
+
+/* --check -v prints every key's effective value after the summary. */
+static void test_print_every_key(void)
+{
+	struct mn_config c;
+	char err[MN_CFG_ERR_LEN], out[8192];
+
+	CU_ASSERT_EQUAL_FATAL(load("good", "minimal.conf", &c, err, sizeof(err)), 0);
+	print_config(&c, out, sizeof(out));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "    instance = \"mn0\";\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "    memory.mbufs = 65535;\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "    interfaces[0].mtu = 1500;\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "    transport.cc = \"auto\";\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "    lcores.engines[0] = 1;\n"));
+	CU_ASSERT_EQUAL_FATAL(load("good", "fault.conf", &c, err, sizeof(err)), 0);
+	print_config(&c, out, sizeof(out));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "    fault.seed = 8589934597L;\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "    fault.rx.keep_order = true;\n"));
+}
+
 static void test_print(void)
 {
 	struct mn_config c;
@@ -639,8 +693,29 @@ static void test_keepalive_off(void)
 
 int main(int argc, char **argv)
 {
-	CU_pSuite s;
-	unsigned failed;
+	static const struct mn_cu_test tests[] = {
+		{ "defaults struct", test_defaults_struct },
+		{ "minimal file gets every default", test_minimal_file },
+		{ "empty groups get every default", test_empty_groups_file },
+		{ "every key of a full file", test_full_file },
+		{ "fault group (test-only)", test_fault_file },
+		{ "bad files: line and message", test_bad_files },
+		{ "every bad file has an expectation", test_bad_files_all_listed },
+		{ "missing file", test_missing_file },
+		{ "empty and unreadable file", test_empty_and_unreadable_file },
+		{ "conf/ examples load", test_conf_examples },
+		{ "EAL argv for memif", test_eal_memif },
+		{ "EAL argv for PCI, log level, extra args", test_eal_pci_and_extras },
+		{ "EAL argv for conf/pci-nic.conf", test_eal_shipped_pci },
+		{ "EAL argv for a port chosen by MAC", test_eal_by_mac },
+		{ "EAL argv buffer limits", test_eal_limits },
+		{ "truncated files fail cleanly", test_truncated_files },
+		{ "keepalive_ms 0 turns keepalive off", test_keepalive_off },
+		{ "ack_delay_us default and limit", test_ack_delay },
+		{ "print", test_print },
+		{ "print every key", test_print_every_key },
+		{ "size limit and FIFO", test_size_and_fifo },
+	};
 
 	if (argc != 3) {
 		fprintf(stderr, "usage: %s DATA_DIR CONF_DIR\n", argv[0]);
@@ -648,37 +723,5 @@ int main(int argc, char **argv)
 	}
 	data_dir = argv[1];
 	conf_dir = argv[2];
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("config", NULL, NULL);
-	if (!s ||
-	    !CU_add_test(s, "defaults struct", test_defaults_struct) ||
-	    !CU_add_test(s, "minimal file gets every default", test_minimal_file) ||
-	    !CU_add_test(s, "empty groups get every default", test_empty_groups_file) ||
-	    !CU_add_test(s, "every key of a full file", test_full_file) ||
-	    !CU_add_test(s, "fault group (test-only)", test_fault_file) ||
-	    !CU_add_test(s, "bad files: line and message", test_bad_files) ||
-	    !CU_add_test(s, "every bad file has an expectation", test_bad_files_all_listed) ||
-	    !CU_add_test(s, "missing file", test_missing_file) ||
-	    !CU_add_test(s, "empty and unreadable file", test_empty_and_unreadable_file) ||
-	    !CU_add_test(s, "conf/ examples load", test_conf_examples) ||
-	    !CU_add_test(s, "EAL argv for memif", test_eal_memif) ||
-	    !CU_add_test(s, "EAL argv for PCI, log level, extra args", test_eal_pci_and_extras) ||
-	    !CU_add_test(s, "EAL argv for conf/pci-nic.conf", test_eal_shipped_pci) ||
-	    !CU_add_test(s, "EAL argv for a port chosen by MAC", test_eal_by_mac) ||
-	    !CU_add_test(s, "EAL argv buffer limits", test_eal_limits) ||
-	    !CU_add_test(s, "truncated files fail cleanly", test_truncated_files) ||
-	    !CU_add_test(s, "keepalive_ms 0 turns keepalive off", test_keepalive_off) ||
-	    !CU_add_test(s, "ack_delay_us default and limit", test_ack_delay) ||
-	    !CU_add_test(s, "print", test_print)) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	if (CU_get_number_of_tests_run() == 0)
-		failed = 1;
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return mn_cu_run("config", tests, sizeof(tests) / sizeof(tests[0]));
 }
