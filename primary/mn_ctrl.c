@@ -54,6 +54,18 @@ void mn_ctrl_get_stats(struct mn_ctrl_stats *out)
 	pthread_mutex_unlock(&g.lock);
 }
 
+void mn_ctrl_chan_invalid(uint64_t *tx_invalid, uint64_t *used_invalid)
+{
+	const volatile struct mn_chan *ct = g.chans;
+
+	*tx_invalid = 0;
+	*used_invalid = 0;
+	for (unsigned c = 0; c < MN_MAX_CHANNELS; c++) {
+		*tx_invalid += ct[c].tx_invalid;
+		*used_invalid += ct[c].used_invalid;
+	}
+}
+
 static int pidfd_open(pid_t pid)
 {
 	return (int)syscall(SYS_pidfd_open, pid, 0);

@@ -63,4 +63,9 @@ struct mn_ctrl_stats {
 };
 void mn_ctrl_get_stats(struct mn_ctrl_stats *out);
 
+/* Descriptors apps handed over that failed validation (garbage, foreign or
+ * misaligned pointers, bad lengths), summed over the channel table: TX
+ * messages and used chains. Any thread; racy 64-bit reads. */
+void mn_ctrl_chan_invalid(uint64_t *tx_invalid, uint64_t *used_invalid);
+
 #endif

@@ -196,6 +196,21 @@ int mn_engine_add_probe(struct mn_engine *e, uint32_t ip)
 	return -ENETUNREACH;
 }
 
+bool mn_engine_port_parked(const struct mn_engine *e, unsigned port, uint32_t h)
+{
+	return atomic_load_explicit(&e->ports[port].parked, memory_order_acquire) == h;
+}
+
+const struct mn_transport *mn_engine_transport(const struct mn_engine *e)
+{
+	return &e->x;
+}
+
+unsigned mn_engine_pool_in_use(const struct mn_engine *e)
+{
+	return e->pool ? rte_mempool_in_use_count(e->pool) : 0;
+}
+
 static inline uint64_t now_us(const struct mn_engine *e)
 {
 	return rte_rdtsc() / e->cycles_per_us;
@@ -309,14 +324,14 @@ void mn_engine_rx_transport(struct mn_engine *e, struct mn_engine_port *p, struc
 		rte_pktmbuf_free(m);
 		return;
 	}
-	mn_xport_rx(e, m);
+	mn_transport_rx(e, m);
 }
 
 void mn_engine_arp_resolved(struct mn_engine *e, unsigned port, uint32_t ip,
                             const uint8_t mac[6])
 {
 	if (e->x.ep != NULL)
-		mn_xport_arp_resolved(e, port, ip, mac);
+		mn_transport_arp_resolved(e, port, ip, mac);
 	for (unsigned i = 0; i < e->n_probes; i++) {
 		struct mn_probe *pr = &e->probes[i];
 
@@ -396,10 +411,10 @@ static void run_timers(struct mn_engine *e, uint64_t now)
 		arp_drain(e, now);
 	if (e->n_probes)
 		poll_probes(e);
-	/* Flow timers run every loop (mn_xport_poll); only connects waiting
+	/* Flow timers run every loop (mn_transport_poll); only connects waiting
 	 * for ARP are looked at here. */
 	if (e->x.ep != NULL)
-		mn_xport_tick(e);
+		mn_transport_tick(e);
 }
 
 static unsigned rx_port(struct mn_engine *e, unsigned idx, uint64_t now)
@@ -532,11 +547,11 @@ int mn_engine_main(void *arg)
 		now = now_us(e);
 
 		if (e->x.ep != NULL)
-			mn_xport_begin(e);
+			mn_transport_begin(e);
 		for (unsigned i = 0; i < e->n_ports; i++)
 			got += rx_port(e, i, now);
 		if (e->x.ep != NULL)
-			got += mn_xport_poll(e, got);
+			got += mn_transport_poll(e, got);
 		if (now >= next_timer) {
 			run_timers(e, now);
 			if (unlikely(e->faults))

@@ -4,7 +4,7 @@
  * table per port and its stats block; nothing in it is shared, so nothing is
  * locked. Per iteration: rx burst of each port -> mn_pkt_rx (ARP, ICMP echo,
  * drops) -> transport frames to mn_engine_rx_transport(); then the
- * transport's turn (mn_xport_poll: ACK flush, channel commands and sends,
+ * transport's turn (mn_transport_poll: ACK flush, channel commands and sends,
  * due flow timers); flush TX; every millisecond, ARP timers. When a poll
  * finds nothing to do it idles by the config's policy. The data path never logs or mallocs; it counts.
  *
@@ -27,7 +27,7 @@
 #include "mn_config.h"
 #include "mn_fault.h"
 #include "mn_pkt.h"
-#include "mn_xport.h"
+#include "mn_transport.h"
 
 #define MN_ENGINE_BURST      32
 #define MN_ENGINE_MAX_PROBES 8
@@ -86,9 +86,9 @@ struct mn_engine {
 	unsigned n_peers;
 	struct rte_ring *arp_peers[MN_CFG_MAX_ENGINES];
 
-	/* The transport and the app channels (mn_xport_init); without it
+	/* The transport and the app channels (mn_transport_init); without it
 	 * transport frames are counted as MN_DROP_NO_TRANSPORT. */
-	struct mn_xport x;
+	struct mn_transport x;
 
 	/* Set when any port has a fault injector: the loop then reads a
 	 * nanosecond clock and counts held frames as pending work. */
@@ -119,6 +119,15 @@ void mn_engine_fini(struct mn_engine *e);
  * -ENETUNREACH / -ENOSPC. */
 int mn_engine_add_probe(struct mn_engine *e, uint32_t ip);
 
+/* True once the engine has stepped back from port `port` for its hold
+ * value h (mn_port.hold; main thread, see mn_memif_redial). */
+bool mn_engine_port_parked(const struct mn_engine *e, unsigned port, uint32_t h);
+
+/* For telemetry (any thread): the engine's transport glue, and how many of
+ * its pool's mbufs are in use. */
+const struct mn_transport *mn_engine_transport(const struct mn_engine *e);
+unsigned mn_engine_pool_in_use(const struct mn_engine *e);
+
 /* lcore entry point (rte_eal_remote_launch); arg is a struct mn_engine *. */
 int mn_engine_main(void *arg);
 
@@ -133,7 +142,7 @@ int mn_engine_resolve(struct mn_engine *e, unsigned port, uint32_t dst_ip, uint8
 void mn_engine_tx(struct mn_engine *e, unsigned port, struct rte_mbuf *m);
 
 /* Hook: a received transport frame (UDP to our IP with the transport magic).
- * Takes ownership of m and gives it to the transport (mn_xport_rx); an
+ * Takes ownership of m and gives it to the transport (mn_transport_rx); an
  * engine without one counts MN_DROP_NO_TRANSPORT and frees. */
 void mn_engine_rx_transport(struct mn_engine *e, struct mn_engine_port *p, struct rte_mbuf *m);
 

@@ -173,18 +173,9 @@ size_t mn_pkt_arp_request(uint8_t *buf, const struct mn_pkt_iface *ifc, uint32_t
 const char *mn_drop_reason_str(unsigned r)
 {
 	static const char *const names[MN_DROP__COUNT] = {
-		[MN_DROP_NOT_FOR_US] = "not_for_us",
-		[MN_DROP_BAD_ETHERTYPE] = "bad_ethertype",
-		[MN_DROP_ARP_MALFORMED] = "arp_malformed",
-		[MN_DROP_IP_MALFORMED] = "ip_malformed",
-		[MN_DROP_IP_BAD_CSUM] = "ip_bad_csum",
-		[MN_DROP_IP_FRAGMENT] = "ip_fragment",
-		[MN_DROP_ICMP_NOT_ECHO] = "icmp_not_echo",
-		[MN_DROP_ICMP_MALFORMED] = "icmp_malformed",
-		[MN_DROP_NOT_UDP] = "not_udp",
-		[MN_DROP_UDP_NOT_TRANSPORT] = "udp_not_transport",
-		[MN_DROP_NO_TRANSPORT] = "no_transport",
-		[MN_DROP_ARP_TABLE_FULL] = "arp_table_full",
+#define NAME_(e, n) [MN_DROP_##e] = #n,
+		MN_DROP_REASONS(NAME_)
+#undef NAME_
 	};
 
 	return r < MN_DROP__COUNT && names[r] ? names[r] : "?";

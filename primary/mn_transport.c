@@ -1,5 +1,5 @@
-/* mn_xport: the engine's transport glue. See mn_xport.h. */
-#include "mn_xport.h"
+/* mn_transport: the engine's transport glue. See mn_transport.h. */
+#include "mn_transport.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -21,12 +21,12 @@ enum { XF_FREE = 0, XF_ARP, XF_OPENING, XF_OPEN, XF_CLOSING };
 /* Channel of a parked message whose channel went away: nobody to tell. */
 #define CHAN_GONE UINT16_MAX
 
-static inline struct mn_xport *X(struct mn_engine *e)
+static inline struct mn_transport *X(struct mn_engine *e)
 {
 	return &e->x;
 }
 
-static inline uint64_t clock_ns(const struct mn_xport *x)
+static inline uint64_t clock_ns(const struct mn_transport *x)
 {
 	return (uint64_t)((double)(rte_rdtsc() - x->tsc0) * x->ns_per_tsc);
 }
@@ -42,13 +42,13 @@ static inline uint32_t tuple_hash(uint32_t lip, uint16_t lport, uint32_t rip, ui
 	return (uint32_t)(k >> 32);
 }
 
-static struct mn_xflow *xflow_find(struct mn_xport *x, uint32_t lip, uint16_t lport, uint32_t rip,
+static struct mn_tr_flow *xflow_find(struct mn_transport *x, uint32_t lip, uint16_t lport, uint32_t rip,
 				   uint16_t rport)
 {
 	uint32_t i;
 
 	if (x->last) {
-		struct mn_xflow *c = &x->flows[x->last - 1];
+		struct mn_tr_flow *c = &x->flows[x->last - 1];
 
 		if (c->lip == lip && c->rip == rip && c->lport == lport && c->rport == rport &&
 		    c->f != NULL)
@@ -56,7 +56,7 @@ static struct mn_xflow *xflow_find(struct mn_xport *x, uint32_t lip, uint16_t lp
 	}
 	for (i = x->bucket[tuple_hash(lip, lport, rip, rport) & x->bmask]; i != 0;
 	     i = x->flows[i - 1].hnext) {
-		struct mn_xflow *c = &x->flows[i - 1];
+		struct mn_tr_flow *c = &x->flows[i - 1];
 
 		if (c->lip == lip && c->rip == rip && c->lport == lport && c->rport == rport) {
 			x->last = i;
@@ -66,7 +66,7 @@ static struct mn_xflow *xflow_find(struct mn_xport *x, uint32_t lip, uint16_t lp
 	return NULL;
 }
 
-static void xflow_hash_add(struct mn_xport *x, struct mn_xflow *xf)
+static void xflow_hash_add(struct mn_transport *x, struct mn_tr_flow *xf)
 {
 	uint32_t b = tuple_hash(xf->lip, xf->lport, xf->rip, xf->rport) & x->bmask;
 
@@ -74,7 +74,7 @@ static void xflow_hash_add(struct mn_xport *x, struct mn_xflow *xf)
 	x->bucket[b] = (uint32_t)(xf - x->flows) + 1;
 }
 
-static void xflow_hash_del(struct mn_xport *x, struct mn_xflow *xf)
+static void xflow_hash_del(struct mn_transport *x, struct mn_tr_flow *xf)
 {
 	uint32_t me = (uint32_t)(xf - x->flows) + 1;
 	uint32_t *pp = &x->bucket[tuple_hash(xf->lip, xf->lport, xf->rip, xf->rport) & x->bmask];
@@ -91,9 +91,9 @@ static void xflow_hash_del(struct mn_xport *x, struct mn_xflow *xf)
 		x->last = 0;
 }
 
-static struct mn_xflow *xflow_alloc(struct mn_xport *x, uint16_t chan)
+static struct mn_tr_flow *xflow_alloc(struct mn_transport *x, uint16_t chan)
 {
-	struct mn_xflow *xf;
+	struct mn_tr_flow *xf;
 	uint32_t gen;
 
 	if (x->free_head == 0) {
@@ -110,7 +110,7 @@ static struct mn_xflow *xflow_alloc(struct mn_xport *x, uint16_t chan)
 	return xf;
 }
 
-static void xflow_free(struct mn_xport *x, struct mn_xflow *xf)
+static void xflow_free(struct mn_transport *x, struct mn_tr_flow *xf)
 {
 	if (xf->state == XF_FREE)
 		return;
@@ -127,12 +127,12 @@ static void xflow_free(struct mn_xport *x, struct mn_xflow *xf)
 	x->n_flows--;
 }
 
-static uint32_t flow_id(const struct mn_xport *x, const struct mn_xflow *xf)
+static uint32_t flow_id(const struct mn_transport *x, const struct mn_tr_flow *xf)
 {
 	return (uint32_t)(xf - x->flows) + 1;
 }
 
-static void flow_event(const struct mn_xport *x, const struct mn_xflow *xf, uint16_t type,
+static void flow_event(const struct mn_transport *x, const struct mn_tr_flow *xf, uint16_t type,
 		       int status, struct mn_event *ev)
 {
 	memset(ev, 0, sizeof(*ev));
@@ -146,14 +146,14 @@ static void flow_event(const struct mn_xport *x, const struct mn_xflow *xf, uint
 	ev->dst_port = xf->rport;
 }
 
-static void post(struct mn_xport *x, uint16_t chan, const struct mn_event *ev)
+static void post(struct mn_transport *x, uint16_t chan, const struct mn_event *ev)
 {
 	if (mn_chan_post_event(x->ce, chan, ev) == -ENOBUFS)
 		x->st.events_lost++;
 }
 
 /* Answers the command a flow holds (CONNECT or CLOSE), once. */
-static void reply_cmd(struct mn_xport *x, struct mn_xflow *xf, int status)
+static void reply_cmd(struct mn_transport *x, struct mn_tr_flow *xf, int status)
 {
 	struct mn_event ev;
 
@@ -223,8 +223,8 @@ static int op_deliver(void *ctx, struct mn_flow *f, void *cookie, const struct m
 		      uint32_t nsegs, uint32_t msg_len)
 {
 	struct mn_engine *e = ctx;
-	struct mn_xport *x = X(e);
-	struct mn_xflow *xf = cookie;
+	struct mn_transport *x = X(e);
+	struct mn_tr_flow *xf = cookie;
 	struct rte_mbuf *head = segs[0].buf, *m;
 	struct mn_msg_meta meta;
 	int r;
@@ -273,18 +273,18 @@ static int op_deliver(void *ctx, struct mn_flow *f, void *cookie, const struct m
 /* Listener cookies name the channel and its generation, so a flow accepted
  * after its listener's channel went away (and the id was reused) is
  * recognised. */
-static void *lis_cookie(const struct mn_xport *x, uint16_t chan)
+static void *lis_cookie(const struct mn_transport *x, uint16_t chan)
 {
 	return (void *)(uintptr_t)(((uint64_t)x->ce->chans[chan].gen << 16 | chan) + 1);
 }
 
 static void on_accepted(struct mn_engine *e, struct mn_flow *f, void *cookie)
 {
-	struct mn_xport *x = X(e);
+	struct mn_transport *x = X(e);
 	uint64_t c = (uint64_t)(uintptr_t)cookie - 1;
 	uint16_t chan = (uint16_t)(c & 0xffff);
 	struct mn_flow_info fi;
-	struct mn_xflow *xf;
+	struct mn_tr_flow *xf;
 	struct mn_event ev;
 	const struct mn_chan *ch = &x->ce->chans[chan];
 
@@ -312,8 +312,8 @@ static void on_accepted(struct mn_engine *e, struct mn_flow *f, void *cookie)
 static void op_event(void *ctx, struct mn_flow *f, void *cookie, enum mn_proto_event pev, int err)
 {
 	struct mn_engine *e = ctx;
-	struct mn_xport *x = X(e);
-	struct mn_xflow *xf = cookie;
+	struct mn_transport *x = X(e);
+	struct mn_tr_flow *xf = cookie;
 	struct mn_event ev;
 
 	if (pev == MN_PROTO_EV_ACCEPTED) {
@@ -355,7 +355,7 @@ static void op_event(void *ctx, struct mn_flow *f, void *cookie, enum mn_proto_e
 
 /* ---------------- sends ---------------- */
 
-static void send_failed(struct mn_xport *x, const struct mn_tx_msg *msg, int status)
+static void send_failed(struct mn_transport *x, const struct mn_tx_msg *msg, int status)
 {
 	struct mn_event ev;
 
@@ -376,7 +376,7 @@ static void send_failed(struct mn_xport *x, const struct mn_tx_msg *msg, int sta
 /* Hands one checked chain to proto. 0 (proto owns every segment now),
  * -EAGAIN (chain untouched, retry later) or another -errno (caller fails
  * the message). */
-static int send_msg(struct mn_xport *x, struct mn_xflow *xf, const struct mn_tx_msg *msg)
+static int send_msg(struct mn_transport *x, struct mn_tr_flow *xf, const struct mn_tx_msg *msg)
 {
 	struct rte_mbuf *m = msg->head;
 	uint32_t n = 0;
@@ -405,9 +405,9 @@ static int send_msg(struct mn_xport *x, struct mn_xflow *xf, const struct mn_tx_
 	return 0;
 }
 
-static void park(struct mn_xport *x, struct mn_xflow *xf, const struct mn_tx_msg *msg)
+static void park(struct mn_transport *x, struct mn_tr_flow *xf, const struct mn_tx_msg *msg)
 {
-	struct mn_xpend *p = &x->pend[x->npend++];
+	struct mn_tr_pend *p = &x->pend[x->npend++];
 
 	p->msg = *msg;
 	p->idx = (uint32_t)(xf - x->flows);
@@ -418,14 +418,14 @@ static void park(struct mn_xport *x, struct mn_xflow *xf, const struct mn_tx_msg
 
 /* Retries parked messages in order; a flow refused once this round keeps
  * the rest of its messages parked behind it. Returns messages that left. */
-static unsigned retry_parked(struct mn_xport *x)
+static unsigned retry_parked(struct mn_transport *x)
 {
 	unsigned i, k = 0, done = 0;
 
 	x->round++;
 	for (i = 0; i < x->npend; i++) {
-		struct mn_xpend *p = &x->pend[i];
-		struct mn_xflow *xf = &x->flows[p->idx];
+		struct mn_tr_pend *p = &x->pend[i];
+		struct mn_tr_flow *xf = &x->flows[p->idx];
 		int r;
 
 		if (xf->gen != p->gen || xf->state == XF_FREE) {
@@ -459,10 +459,10 @@ static unsigned retry_parked(struct mn_xport *x)
 
 /* One message from a channel: sent, parked behind its flow's parked ones,
  * or failed. */
-static void take_msg(struct mn_xport *x, struct mn_tx_msg *msg)
+static void take_msg(struct mn_transport *x, struct mn_tx_msg *msg)
 {
 	const struct mn_msg_meta *md = &msg->meta;
-	struct mn_xflow *xf = xflow_find(x, md->src_ip, md->src_port, md->dst_ip, md->dst_port);
+	struct mn_tr_flow *xf = xflow_find(x, md->src_ip, md->src_port, md->dst_ip, md->dst_port);
 	int r;
 
 	if (xf == NULL || xf->chan != msg->chan || xf->orphan) {
@@ -470,16 +470,16 @@ static void take_msg(struct mn_xport *x, struct mn_tx_msg *msg)
 		return;
 	}
 	r = xf->npend ? -EAGAIN : send_msg(x, xf, msg);
-	if (r == -EAGAIN && x->npend < MN_XPORT_PEND)
+	if (r == -EAGAIN && x->npend < MN_TRANSPORT_PEND)
 		park(x, xf, msg);
 	else if (r < 0)
 		send_failed(x, msg, r == -EAGAIN ? -ENOBUFS : r);
 }
 
-static unsigned poll_sends(struct mn_xport *x)
+static unsigned poll_sends(struct mn_transport *x)
 {
 	struct mn_tx_msg msgs[TX_BURST];
-	unsigned room = MN_XPORT_PEND - x->npend, n, i;
+	unsigned room = MN_TRANSPORT_PEND - x->npend, n, i;
 
 	if (room > TX_BURST)
 		room = TX_BURST;
@@ -502,9 +502,9 @@ static int port_of_ip(const struct mn_engine *e, uint32_t ip)
 	return -1;
 }
 
-static void start_connect(struct mn_engine *e, struct mn_xflow *xf, const uint8_t mac[6])
+static void start_connect(struct mn_engine *e, struct mn_tr_flow *xf, const uint8_t mac[6])
 {
-	struct mn_xport *x = X(e);
+	struct mn_transport *x = X(e);
 	struct mn_flow_info fi;
 	struct mn_flow *f;
 
@@ -530,8 +530,8 @@ static void start_connect(struct mn_engine *e, struct mn_xflow *xf, const uint8_
 
 static void cmd_connect(struct mn_engine *e, const struct mn_engine_cmd *cmd)
 {
-	struct mn_xport *x = X(e);
-	struct mn_xflow *xf;
+	struct mn_transport *x = X(e);
+	struct mn_tr_flow *xf;
 	uint8_t mac[6];
 	int pi = port_of_ip(e, cmd->local_ip), r;
 
@@ -565,9 +565,9 @@ static void cmd_connect(struct mn_engine *e, const struct mn_engine_cmd *cmd)
 	}
 }
 
-static struct mn_xflow *cmd_flow(struct mn_xport *x, const struct mn_engine_cmd *cmd)
+static struct mn_tr_flow *cmd_flow(struct mn_transport *x, const struct mn_engine_cmd *cmd)
 {
-	struct mn_xflow *xf = NULL;
+	struct mn_tr_flow *xf = NULL;
 
 	if (cmd->flow_id >= 1 && cmd->flow_id <= x->max_flows) {
 		xf = &x->flows[cmd->flow_id - 1];
@@ -586,7 +586,7 @@ static struct mn_xflow *cmd_flow(struct mn_xport *x, const struct mn_engine_cmd 
 /* Takes every message a channel has queued so far (machnet_send() returned
  * 0 for each): a command from the app overtakes its own earlier sends
  * otherwise, as commands and messages travel on different rings. */
-static void drain_chan(struct mn_xport *x, uint16_t chan)
+static void drain_chan(struct mn_transport *x, uint16_t chan)
 {
 	struct mn_tx_msg msgs[TX_BURST];
 	unsigned i, n;
@@ -600,8 +600,8 @@ static void drain_chan(struct mn_xport *x, uint16_t chan)
 
 static void cmd_close(struct mn_engine *e, const struct mn_engine_cmd *cmd)
 {
-	struct mn_xport *x = X(e);
-	struct mn_xflow *xf = cmd_flow(x, cmd);
+	struct mn_transport *x = X(e);
+	struct mn_tr_flow *xf = cmd_flow(x, cmd);
 
 	if (xf == NULL || xf->state == XF_CLOSING) {
 		mn_chan_reply(x->ce, cmd, -ENOENT, NULL);
@@ -628,14 +628,14 @@ static void cmd_close(struct mn_engine *e, const struct mn_engine_cmd *cmd)
 
 static void cmd_listen(struct mn_engine *e, const struct mn_engine_cmd *cmd)
 {
-	struct mn_xport *x = X(e);
+	struct mn_transport *x = X(e);
 	unsigned i;
 	int r;
 
-	for (i = 0; i < MN_XPORT_LIS; i++)
+	for (i = 0; i < MN_TRANSPORT_LIS; i++)
 		if (!x->lis[i].used)
 			break;
-	if (i == MN_XPORT_LIS) {
+	if (i == MN_TRANSPORT_LIS) {
 		mn_chan_reply(x->ce, cmd, -ENOSPC, NULL);
 		return;
 	}
@@ -661,10 +661,10 @@ static void cmd_listen(struct mn_engine *e, const struct mn_engine_cmd *cmd)
  * restarted app pair stall: not understood yet, so close for now.) */
 static void cmd_chan_del(struct mn_engine *e, const struct mn_engine_cmd *cmd)
 {
-	struct mn_xport *x = X(e);
+	struct mn_transport *x = X(e);
 	unsigned i;
 
-	for (i = 0; i < MN_XPORT_LIS; i++) {
+	for (i = 0; i < MN_TRANSPORT_LIS; i++) {
 		if (x->lis[i].used && x->lis[i].chan == cmd->chan) {
 			mn_proto_unlisten(x->ep, x->lis[i].ip, x->lis[i].port);
 			x->lis[i].used = 0;
@@ -675,7 +675,7 @@ static void cmd_chan_del(struct mn_engine *e, const struct mn_engine_cmd *cmd)
 		if (x->pend[i].msg.chan == cmd->chan)
 			x->pend[i].msg.chan = CHAN_GONE;
 	for (i = 0; i < x->max_flows; i++) {
-		struct mn_xflow *xf = &x->flows[i];
+		struct mn_tr_flow *xf = &x->flows[i];
 
 		if (xf->state == XF_FREE || xf->chan != cmd->chan || xf->orphan)
 			continue;
@@ -695,7 +695,7 @@ static void cmd_chan_del(struct mn_engine *e, const struct mn_engine_cmd *cmd)
 
 static unsigned run_cmds(struct mn_engine *e)
 {
-	struct mn_xport *x = X(e);
+	struct mn_transport *x = X(e);
 	struct mn_engine_cmd cmds[CMD_BURST];
 	unsigned n = mn_chan_engine_cmds(x->ce, cmds, CMD_BURST);
 
@@ -722,14 +722,14 @@ static unsigned run_cmds(struct mn_engine *e)
 
 /* ---------------- engine entry points ---------------- */
 
-void mn_xport_begin(struct mn_engine *e)
+void mn_transport_begin(struct mn_engine *e)
 {
 	e->x.now = clock_ns(&e->x);
 }
 
-void mn_xport_rx(struct mn_engine *e, struct rte_mbuf *m)
+void mn_transport_rx(struct mn_engine *e, struct rte_mbuf *m)
 {
-	struct mn_xport *x = X(e);
+	struct mn_transport *x = X(e);
 
 	if (m->nb_segs != 1) {
 		x->st.rx_multiseg++;
@@ -739,9 +739,9 @@ void mn_xport_rx(struct mn_engine *e, struct rte_mbuf *m)
 	mn_proto_rx(x->ep, m, rte_pktmbuf_mtod(m, uint8_t *), m->data_len, x->now);
 }
 
-unsigned mn_xport_poll(struct mn_engine *e, unsigned rx_got)
+unsigned mn_transport_poll(struct mn_engine *e, unsigned rx_got)
 {
-	struct mn_xport *x = X(e);
+	struct mn_transport *x = X(e);
 	unsigned work = 0;
 
 	if (rx_got)
@@ -756,16 +756,16 @@ unsigned mn_xport_poll(struct mn_engine *e, unsigned rx_got)
 	return work;
 }
 
-void mn_xport_arp_resolved(struct mn_engine *e, unsigned port, uint32_t ip, const uint8_t mac[6])
+void mn_transport_arp_resolved(struct mn_engine *e, unsigned port, uint32_t ip, const uint8_t mac[6])
 {
-	struct mn_xport *x = X(e);
+	struct mn_transport *x = X(e);
 	const struct mn_pkt_iface *ifc = &e->ports[port].ifc;
 
 	if (x->n_arp == 0)
 		return;
 	x->now = clock_ns(x);
 	for (uint32_t i = 0; i < x->max_flows && x->n_arp; i++) {
-		struct mn_xflow *xf = &x->flows[i];
+		struct mn_tr_flow *xf = &x->flows[i];
 
 		if (xf->state == XF_ARP && xf->port == port &&
 		    mn_arp_next_hop(ifc->ip, ifc->prefix_len, ifc->gateway, xf->rip) == ip)
@@ -773,15 +773,15 @@ void mn_xport_arp_resolved(struct mn_engine *e, unsigned port, uint32_t ip, cons
 	}
 }
 
-void mn_xport_tick(struct mn_engine *e)
+void mn_transport_tick(struct mn_engine *e)
 {
-	struct mn_xport *x = X(e);
+	struct mn_transport *x = X(e);
 	uint8_t mac[6];
 
 	if (x->n_arp == 0)
 		return;
 	for (uint32_t i = 0; i < x->max_flows && x->n_arp; i++) {
-		struct mn_xflow *xf = &x->flows[i];
+		struct mn_tr_flow *xf = &x->flows[i];
 		int r;
 
 		if (xf->state != XF_ARP)
@@ -797,9 +797,9 @@ void mn_xport_tick(struct mn_engine *e)
 	}
 }
 
-int mn_xport_init(struct mn_engine *e, const struct mn_config *cfg, struct mn_chan_engine *ce)
+int mn_transport_init(struct mn_engine *e, const struct mn_config *cfg, struct mn_chan_engine *ce)
 {
-	struct mn_xport *x = X(e);
+	struct mn_transport *x = X(e);
 	struct mn_proto_params pp;
 	struct mn_proto_ops ops = {
 		.ctx = e, .tx = op_tx, .hold = op_hold, .release = op_release,
@@ -836,14 +836,14 @@ int mn_xport_init(struct mn_engine *e, const struct mn_config *cfg, struct mn_ch
 	pp.connect_timeout_ns = (uint64_t)cfg->connect_timeout_ms * 1000000;
 	/* The library waits a second for a close's reply. */
 	pp.close_timeout_ns = 500000000ull;
-	pp.max_flows = MN_XPORT_FLOWS;
-	pp.max_listeners = MN_XPORT_LIS;
+	pp.max_flows = MN_TRANSPORT_FLOWS;
+	pp.max_listeners = MN_TRANSPORT_LIS;
 	pp.tx_csum = offload ? MN_ENC_CSUM_NONE : (MN_ENC_CSUM_IP | MN_ENC_CSUM_UDP);
 	pp.rx_check_csum = rx_csum;
 	x->csum_offload = offload;
 	x->connect_timeout_ns = pp.connect_timeout_ns;
 
-	x->max_flows = MN_XPORT_FLOWS;
+	x->max_flows = MN_TRANSPORT_FLOWS;
 	x->flows = calloc(x->max_flows, sizeof(*x->flows));
 	for (x->bmask = 1; x->bmask < 2 * x->max_flows; x->bmask <<= 1)
 		;
@@ -862,19 +862,19 @@ int mn_xport_init(struct mn_engine *e, const struct mn_config *cfg, struct mn_ch
 	if (x->ep == NULL) {
 		int err = errno;
 
-		mn_xport_fini(e);
+		mn_transport_fini(e);
 		return err ? -err : -EINVAL;
 	}
 	x->deadline = UINT64_MAX;
 	return 0;
 nomem:
-	mn_xport_fini(e);
+	mn_transport_fini(e);
 	return -ENOMEM;
 }
 
-void mn_xport_fini(struct mn_engine *e)
+void mn_transport_fini(struct mn_engine *e)
 {
-	struct mn_xport *x = X(e);
+	struct mn_transport *x = X(e);
 
 	for (unsigned i = 0; i < x->npend; i++)
 		rte_pktmbuf_free(x->pend[i].msg.head);
@@ -888,25 +888,19 @@ void mn_xport_fini(struct mn_engine *e)
 	x->flows = NULL;
 	x->bucket = NULL;
 	x->segs = NULL;
-	/* machnetd calls this for every engine after the lcores stop: the
-	 * engine's fault injectors go with it (mn_engine_fini is idempotent). */
-	mn_engine_fini(e);
 }
 
-void mn_xport_proto_stats(const struct mn_engine *e, struct mn_xport_pstats *out)
+const struct mn_transport_stats *mn_transport_stats(const struct mn_transport *t)
 {
-	const volatile struct mn_proto_stats *ps;
+	return &t->st;
+}
 
-	memset(out, 0, sizeof(*out));
-	if (e->x.ep == NULL)
-		return;
-	ps = mn_proto_stats(e->x.ep);
-	out->msgs_sent = ps->msgs_sent;
-	out->msgs_delivered = ps->msgs_delivered;
-	out->retransmits = ps->retransmits;
-	out->rtos = ps->rtos;
-	out->rst_sent = ps->rst_sent + ps->rst_unknown_sent;
-	out->rx_backpressure = ps->rx_backpressure;
-	for (unsigned r = 1; r < MN_RX__COUNT; r++)
-		out->rx_codec_drops += ps->rx_drop[r];
+uint32_t mn_transport_nflows(const struct mn_transport *t)
+{
+	return t->n_flows;
+}
+
+const struct mn_proto *mn_transport_proto(const struct mn_transport *t)
+{
+	return t->ep;
 }
