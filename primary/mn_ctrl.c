@@ -77,7 +77,7 @@ int mn_ctrl_init(const struct mn_ctrl_params *p, char *err, size_t errlen)
 	int ret;
 
 	if (p->n_engines == 0 || p->n_engines > MN_ABI_MAX_ENGINES || p->max_apps == 0 ||
-	    p->max_apps > MN_MAX_APPS || p->mtu <= 82 || p->ring_size < 64 ||
+	    p->max_apps > MN_MAX_APPS || p->mtu <= MN_MTU_OVERHEAD || p->ring_size < 64 ||
 	    (p->ring_size & (p->ring_size - 1)) || p->n_chans > MN_MAX_CHANNELS) {
 		snprintf(err, errlen, "mn_ctrl_init: parameters out of range");
 		return -EINVAL;
@@ -85,7 +85,7 @@ int mn_ctrl_init(const struct mn_ctrl_params *p, char *err, size_t errlen)
 	n_chans = p->n_chans ? p->n_chans : 4 * p->max_apps;
 	if (n_chans > MN_MAX_CHANNELS)
 		n_chans = MN_MAX_CHANNELS;
-	mss = p->mtu - 82;
+	mss = p->mtu - MN_MTU_OVERHEAD;
 	/* The fill ring must hold every segment of one largest message, plus
 	 * the usual stock, so a large send can always be satisfied. */
 	for (fill_size = 64; fill_size < MN_MAX_MSG / (mss < 2048 ? mss : 2048) + 1 + 256;)

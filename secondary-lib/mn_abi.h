@@ -17,6 +17,28 @@
  * apps their lcore locks. */
 #define MN_RUN_DIR "/run/machnet"
 
+/* Instance names (= the DPDK --file-prefix of machnetd and its apps):
+ * 1..MN_INSTANCE_MAX_LEN characters of [A-Za-z0-9_-]; "mn0" by default. */
+#define MN_INSTANCE_MAX_LEN	31
+#define MN_INSTANCE_DEFAULT	"mn0"
+
+static inline int mn_instance_name_ok(const char *name)
+{
+	unsigned n = 0;
+
+	if (name == 0)
+		return 0;
+	for (; name[n]; n++) {
+		char c = name[n];
+
+		if (n == MN_INSTANCE_MAX_LEN ||
+		    !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-'))
+			return 0;
+	}
+	return n > 0;
+}
+
 /* ===== Section 1: instance description and statistics (owner: machnetd core) ===== */
 
 /* Object names. The primary creates them; a secondary looks them up and, when
@@ -134,6 +156,7 @@ struct mn_info {
 
 MN_ABI_ASSERT_SIZE(struct mn_engine_stats, 448);
 MN_ABI_ASSERT_SIZE(struct mn_abi_iface, 52);
+MN_ABI_ASSERT_SIZE(struct mn_info, 8192);
 
 /* ===== end of section 1 ===== */
 
@@ -161,9 +184,14 @@ MN_ABI_ASSERT_SIZE(struct mn_abi_iface, 52);
 #define MN_MAX_APPS		64	/* app slots; also app lcore ids 32..95 */
 #define MN_APP_LCORE_BASE	32	/* app lcore id = base + lock index */
 #define MN_MAX_CHANNELS		256	/* channels of all apps together */
-#define MN_TX_HEADROOM		96	/* Ethernet+IPv4+UDP+Machnet header bytes every
-					 * segment must leave before its data */
+/* Header overhead, once: every segment leaves MN_TX_HEADROOM bytes before
+ * its data for Ethernet (14) + IPv4 (20) + UDP (8) + Machnet (54) headers,
+ * and a segment holds mtu - MN_MTU_OVERHEAD payload bytes (the headers
+ * inside the MTU). primary/mn_abi_check.c ties both to proto's lengths. */
+#define MN_TX_HEADROOM		96
+#define MN_MTU_OVERHEAD		82
 #define MN_SEG_DATA_OFF		128	/* data_off the library gives each segment */
+_Static_assert(MN_SEG_DATA_OFF >= MN_TX_HEADROOM, "a segment's headroom holds the headers");
 
 /* Ring names: "mnc<chan>.<kind>" (at most 11 chars: RTE_RING_NAMESIZE minus
  * the memzone prefix leaves 29). Element sizes: pointers (8 B) except ev. */
@@ -174,8 +202,6 @@ MN_ABI_ASSERT_SIZE(struct mn_abi_iface, 52);
 #define MN_RING_USED	"used"	/* app -> engine: head of each consumed chain (or
 				 * unsent one) to be freed */
 #define MN_RING_EV	"ev"	/* engine -> app: struct mn_event (32 B elements) */
-#define MN_ENGINE_CMD_FMT	"mne%u.cmd"	/* control -> engine: struct mn_engine_cmd */
-#define MN_ENGINE_DONE_FMT	"mne%u.done"	/* engine -> control: struct mn_engine_cmd */
 
 enum mn_slot_state {
 	MN_SLOT_FREE = 0,
@@ -312,36 +338,12 @@ struct mn_ctrl_rep {
 	uint32_t engine;
 };
 
-/* Commands, control -> engine (ring MN_ENGINE_CMD_FMT), and completions,
- * engine -> control (ring MN_ENGINE_DONE_FMT, op echoed). */
-enum mn_engine_op {
-	MN_CMD_CHAN_ADD = 1,	/* engine adopts chan: prime fill, post MN_EV_ATTACHED */
-	MN_CMD_CHAN_DEL = 2,	/* reset the channel's flows and listeners, take back
-				 * every mbuf it holds, forget it; reply on done */
-	MN_CMD_LISTEN = 3,
-	MN_CMD_CONNECT = 4,
-	MN_CMD_CLOSE = 5,
-};
-
-struct mn_engine_cmd {
-	uint16_t op;		/* enum mn_engine_op */
-	uint16_t chan;
-	uint32_t chan_gen;
-	uint32_t req_id;
-	int32_t status;		/* done ring: result */
-	uint32_t flow_id;
-	uint32_t local_ip, remote_ip;	/* host order */
-	uint16_t local_port, remote_port;
-	uint32_t dead;		/* CHAN_DEL: 1 = the app died (vs detached) */
-};
-
 MN_ABI_ASSERT_SIZE(struct mn_app_slot, 32);
 MN_ABI_ASSERT_SIZE(struct mn_chan_shm, 32);
 MN_ABI_ASSERT_SIZE(struct mn_msg_meta, 20);
 MN_ABI_ASSERT_SIZE(struct mn_event, 32);
 MN_ABI_ASSERT_SIZE(struct mn_ctrl_req, 52);
 MN_ABI_ASSERT_SIZE(struct mn_ctrl_rep, 36);
-MN_ABI_ASSERT_SIZE(struct mn_engine_cmd, 36);
 MN_ABI_ASSERT_SIZE(struct mn_ctrl_shm, 80 + MN_MAX_APPS * 32 + MN_MAX_CHANNELS * 32);
 
 /* ===== end of section 2 ===== */
