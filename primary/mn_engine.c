@@ -139,7 +139,7 @@ int mn_engine_init(struct mn_engine *e, unsigned id, const struct mn_config *cfg
                    const struct mn_port *ports, unsigned n_ports, struct rte_mempool *pool,
                    struct mn_engine_stats *st, const atomic_bool *stop)
 {
-	struct mn_arp_params ap;
+	struct mn_neigh_params ap;
 	uint64_t hz = rte_get_tsc_hz();
 	int rc;
 
@@ -155,7 +155,7 @@ int mn_engine_init(struct mn_engine *e, unsigned id, const struct mn_config *cfg
 	e->idle_sleep_us = cfg->idle_sleep_us;
 	e->spin_us = cfg->spin_us;
 	e->cycles_per_us = hz / 1000000;
-	mn_arp_params_default(&ap, cfg->arp_timeout_s);
+	mn_neigh_params_default(&ap, cfg->arp_timeout_s);
 	for (unsigned i = 0; i < n_ports; i++) {
 		struct mn_engine_port *p = &e->ports[i];
 		const struct mn_cfg_iface *ifc = ports[i].cfg;
@@ -169,7 +169,7 @@ int mn_engine_init(struct mn_engine *e, unsigned id, const struct mn_config *cfg
 		p->ifc.prefix_len = ifc->prefix_len;
 		p->ifc.gateway = ifc->gateway;
 		p->ifc.rx_csum = ifc->rx_checksum;
-		if (mn_arp_init(&p->arp, &ap))
+		if (mn_neigh_init(&p->arp, &ap))
 			return -EINVAL;
 	}
 	e->n_ports = n_ports;
@@ -182,9 +182,9 @@ int mn_engine_init(struct mn_engine *e, unsigned id, const struct mn_config *cfg
 int mn_engine_add_probe(struct mn_engine *e, uint32_t ip)
 {
 	for (unsigned i = 0; i < e->n_ports; i++) {
-		const struct mn_pkt_iface *ifc = &e->ports[i].ifc;
+		const struct mn_iface *ifc = &e->ports[i].ifc;
 
-		if (mn_arp_next_hop(ifc->ip, ifc->prefix_len, ifc->gateway, ip) == 0)
+		if (mn_neigh_next_hop(ifc->ip, ifc->prefix_len, ifc->gateway, ip) == 0)
 			continue;
 		if (e->n_probes == MN_ENGINE_MAX_PROBES)
 			return -ENOSPC;
@@ -296,7 +296,7 @@ static void send_arp_request(struct mn_engine *e, struct mn_engine_port *p, uint
 		e->st->tx_fail++;
 		return;
 	}
-	mn_pkt_arp_request(buf, &p->ifc, ip);
+	mn_neigh_arp_request(buf, &p->ifc, ip);
 	e->st->arp_req_sent++;
 	tx_queue(e, p, m);
 }
@@ -304,13 +304,13 @@ static void send_arp_request(struct mn_engine *e, struct mn_engine_port *p, uint
 int mn_engine_resolve(struct mn_engine *e, unsigned port, uint32_t dst_ip, uint8_t mac[6])
 {
 	struct mn_engine_port *p = &e->ports[port];
-	uint32_t hop = mn_arp_next_hop(p->ifc.ip, p->ifc.prefix_len, p->ifc.gateway, dst_ip);
+	uint32_t hop = mn_neigh_next_hop(p->ifc.ip, p->ifc.prefix_len, p->ifc.gateway, dst_ip);
 	bool send;
 	int rc;
 
 	if (hop == 0)
 		return -ENETUNREACH;
-	rc = mn_arp_resolve(&p->arp, hop, now_us(e), mac, &send);
+	rc = mn_neigh_resolve(&p->arp, hop, now_us(e), mac, &send);
 	if (send)
 		send_arp_request(e, p, hop);
 	return rc == -ENOSPC ? -EHOSTUNREACH : rc;
@@ -362,7 +362,7 @@ static void poll_probes(struct mn_engine *e)
 	}
 }
 
-static void arp_learned(struct mn_engine *e, unsigned port, const struct mn_pkt_learned *lr)
+static void arp_learned(struct mn_engine *e, unsigned port, const struct mn_neigh_learned *lr)
 {
 	struct arp_note note = { .ip = lr->ip, .port = (uint8_t)port };
 
@@ -387,7 +387,7 @@ static void arp_drain(struct mn_engine *e, uint64_t now)
 			continue;
 		p = &e->ports[notes[i].port];
 		/* Only what this engine waits for or already knows. */
-		if (mn_arp_learn(&p->arp, notes[i].ip, notes[i].mac, now, false) == 1) {
+		if (mn_neigh_learn(&p->arp, notes[i].ip, notes[i].mac, now, false) == 1) {
 			e->st->arp_resolved++;
 			mn_engine_arp_resolved(e, notes[i].port, notes[i].ip, notes[i].mac);
 		}
@@ -401,7 +401,7 @@ static void run_timers(struct mn_engine *e, uint64_t now)
 	for (unsigned i = 0; i < e->n_ports; i++) {
 		struct mn_engine_port *p = &e->ports[i];
 		unsigned failed = 0;
-		unsigned n = mn_arp_tick(&p->arp, now, due, RTE_DIM(due), &failed);
+		unsigned n = mn_neigh_tick(&p->arp, now, due, RTE_DIM(due), &failed);
 
 		e->st->arp_failed += failed;
 		for (unsigned k = 0; k < n; k++)
@@ -441,12 +441,12 @@ static unsigned rx_port(struct mn_engine *e, unsigned idx, uint64_t now)
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		size_t len = rte_pktmbuf_data_len(m);
-		struct mn_pkt_learned lr;
+		struct mn_neigh_learned lr;
 
 		e->st->rx_bytes += rte_pktmbuf_pkt_len(m);
-		switch (mn_pkt_rx(rte_pktmbuf_mtod(m, uint8_t *), &len, &p->ifc, &p->arp, now,
+		switch (mn_frame_rx(rte_pktmbuf_mtod(m, uint8_t *), &len, &p->ifc, &p->arp, now,
 				  e->st, &lr)) {
-		case MN_PKT_TX:
+		case MN_FRAME_TX:
 			/* The response fits in the first segment. */
 			if (m->nb_segs > 1) {
 				rte_pktmbuf_free(m->next);
@@ -458,7 +458,7 @@ static unsigned rx_port(struct mn_engine *e, unsigned idx, uint64_t now)
 			m->ol_flags = 0;
 			tx_queue(e, p, m);
 			break;
-		case MN_PKT_TRANSPORT:
+		case MN_FRAME_TRANSPORT:
 			mn_engine_rx_transport(e, p, m);
 			break;
 		default:

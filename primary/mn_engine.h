@@ -2,7 +2,7 @@
  *
  * An engine owns one RX/TX queue pair of every port, its mbuf pool, an ARP
  * table per port and its stats block; nothing in it is shared, so nothing is
- * locked. Per iteration: rx burst of each port -> mn_pkt_rx (ARP, ICMP echo,
+ * locked. Per iteration: rx burst of each port -> mn_frame_rx (ARP, ICMP echo,
  * drops) -> transport frames to mn_engine_rx_transport(); then the
  * transport's turn (mn_transport_poll: ACK flush, channel commands and sends,
  * due flow timers); flush TX; every millisecond, ARP timers. When a poll
@@ -23,10 +23,10 @@
 #include <rte_ring.h>
 
 #include "mn_abi.h"
-#include "mn_arp.h"
+#include "mn_neigh.h"
 #include "mn_config.h"
 #include "mn_fault.h"
-#include "mn_pkt.h"
+#include "mn_frame.h"
 #include "mn_transport.h"
 
 #define MN_ENGINE_BURST      32
@@ -38,10 +38,10 @@ struct mn_engine_port {
 	uint16_t port_id;
 	uint16_t queue;
 	bool tx_csum_offload;
-	struct mn_pkt_iface ifc;
+	struct mn_iface ifc;
 	uint16_t n_tx;
 	struct rte_mbuf *tx[MN_ENGINE_BURST * 2];
-	struct mn_arp_table arp;
+	struct mn_neigh_table arp;
 	/* Test-only fault injectors, [MN_FAULT_RX] and [MN_FAULT_TX]; NULL
 	 * when off (the default), which costs one test per burst. */
 	struct mn_fault *fault[2];

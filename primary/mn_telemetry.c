@@ -11,7 +11,7 @@
 
 #include "mn_ctrl.h"
 #include "mn_engine.h"
-#include "mn_pkt.h"
+#include "mn_frame.h"
 #include "mn_proto.h"
 #include "mn_transport.h"
 #include "mn_wire.h"

@@ -759,7 +759,7 @@ unsigned mn_transport_poll(struct mn_engine *e, unsigned rx_got)
 void mn_transport_arp_resolved(struct mn_engine *e, unsigned port, uint32_t ip, const uint8_t mac[6])
 {
 	struct mn_transport *x = X(e);
-	const struct mn_pkt_iface *ifc = &e->ports[port].ifc;
+	const struct mn_iface *ifc = &e->ports[port].ifc;
 
 	if (x->n_arp == 0)
 		return;
@@ -768,7 +768,7 @@ void mn_transport_arp_resolved(struct mn_engine *e, unsigned port, uint32_t ip, 
 		struct mn_tr_flow *xf = &x->flows[i];
 
 		if (xf->state == XF_ARP && xf->port == port &&
-		    mn_arp_next_hop(ifc->ip, ifc->prefix_len, ifc->gateway, xf->rip) == ip)
+		    mn_neigh_next_hop(ifc->ip, ifc->prefix_len, ifc->gateway, xf->rip) == ip)
 			start_connect(e, xf, mac);
 	}
 }
