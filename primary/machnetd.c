@@ -366,7 +366,10 @@ static int init_transports(void)
 	int rc;
 
 	for (unsigned e = 0; e < g_cfg.n_engines; e++) {
-		rc = mn_transport_init(&g_engines[e], &g_cfg, mn_ctrl_engine(e));
+		struct mn_transport_env env;
+
+		mn_engine_transport_env(&g_engines[e], &env);
+		rc = mn_transport_init(&g_engines[e].x, &env, &g_cfg, mn_ctrl_engine(e));
 		if (rc) {
 			mn_log("engine %u: transport setup failed: %s", e, strerror(-rc));
 			return -1;
@@ -387,7 +390,7 @@ static void teardown_stack(void)
 {
 	mn_eal_release_dead_locks(D.runtime_dir);
 	for (unsigned e = 0; e < g_cfg.n_engines; e++)
-		mn_transport_fini(&g_engines[e]);
+		mn_transport_fini(&g_engines[e].x);
 	if (D.ctrl_up)
 		mn_ctrl_fini();
 	mn_engine_unlink_arp(g_engines, g_cfg.n_engines);
@@ -478,9 +481,11 @@ static void stop_engines(void)
 static void report_probes(int *reported)
 {
 	char ip_s[INET_ADDRSTRLEN];
+	unsigned n;
+	const struct mn_probe *probes = mn_engine_probes(&g_engines[0], &n);
 
-	for (unsigned i = 0; i < g_engines[0].n_probes; i++) {
-		struct mn_probe *pr = &g_engines[0].probes[i];
+	for (unsigned i = 0; i < n; i++) {
+		const struct mn_probe *pr = &probes[i];
 		int st = atomic_load_explicit(&pr->state, memory_order_acquire);
 
 		if (st == reported[i])

@@ -16,7 +16,7 @@ void mn_neigh_params_default(struct mn_neigh_params *p, uint32_t timeout_s)
 	p->hold_us = 1000000;
 }
 
-int mn_neigh_init(struct mn_neigh_table *t, const struct mn_neigh_params *p)
+int mn_neigh_table_init(struct mn_neigh_table *t, const struct mn_neigh_params *p)
 {
 	if (p->timeout_us == 0 || p->retry_us == 0 || p->max_tries == 0)
 		return -EINVAL;
@@ -78,7 +78,7 @@ static void start_pending(struct mn_neigh_table *t, struct mn_neigh_entry *e, ui
 	e->next_tx_us = now_us + t->p.retry_us;
 }
 
-int mn_neigh_lookup(struct mn_neigh_table *t, uint32_t ip, uint64_t now_us, uint8_t mac[6])
+int mn_neigh_table_lookup(struct mn_neigh_table *t, uint32_t ip, uint64_t now_us, uint8_t mac[6])
 {
 	struct mn_neigh_entry *e = find(t, ip);
 
@@ -89,7 +89,7 @@ int mn_neigh_lookup(struct mn_neigh_table *t, uint32_t ip, uint64_t now_us, uint
 	return 0;
 }
 
-int mn_neigh_learn(struct mn_neigh_table *t, uint32_t ip, const uint8_t mac[6], uint64_t now_us,
+int mn_neigh_table_learn(struct mn_neigh_table *t, uint32_t ip, const uint8_t mac[6], uint64_t now_us,
                  bool create)
 {
 	struct mn_neigh_entry *e = find(t, ip);
@@ -114,7 +114,7 @@ int mn_neigh_learn(struct mn_neigh_table *t, uint32_t ip, const uint8_t mac[6], 
 	return completed ? 1 : 0;
 }
 
-int mn_neigh_resolve(struct mn_neigh_table *t, uint32_t ip, uint64_t now_us, uint8_t mac[6],
+int mn_neigh_table_resolve(struct mn_neigh_table *t, uint32_t ip, uint64_t now_us, uint8_t mac[6],
                    bool *send)
 {
 	struct mn_neigh_entry *e = find(t, ip);
@@ -144,7 +144,7 @@ int mn_neigh_resolve(struct mn_neigh_table *t, uint32_t ip, uint64_t now_us, uin
 	return -EINPROGRESS;
 }
 
-enum mn_neigh_state mn_neigh_state_of(struct mn_neigh_table *t, uint32_t ip, uint64_t now_us)
+enum mn_neigh_state mn_neigh_table_state_of(struct mn_neigh_table *t, uint32_t ip, uint64_t now_us)
 {
 	struct mn_neigh_entry *e = find(t, ip);
 
@@ -153,7 +153,7 @@ enum mn_neigh_state mn_neigh_state_of(struct mn_neigh_table *t, uint32_t ip, uin
 	return (enum mn_neigh_state)e->state;
 }
 
-unsigned mn_neigh_tick(struct mn_neigh_table *t, uint64_t now_us, uint32_t *ips, unsigned max,
+unsigned mn_neigh_table_tick(struct mn_neigh_table *t, uint64_t now_us, uint32_t *ips, unsigned max,
                      unsigned *failed)
 {
 	const uint64_t refresh_span = t->p.retry_us * t->p.max_tries;
@@ -238,7 +238,7 @@ enum mn_neigh_arp mn_neigh_rx_arp(uint8_t *frame, size_t *len, const struct mn_i
 	/* RFC 826: refresh a neighbour we know from any ARP, create one only
 	 * from ARP addressed to us. spa 0 is a probe (RFC 5227): nothing to learn. */
 	if (a.spa != 0 && a.spa != ifc->ip) {
-		rc = mn_neigh_learn(arp, a.spa, a.sha, now_us, for_us);
+		rc = mn_neigh_table_learn(arp, a.spa, a.sha, now_us, for_us);
 		if (rc == -ENOSPC) {
 			st->drops[MN_DROP_ARP_TABLE_FULL]++;
 		} else if (rc == 1 || for_us) {

@@ -28,16 +28,20 @@
 
 #include <stdint.h>
 
+#include <stdbool.h>
+
 #include "mn_abi.h"
 #include "mn_chan.h"
 #include "mn_config.h"
+#include "mn_neigh.h"
 
 #define MN_TRANSPORT_PEND	256	/* messages parked by send-queue backpressure */
 #define MN_TRANSPORT_LIS	64	/* listeners per engine */
 #define MN_TRANSPORT_FLOWS	1024	/* flows per engine */
 
-struct mn_engine;
 struct mn_proto;
+struct mn_txq;
+struct rte_mempool;
 struct mn_flow;
 struct mn_seg;
 struct rte_mbuf;
@@ -94,8 +98,26 @@ struct mn_transport_stats {
 #undef MN_TRANSPORT_FIELD_
 };
 
+/* What the glue works with, given by its engine (mn_engine_transport_env):
+ * it transmits through the ports' TX queues and resolves next hops through
+ * the neighbour state; it never calls the engine. */
+struct mn_transport_port {
+	struct mn_iface ifc;
+	bool tx_csum_offload;
+	struct mn_txq *txq;
+};
+
+struct mn_transport_env {
+	unsigned engine_id;
+	struct rte_mempool *pool;
+	struct mn_neigh *neigh;
+	unsigned n_ports;
+	struct mn_transport_port ports[MN_CFG_MAX_IFACES];
+};
+
 struct mn_transport {
 	struct mn_proto *ep;
+	struct mn_transport_env env;
 	struct mn_chan_engine *ce;
 	uint64_t now;			/* ns, set once per loop */
 	uint64_t deadline;		/* proto's next timer, ns */
@@ -119,31 +141,40 @@ struct mn_transport {
 	struct mn_transport_stats st;
 };
 
-/* Creates e's endpoint from cfg (transport section, interfaces) over the
- * engine's started ports, bound to channel context ce. Main thread, after
- * mn_engine_init(). 0 or -errno. */
-int mn_transport_init(struct mn_engine *e, const struct mn_config *cfg, struct mn_chan_engine *ce);
+/* Creates t's endpoint from cfg (transport section, interfaces) over env,
+ * bound to channel context ce. Main thread, after mn_engine_init(). 0 or
+ * -errno. */
+int mn_transport_init(struct mn_transport *t, const struct mn_transport_env *env,
+		      const struct mn_config *cfg, struct mn_chan_engine *ce);
 
 /* Releases every buffer the endpoint holds and frees it. After the engine
- * stopped. */
-void mn_transport_fini(struct mn_engine *e);
+ * stopped; idempotent. */
+void mn_transport_fini(struct mn_transport *t);
+
+/* True between mn_transport_init() and mn_transport_fini(). */
+static inline bool mn_transport_up(const struct mn_transport *t)
+{
+	return t->ep != NULL;
+}
 
 /* Start of a loop iteration: reads the clock once. */
-void mn_transport_begin(struct mn_engine *e);
+void mn_transport_begin(struct mn_transport *t);
 
 /* A transport frame (one reference, now the endpoint's). */
-void mn_transport_rx(struct mn_engine *e, struct rte_mbuf *m);
+void mn_transport_rx(struct mn_transport *t, struct rte_mbuf *m);
 
 /* After the receive bursts: flushes ACKs (when rx_got), runs channel
  * commands, refills, parked and new sends, and proto's due timers. Returns
  * how much work it found (0: idle). */
-unsigned mn_transport_poll(struct mn_engine *e, unsigned rx_got);
+unsigned mn_transport_poll(struct mn_transport *t, unsigned rx_got);
 
-/* An ARP resolution completed: resumes the connects waiting for it. */
-void mn_transport_arp_resolved(struct mn_engine *e, unsigned port, uint32_t ip, const uint8_t mac[6]);
+/* An ARP resolution of ip on port completed (the engine passes on what
+ * mn_neigh reports): resumes the connects waiting for it. */
+void mn_transport_arp_resolved(struct mn_transport *t, unsigned port, uint32_t ip,
+			       const uint8_t mac[6]);
 
 /* Every millisecond: connects whose ARP failed or timed out are answered. */
-void mn_transport_tick(struct mn_engine *e);
+void mn_transport_tick(struct mn_transport *t);
 
 /* What telemetry reads (any thread, racy but whole 64-bit reads): the
  * glue's counters, its flows, and its endpoint (for mn_proto_stats();
