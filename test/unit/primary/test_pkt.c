@@ -50,7 +50,7 @@ static void setup(void)
 	ifc.prefix_len = 24;
 	ifc.rx_csum = true;
 	mn_neigh_params_default(&p, 300);
-	mn_neigh_init(&arp, &p);
+	mn_neigh_table_init(&arp, &p);
 	memset(&st, 0, sizeof(st));
 	memset(buf, 0, sizeof(buf));
 }
@@ -251,7 +251,7 @@ static void test_arp_request_answered(void)
 	CU_ASSERT_EQUAL(st.arp_req_answered, 1);
 	/* The asker was learned (it addressed us). */
 	CU_ASSERT_EQUAL(st.arp_learned, 1);
-	CU_ASSERT_EQUAL(mn_neigh_lookup(&arp, IP(198, 18, 0, 2), 1001, mac), 0);
+	CU_ASSERT_EQUAL(mn_neigh_table_lookup(&arp, IP(198, 18, 0, 2), 1001, mac), 0);
 	CU_ASSERT_EQUAL(memcmp(mac, PEER_MAC, 6), 0);
 }
 
@@ -271,7 +271,7 @@ static void test_arp_not_for_us(void)
 	CU_ASSERT_EQUAL(st.drops[MN_DROP_NOT_FOR_US], 1);
 	CU_ASSERT_EQUAL(st.arp_req_answered, 0);
 	/* Not addressed to us: no entry created. */
-	CU_ASSERT_EQUAL(mn_neigh_lookup(&arp, IP(198, 18, 0, 2), 1001, mac), -ENOENT);
+	CU_ASSERT_EQUAL(mn_neigh_table_lookup(&arp, IP(198, 18, 0, 2), 1001, mac), -ENOENT);
 
 	setup();
 	len = arp_frame(1, PEER_MAC, IP(198, 18, 0, 2), IP(198, 18, 0, 1), NULL);
@@ -289,7 +289,7 @@ static void test_arp_reply_completes(void)
 	size_t len;
 
 	setup();
-	CU_ASSERT_EQUAL(mn_neigh_resolve(&arp, IP(198, 18, 0, 2), 500, mac, &send), -EINPROGRESS);
+	CU_ASSERT_EQUAL(mn_neigh_table_resolve(&arp, IP(198, 18, 0, 2), 500, mac, &send), -EINPROGRESS);
 	CU_ASSERT_TRUE(send);
 	/* Our request, as the engine builds it, is a valid broadcast request. */
 	{
@@ -308,7 +308,7 @@ static void test_arp_reply_completes(void)
 	CU_ASSERT_EQUAL(lr.ip, IP(198, 18, 0, 2));
 	CU_ASSERT_TRUE(lr.completed);
 	CU_ASSERT_EQUAL(st.arp_resolved, 1);
-	CU_ASSERT_EQUAL(mn_neigh_resolve(&arp, IP(198, 18, 0, 2), 901, mac, &send), 0);
+	CU_ASSERT_EQUAL(mn_neigh_table_resolve(&arp, IP(198, 18, 0, 2), 901, mac, &send), 0);
 	CU_ASSERT_EQUAL(memcmp(mac, PEER_MAC, 6), 0);
 	CU_ASSERT_EQUAL(total_drops(), 0);
 }
