@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "mn_abi.h"
+#include "mn_engine_cmd.h"
 
 struct rte_mbuf;
 struct rte_ring;

@@ -54,6 +54,18 @@ void mn_ctrl_get_stats(struct mn_ctrl_stats *out)
 	pthread_mutex_unlock(&g.lock);
 }
 
+void mn_ctrl_chan_invalid(uint64_t *tx_invalid, uint64_t *used_invalid)
+{
+	const volatile struct mn_chan *ct = g.chans;
+
+	*tx_invalid = 0;
+	*used_invalid = 0;
+	for (unsigned c = 0; c < MN_MAX_CHANNELS; c++) {
+		*tx_invalid += ct[c].tx_invalid;
+		*used_invalid += ct[c].used_invalid;
+	}
+}
+
 static int pidfd_open(pid_t pid)
 {
 	return (int)syscall(SYS_pidfd_open, pid, 0);
@@ -65,7 +77,7 @@ int mn_ctrl_init(const struct mn_ctrl_params *p, char *err, size_t errlen)
 	int ret;
 
 	if (p->n_engines == 0 || p->n_engines > MN_ABI_MAX_ENGINES || p->max_apps == 0 ||
-	    p->max_apps > MN_MAX_APPS || p->mtu <= 82 || p->ring_size < 64 ||
+	    p->max_apps > MN_MAX_APPS || p->mtu <= MN_MTU_OVERHEAD || p->ring_size < 64 ||
 	    (p->ring_size & (p->ring_size - 1)) || p->n_chans > MN_MAX_CHANNELS) {
 		snprintf(err, errlen, "mn_ctrl_init: parameters out of range");
 		return -EINVAL;
@@ -73,7 +85,7 @@ int mn_ctrl_init(const struct mn_ctrl_params *p, char *err, size_t errlen)
 	n_chans = p->n_chans ? p->n_chans : 4 * p->max_apps;
 	if (n_chans > MN_MAX_CHANNELS)
 		n_chans = MN_MAX_CHANNELS;
-	mss = p->mtu - 82;
+	mss = p->mtu - MN_MTU_OVERHEAD;
 	/* The fill ring must hold every segment of one largest message, plus
 	 * the usual stock, so a large send can always be satisfied. */
 	for (fill_size = 64; fill_size < MN_MAX_MSG / (mss < 2048 ? mss : 2048) + 1 + 256;)

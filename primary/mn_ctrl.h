@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "mn_abi.h"
+#include "mn_engine_cmd.h"
 
 struct rte_mempool;
 struct mn_chan_engine;
@@ -62,5 +63,10 @@ struct mn_ctrl_stats {
 	uint64_t chans_attached, chans_released, mbufs_reclaimed, cmd_ring_full;
 };
 void mn_ctrl_get_stats(struct mn_ctrl_stats *out);
+
+/* Descriptors apps handed over that failed validation (garbage, foreign or
+ * misaligned pointers, bad lengths), summed over the channel table: TX
+ * messages and used chains. Any thread; racy 64-bit reads. */
+void mn_ctrl_chan_invalid(uint64_t *tx_invalid, uint64_t *used_invalid);
 
 #endif

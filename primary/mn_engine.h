@@ -1,15 +1,22 @@
 /* mn_engine: one engine lcore's poll loop.
  *
- * An engine owns one RX/TX queue pair of every port, its mbuf pool, an ARP
- * table per port and its stats block; nothing in it is shared, so nothing is
- * locked. Per iteration: rx burst of each port -> mn_pkt_rx (ARP, ICMP echo,
- * drops) -> transport frames to mn_engine_rx_transport(); then the
- * transport's turn (mn_xport_poll: ACK flush, channel commands and sends,
- * due flow timers); flush TX; every millisecond, ARP timers. When a poll
- * finds nothing to do it idles by the config's policy. The data path never logs or mallocs; it counts.
+ * An engine owns one RX/TX queue pair of every port (its TX queues:
+ * mn_txq), its mbuf pool, its neighbour state (mn_neigh) and its stats
+ * block; nothing in it is shared, so nothing is locked. The engine calls
+ * down into its modules, and none of them calls back up into it:
+ *   rx burst of each port -> mn_frame_rx (ICMP echo, ARP through mn_neigh,
+ *   drops) -> transport frames to mn_transport_rx; then the transport's turn
+ *   (mn_transport_poll: ACK flush, channel commands and sends, due flow
+ *   timers); flush the TX queues; every millisecond mn_neigh_tick, whose
+ *   completed resolutions the engine hands to mn_transport_arp_resolved,
+ *   then mn_transport_tick. Frames the modules build go out through the TX
+ *   queues they were given. When a poll finds nothing to do the engine idles
+ *   by the config's policy. The data path never logs or mallocs; it counts.
  *
- * Setup (mn_engine_init, mn_engine_add_probe) runs on the main thread before
+ * Setup (mn_engine_init, mn_engine_link_arp, mn_engine_add_probe, then the
+ * transport over mn_engine_transport_env) runs on the main thread before
  * launch; mn_engine_main runs on the engine's lcore until *stop is set.
+ * Teardown is the reverse, by the same owner (machnetd).
  */
 #ifndef MN_ENGINE_H
 #define MN_ENGINE_H
@@ -20,17 +27,17 @@
 
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
-#include <rte_ring.h>
 
 #include "mn_abi.h"
-#include "mn_arp.h"
 #include "mn_config.h"
 #include "mn_fault.h"
-#include "mn_pkt.h"
-#include "mn_xport.h"
+#include "mn_frame.h"
+#include "mn_neigh.h"
+#include "mn_transport.h"
+#include "mn_txq.h"
 
 #define MN_ENGINE_BURST      32
-#define MN_ENGINE_MAX_PROBES 8
+#define MN_ENGINE_MAX_PROBES MN_NEIGH_MAX_PROBES
 
 struct mn_port;
 
@@ -38,26 +45,12 @@ struct mn_engine_port {
 	uint16_t port_id;
 	uint16_t queue;
 	bool tx_csum_offload;
-	struct mn_pkt_iface ifc;
-	uint16_t n_tx;
-	struct rte_mbuf *tx[MN_ENGINE_BURST * 2];
-	struct mn_arp_table arp;
-	/* Test-only fault injectors, [MN_FAULT_RX] and [MN_FAULT_TX]; NULL
-	 * when off (the default), which costs one test per burst. */
+	struct mn_iface ifc;
+	struct mn_txq txq;
+	/* Test-only fault injectors, [MN_FAULT_RX] and [MN_FAULT_TX] (the TX
+	 * one is also the queue's); NULL when off (the default), which costs
+	 * one test per burst. */
 	struct mn_fault *fault[2];
-	/* The port's hold word (mn_port.hold) and the last odd value of it
-	 * this engine has seen and stepped back for. */
-	const _Atomic uint32_t *hold;
-	_Atomic uint32_t parked;
-};
-
-/* A diagnostic resolution (machnetd --arp-probe): the engine publishes the
- * result, the main thread reports it. */
-struct mn_probe {
-	uint32_t ip;		/* host order */
-	unsigned port;		/* engine port index */
-	_Atomic int state;	/* 0 pending, 1 resolved (mac valid), -1 a round failed */
-	uint8_t mac[6];
 };
 
 struct mn_engine {
@@ -75,20 +68,11 @@ struct mn_engine {
 	unsigned n_ports;
 	struct mn_engine_port ports[MN_CFG_MAX_IFACES];
 
-	unsigned n_probes;
-	struct mn_probe probes[MN_ENGINE_MAX_PROBES];
+	struct mn_neigh neigh;
 
-	/* ARP frames reach whichever queue the NIC picks (often queue 0), not
-	 * the engine that asked: every engine posts what it learns to the
-	 * others' rings (multi-producer, engine threads only) and drains its
-	 * own. NULL with a single engine. */
-	struct rte_ring *arp_in;
-	unsigned n_peers;
-	struct rte_ring *arp_peers[MN_CFG_MAX_ENGINES];
-
-	/* The transport and the app channels (mn_xport_init); without it
+	/* The transport and the app channels (mn_transport_init); without it
 	 * transport frames are counted as MN_DROP_NO_TRANSPORT. */
-	struct mn_xport x;
+	struct mn_transport x;
 
 	/* Set when any port has a fault injector: the loop then reads a
 	 * nanosecond clock and counts held frames as pending work. */
@@ -110,36 +94,30 @@ int mn_engine_init(struct mn_engine *e, unsigned id, const struct mn_config *cfg
                    struct mn_engine_stats *st, const atomic_bool *stop);
 
 /* Frees what mn_engine_init made (the fault injectors, giving back the
- * frames they hold). Main thread, after the engine's lcore has stopped;
- * idempotent. */
+ * frames they hold). Main thread, after the engine's lcore has stopped and
+ * its transport is gone; idempotent. */
 void mn_engine_fini(struct mn_engine *e);
 
-/* Asks the engine to resolve ip on the port whose subnet (or gateway) reaches
- * it, from its start and until it answers. Returns the probe index or
- * -ENETUNREACH / -ENOSPC. */
+/* What the transport of e works with: its ports (addresses, TX queues),
+ * pool and neighbour state. For mn_transport_init(&e->x, ...). */
+void mn_engine_transport_env(struct mn_engine *e, struct mn_transport_env *env);
+
+/* --arp-probe: see mn_neigh_add_probe. */
 int mn_engine_add_probe(struct mn_engine *e, uint32_t ip);
+
+/* The probes (for the main thread's reports): *n of them. */
+const struct mn_probe *mn_engine_probes(const struct mn_engine *e, unsigned *n);
+
+/* True once the engine has stepped back from port `port` for its hold
+ * value h (mn_port.hold; main thread, see mn_memif_redial). */
+bool mn_engine_port_parked(const struct mn_engine *e, unsigned port, uint32_t h);
+
+/* For telemetry (any thread): the engine's transport glue, and how many of
+ * its pool's mbufs are in use. */
+const struct mn_transport *mn_engine_transport(const struct mn_engine *e);
+unsigned mn_engine_pool_in_use(const struct mn_engine *e);
 
 /* lcore entry point (rte_eal_remote_launch); arg is a struct mn_engine *. */
 int mn_engine_main(void *arg);
-
-/* Resolve-or-start for the transport glue (engine lcore only): dst's next hop
- * on port `port`. 0 and mac when known; -EINPROGRESS when a request is out
- * (completion arrives through mn_engine_arp_resolved as soon as the reply
- * does); -EHOSTUNREACH after a failed resolution; -ENETUNREACH when no route. */
-int mn_engine_resolve(struct mn_engine *e, unsigned port, uint32_t dst_ip, uint8_t mac[6]);
-
-/* Queues m for transmission on engine port `port` (flushed once per loop,
- * one tx_burst per port). Engine lcore only; takes ownership of m. */
-void mn_engine_tx(struct mn_engine *e, unsigned port, struct rte_mbuf *m);
-
-/* Hook: a received transport frame (UDP to our IP with the transport magic).
- * Takes ownership of m and gives it to the transport (mn_xport_rx); an
- * engine without one counts MN_DROP_NO_TRANSPORT and frees. */
-void mn_engine_rx_transport(struct mn_engine *e, struct mn_engine_port *p, struct rte_mbuf *m);
-
-/* Hook: the pending resolution of ip on port completed (called from the RX
- * path the moment the reply is learned). Connects waiting for ARP resume here. */
-void mn_engine_arp_resolved(struct mn_engine *e, unsigned port, uint32_t ip,
-                            const uint8_t mac[6]);
 
 #endif

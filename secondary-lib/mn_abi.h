@@ -11,6 +11,34 @@
 
 #define MN_ABI_VERSION 1u
 
+#define MN_ABI_ASSERT_SIZE(t, n) _Static_assert(sizeof(t) == (n), #t " changed: bump MN_ABI_VERSION")
+
+/* Where machnetd keeps its instance locks and memif sockets, and (as root)
+ * apps their lcore locks. */
+#define MN_RUN_DIR "/run/machnet"
+
+/* Instance names (= the DPDK --file-prefix of machnetd and its apps):
+ * 1..MN_INSTANCE_MAX_LEN characters of [A-Za-z0-9_-]; "mn0" by default. */
+#define MN_INSTANCE_MAX_LEN	31
+#define MN_INSTANCE_DEFAULT	"mn0"
+
+static inline int mn_instance_name_ok(const char *name)
+{
+	unsigned n = 0;
+
+	if (name == 0)
+		return 0;
+	for (; name[n]; n++) {
+		char c = name[n];
+
+		if (n == MN_INSTANCE_MAX_LEN ||
+		    !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-'))
+			return 0;
+	}
+	return n > 0;
+}
+
 /* ===== Section 1: instance description and statistics (owner: machnetd core) ===== */
 
 /* Object names. The primary creates them; a secondary looks them up and, when
@@ -25,52 +53,77 @@
 #define MN_ABI_MAX_ENGINES  16
 #define MN_ABI_CACHE_LINE   64
 
-/* Why an engine dropped a received frame (index into mn_engine_stats.drops).
- * New reasons are appended; the array keeps MN_DROP__MAX slots so that adding
- * one does not change the layout. */
+/* Counter lists (X-macros): each counter set is named once here, and its
+ * struct, the per-engine sum, the telemetry JSON (field = the name) and
+ * machnet-stat's output are generated from the list. */
+
+/* Why an engine dropped a received frame (index into mn_engine_stats.drops;
+ * telemetry field "drop_<name>"). X(ENUM_SUFFIX, name). New reasons are
+ * appended; the array keeps MN_DROP__MAX slots so that adding one does not
+ * change the layout.
+ *   NOT_FOR_US          destination MAC or IP is not ours
+ *   BAD_ETHERTYPE       neither IPv4 nor ARP (VLAN, IPv6, ...)
+ *   ARP_MALFORMED       short, not Ethernet/IPv4, unknown op
+ *   IP_MALFORMED        short, version/IHL/length inconsistent
+ *   ICMP_NOT_ECHO       ICMP other than echo request
+ *   ICMP_MALFORMED      short or bad ICMP checksum
+ *   NOT_UDP             IPv4 that is neither ICMP nor UDP
+ *   UDP_NOT_TRANSPORT   UDP without the transport magic
+ *   NO_TRANSPORT        transport frame, but no transport is attached yet
+ *   ARP_TABLE_FULL      could not learn a neighbour */
+#define MN_DROP_REASONS(X) \
+	X(NOT_FOR_US, not_for_us) \
+	X(BAD_ETHERTYPE, bad_ethertype) \
+	X(ARP_MALFORMED, arp_malformed) \
+	X(IP_MALFORMED, ip_malformed) \
+	X(IP_BAD_CSUM, ip_bad_csum) \
+	X(IP_FRAGMENT, ip_fragment) \
+	X(ICMP_NOT_ECHO, icmp_not_echo) \
+	X(ICMP_MALFORMED, icmp_malformed) \
+	X(NOT_UDP, not_udp) \
+	X(UDP_NOT_TRANSPORT, udp_not_transport) \
+	X(NO_TRANSPORT, no_transport) \
+	X(ARP_TABLE_FULL, arp_table_full)
+
 enum mn_drop_reason {
-	MN_DROP_NOT_FOR_US = 0,	/* destination MAC or IP is not ours */
-	MN_DROP_BAD_ETHERTYPE,	/* neither IPv4 nor ARP (VLAN, IPv6, ...) */
-	MN_DROP_ARP_MALFORMED,	/* short, not Ethernet/IPv4, unknown op */
-	MN_DROP_IP_MALFORMED,	/* short, version/IHL/length inconsistent */
-	MN_DROP_IP_BAD_CSUM,
-	MN_DROP_IP_FRAGMENT,
-	MN_DROP_ICMP_NOT_ECHO,	/* ICMP other than echo request */
-	MN_DROP_ICMP_MALFORMED,	/* short or bad ICMP checksum */
-	MN_DROP_NOT_UDP,	/* IPv4 that is neither ICMP nor UDP */
-	MN_DROP_UDP_NOT_TRANSPORT,	/* UDP without the transport magic */
-	MN_DROP_NO_TRANSPORT,	/* transport frame, but no transport is attached yet */
-	MN_DROP_ARP_TABLE_FULL,	/* could not learn a neighbour */
+#define MN_DROP_ENUM_(e, n) MN_DROP_##e,
+	MN_DROP_REASONS(MN_DROP_ENUM_)
+#undef MN_DROP_ENUM_
 	MN_DROP__COUNT,
 	MN_DROP__MAX = 32
 };
 
-/* Per-engine counters: one writer (the engine), any number of readers
- * (telemetry, machnet-stat). Plain uint64_t stores are atomic on x86-64, so a
- * reader sees each counter whole, though not a snapshot of all of them. */
+/* Per-engine counters, in layout order. X(name):
+ *   tx_fail             frames the PMD refused or no mbuf to build them
+ *   arp_req_answered    ARP requests for a local IP we replied to
+ *   arp_req_sent        resolutions, retries and refreshes
+ *   arp_learned         entries created or refreshed from ARP
+ *   arp_resolved        pending resolutions completed
+ *   arp_failed          resolutions that ran out of retries
+ *   polls               loop iterations
+ *   idle_polls          iterations that received nothing */
+#define MN_ENGINE_COUNTERS(X) \
+	X(rx_pkts) X(rx_bytes) X(tx_pkts) X(tx_bytes) X(tx_fail) \
+	X(arp_req_answered) X(arp_req_sent) X(arp_learned) X(arp_resolved) X(arp_failed) \
+	X(icmp_echo_answered) X(polls) X(idle_polls)
+
+/* Test-only fault injector (config group `fault`), all ports and directions
+ * of the engine; zero when off. After drops[] in the layout. */
+#define MN_ENGINE_FAULT_COUNTERS(X) \
+	X(fault_dropped) X(fault_duplicated) X(fault_corrupted) X(fault_delayed) \
+	X(fault_reordered) X(fault_queue_full)
+
+#define MN_STAT_FIELD_(n) uint64_t n;
+
+/* One writer (the engine), any number of readers (telemetry). Plain
+ * uint64_t stores are atomic on x86-64, so a reader sees each counter
+ * whole, though not a snapshot of all of them. One cache line aligned
+ * block per engine. */
 struct mn_engine_stats {
-	_Alignas(MN_ABI_CACHE_LINE) uint64_t rx_pkts;
-	uint64_t rx_bytes;
-	uint64_t tx_pkts;
-	uint64_t tx_bytes;
-	uint64_t tx_fail;		/* frames the PMD refused or no mbuf to build them */
-	uint64_t arp_req_answered;	/* ARP requests for a local IP we replied to */
-	uint64_t arp_req_sent;		/* resolutions, retries and refreshes */
-	uint64_t arp_learned;		/* entries created or refreshed from ARP */
-	uint64_t arp_resolved;		/* pending resolutions completed */
-	uint64_t arp_failed;		/* resolutions that ran out of retries */
-	uint64_t icmp_echo_answered;
-	uint64_t polls;			/* loop iterations */
-	uint64_t idle_polls;		/* iterations that received nothing */
+	/* The alignment applies to the first field the list expands to. */
+	_Alignas(MN_ABI_CACHE_LINE) MN_ENGINE_COUNTERS(MN_STAT_FIELD_)
 	uint64_t drops[MN_DROP__MAX];
-	/* Test-only fault injector (config group `fault`), all ports and
-	 * directions of the engine; zero when off. */
-	uint64_t fault_dropped;
-	uint64_t fault_duplicated;
-	uint64_t fault_corrupted;
-	uint64_t fault_delayed;
-	uint64_t fault_reordered;
-	uint64_t fault_queue_full;
+	MN_ENGINE_FAULT_COUNTERS(MN_STAT_FIELD_)
 };
 
 /* One interface as machnetd runs it. IPs in host order. */
@@ -101,6 +154,10 @@ struct mn_info {
 	struct mn_engine_stats stats[MN_ABI_MAX_ENGINES];
 };
 
+MN_ABI_ASSERT_SIZE(struct mn_engine_stats, 448);
+MN_ABI_ASSERT_SIZE(struct mn_abi_iface, 52);
+MN_ABI_ASSERT_SIZE(struct mn_info, 8192);
+
 /* ===== end of section 1 ===== */
 
 /* ===== Section 2: app slots, channels and control requests (owner: libmachnet) ===== */
@@ -127,9 +184,14 @@ struct mn_info {
 #define MN_MAX_APPS		64	/* app slots; also app lcore ids 32..95 */
 #define MN_APP_LCORE_BASE	32	/* app lcore id = base + lock index */
 #define MN_MAX_CHANNELS		256	/* channels of all apps together */
-#define MN_TX_HEADROOM		96	/* Ethernet+IPv4+UDP+Machnet header bytes every
-					 * segment must leave before its data */
+/* Header overhead, once: every segment leaves MN_TX_HEADROOM bytes before
+ * its data for Ethernet (14) + IPv4 (20) + UDP (8) + Machnet (54) headers,
+ * and a segment holds mtu - MN_MTU_OVERHEAD payload bytes (the headers
+ * inside the MTU). primary/mn_abi_check.c ties both to proto's lengths. */
+#define MN_TX_HEADROOM		96
+#define MN_MTU_OVERHEAD		82
 #define MN_SEG_DATA_OFF		128	/* data_off the library gives each segment */
+_Static_assert(MN_SEG_DATA_OFF >= MN_TX_HEADROOM, "a segment's headroom holds the headers");
 
 /* Ring names: "mnc<chan>.<kind>" (at most 11 chars: RTE_RING_NAMESIZE minus
  * the memzone prefix leaves 29). Element sizes: pointers (8 B) except ev. */
@@ -140,8 +202,6 @@ struct mn_info {
 #define MN_RING_USED	"used"	/* app -> engine: head of each consumed chain (or
 				 * unsent one) to be freed */
 #define MN_RING_EV	"ev"	/* engine -> app: struct mn_event (32 B elements) */
-#define MN_ENGINE_CMD_FMT	"mne%u.cmd"	/* control -> engine: struct mn_engine_cmd */
-#define MN_ENGINE_DONE_FMT	"mne%u.done"	/* engine -> control: struct mn_engine_cmd */
 
 enum mn_slot_state {
 	MN_SLOT_FREE = 0,
@@ -278,37 +338,12 @@ struct mn_ctrl_rep {
 	uint32_t engine;
 };
 
-/* Commands, control -> engine (ring MN_ENGINE_CMD_FMT), and completions,
- * engine -> control (ring MN_ENGINE_DONE_FMT, op echoed). */
-enum mn_engine_op {
-	MN_CMD_CHAN_ADD = 1,	/* engine adopts chan: prime fill, post MN_EV_ATTACHED */
-	MN_CMD_CHAN_DEL = 2,	/* reset the channel's flows and listeners, take back
-				 * every mbuf it holds, forget it; reply on done */
-	MN_CMD_LISTEN = 3,
-	MN_CMD_CONNECT = 4,
-	MN_CMD_CLOSE = 5,
-};
-
-struct mn_engine_cmd {
-	uint16_t op;		/* enum mn_engine_op */
-	uint16_t chan;
-	uint32_t chan_gen;
-	uint32_t req_id;
-	int32_t status;		/* done ring: result */
-	uint32_t flow_id;
-	uint32_t local_ip, remote_ip;	/* host order */
-	uint16_t local_port, remote_port;
-	uint32_t dead;		/* CHAN_DEL: 1 = the app died (vs detached) */
-};
-
-#define MN_ABI_ASSERT_SIZE(t, n) _Static_assert(sizeof(t) == (n), #t " changed: bump MN_ABI_VERSION")
 MN_ABI_ASSERT_SIZE(struct mn_app_slot, 32);
 MN_ABI_ASSERT_SIZE(struct mn_chan_shm, 32);
 MN_ABI_ASSERT_SIZE(struct mn_msg_meta, 20);
 MN_ABI_ASSERT_SIZE(struct mn_event, 32);
 MN_ABI_ASSERT_SIZE(struct mn_ctrl_req, 52);
 MN_ABI_ASSERT_SIZE(struct mn_ctrl_rep, 36);
-MN_ABI_ASSERT_SIZE(struct mn_engine_cmd, 36);
 MN_ABI_ASSERT_SIZE(struct mn_ctrl_shm, 80 + MN_MAX_APPS * 32 + MN_MAX_CHANNELS * 32);
 
 /* ===== end of section 2 ===== */

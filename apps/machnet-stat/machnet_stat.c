@@ -1,26 +1,24 @@
-/* machnet-stat: prints a running machnetd's per-engine counters.
+/* machnet-stat: prints a running machnetd's counters.
  *
- * Attaches as a DPDK secondary of the instance and only reads the MN_MZ_INFO
- * memzone: it never touches a mempool or a ring, so it cannot disturb the
- * primary or its apps, and needs no lcore id of its own.
+ * A client of machnetd's telemetry socket (DPDK's, <runtime dir>/
+ * dpdk_telemetry.v2): it asks /machnet/info and /machnet/stats,<engine>
+ * and prints what they answer. So it needs no DPDK, no memzone layout and
+ * no primary code: the counters and their names are machnetd's own (its
+ * counter lists), and a counter added there shows here without a change.
+ * It cannot disturb the primary or its apps.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
-#include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
-#include <rte_eal.h>
-#include <rte_errno.h>
-#include <rte_memzone.h>
+#include "machnet.h"
 
-#include "mn_abi.h"
-#include "mn_pkt.h"	/* mn_drop_reason_str */
+#define REPLY_MAX (64 * 1024)
 
 static void usage(FILE *f)
 {
@@ -33,59 +31,145 @@ static void usage(FILE *f)
 		"  -h           this text\n");
 }
 
-static void print_engine(const char *label, const volatile struct mn_engine_stats *s)
+/* DPDK's runtime directory of prefix, as EAL computes it. */
+static void socket_path(const char *prefix, char *out, size_t len)
 {
-	printf("%-8s rx %" PRIu64 " pkts %" PRIu64 " B  tx %" PRIu64 " pkts %" PRIu64
-	       " B  tx_fail %" PRIu64 "\n", label, s->rx_pkts, s->rx_bytes, s->tx_pkts,
-	       s->tx_bytes, s->tx_fail);
-	printf("%-8s arp: answered %" PRIu64 " sent %" PRIu64 " learned %" PRIu64
-	       " resolved %" PRIu64 " failed %" PRIu64 "  icmp echo answered %" PRIu64 "\n", "",
-	       s->arp_req_answered, s->arp_req_sent, s->arp_learned, s->arp_resolved,
-	       s->arp_failed, s->icmp_echo_answered);
-	printf("%-8s polls %" PRIu64 " (idle %" PRIu64 ")  drops:", "", s->polls, s->idle_polls);
-	for (unsigned r = 0; r < MN_DROP__COUNT; r++)
-		if (s->drops[r])
-			printf(" %s=%" PRIu64, mn_drop_reason_str(r), s->drops[r]);
-	printf("\n");
-	if (s->fault_dropped | s->fault_duplicated | s->fault_corrupted | s->fault_delayed |
-	    s->fault_reordered | s->fault_queue_full)
-		printf("%-8s faults: dropped %" PRIu64 " duplicated %" PRIu64 " corrupted %" PRIu64
-		       " delayed %" PRIu64 " reordered %" PRIu64 " queue_full %" PRIu64 "\n", "",
-		       s->fault_dropped, s->fault_duplicated, s->fault_corrupted, s->fault_delayed,
-		       s->fault_reordered, s->fault_queue_full);
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+	if (geteuid() == 0)
+		snprintf(out, len, "/var/run/dpdk/%s/dpdk_telemetry.v2", prefix);
+	else
+		snprintf(out, len, "%s/dpdk/%s/dpdk_telemetry.v2", xdg ? xdg : "/tmp", prefix);
 }
 
-static void print_info(const struct mn_info *info)
+static int tel_connect(const char *path)
 {
-	char ip[INET_ADDRSTRLEN], label[16];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	static char hello[1024];
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 
-	printf("instance %s  pid %d  engines %u  abi %u\n", info->instance, info->primary_pid,
-	       info->n_engines, info->abi_version);
-	for (unsigned i = 0; i < info->n_ifaces && i < MN_ABI_MAX_IFACES; i++) {
-		const struct mn_abi_iface *f = &info->ifaces[i];
-		uint32_t be = htonl(f->ip);
+	if (fd < 0)
+		return -1;
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		close(fd);
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    read(fd, hello, sizeof(hello)) <= 0) {	/* the server's greeting */
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
 
-		inet_ntop(AF_INET, &be, ip, sizeof(ip));
-		printf("%s  port %u  %02x:%02x:%02x:%02x:%02x:%02x  %s/%u  mtu %u\n", f->name,
-		       f->port_id, f->mac[0], f->mac[1], f->mac[2], f->mac[3], f->mac[4],
-		       f->mac[5], ip, f->prefix_len, f->mtu);
+/* Sends cmd, reads the reply into buf. Returns the reply's dict (the text
+ * after `{"<cmd>":`), or NULL. */
+static char *tel_query(int fd, const char *cmd, char *buf, size_t len)
+{
+	ssize_t n;
+	char *p;
+
+	if (write(fd, cmd, strlen(cmd)) < 0 || (n = read(fd, buf, len - 1)) <= 0)
+		return NULL;
+	buf[n] = '\0';
+	p = strchr(buf, ':');
+	while (p && *p && *p != '{')
+		p++;
+	return p && *p == '{' ? p + 1 : NULL;
+}
+
+/* Next `"key": value` of a flat dict: key and value (number or string
+ * text, quotes removed) are cut out of the buffer. Returns the position
+ * after it, or NULL at the end. */
+static char *next_pair(char *p, char **key, char **val)
+{
+	char *e;
+
+	p = strchr(p, '"');
+	if (!p || !(e = strchr(p + 1, '"')))
+		return NULL;
+	*key = p + 1;
+	*e = '\0';
+	p = e + 1;
+	while (*p == ':' || *p == ' ')
+		p++;
+	if (*p == '"') {
+		*val = p + 1;
+		if (!(e = strchr(p + 1, '"')))
+			return NULL;
+	} else {
+		*val = p;
+		e = p + strcspn(p, ",}");
 	}
-	for (unsigned e = 0; e < info->n_engines && e < MN_ABI_MAX_ENGINES; e++) {
-		snprintf(label, sizeof(label), "engine%u", e);
-		print_engine(label, &info->stats[e]);
+	if (*e == '\0')
+		return e;
+	*e = '\0';
+	return e + 1;
+}
+
+static int print_info(int fd, char *buf, unsigned *n_engines)
+{
+	char *p = tel_query(fd, "/machnet/info", buf, REPLY_MAX), *k, *v;
+	char head[256] = "";
+
+	if (!p)
+		return -1;
+	*n_engines = 0;
+	while ((p = next_pair(p, &k, &v)) != NULL) {
+		if (strncmp(k, "iface", 5) == 0) {
+			if (head[0]) {
+				printf("%s\n", head);
+				head[0] = '\0';
+			}
+			printf("%s\n", v);
+			continue;
+		}
+		if (strcmp(k, "engines") == 0)
+			*n_engines = (unsigned)strtoul(v, NULL, 10);
+		snprintf(head + strlen(head), sizeof(head) - strlen(head), "%s%s %s",
+			 head[0] ? "  " : "", k, v);
 	}
+	if (head[0])
+		printf("%s\n", head);
+	return 0;
+}
+
+/* One engine: every counter; drops and fault counters only when not 0. */
+static int print_engine(int fd, char *buf, unsigned e)
+{
+	char cmd[64], label[24], *p, *k, *v;
+	unsigned col = 0;
+
+	snprintf(cmd, sizeof(cmd), "/machnet/stats,%u", e);
+	snprintf(label, sizeof(label), "engine%u", e);
+	p = tel_query(fd, cmd, buf, REPLY_MAX);
+	if (!p)
+		return -1;
+	while ((p = next_pair(p, &k, &v)) != NULL) {
+		if (strcmp(k, "engine") == 0)
+			continue;
+		if ((strncmp(k, "drop_", 5) == 0 || strncmp(k, "fault_", 6) == 0) &&
+		    strcmp(v, "0") == 0)
+			continue;
+		if (col % 6 == 0)
+			printf("%s%-8s", col ? "\n" : "", col ? "" : label);
+		printf(" %s=%s", k, v);
+		col++;
+	}
+	printf("\n");
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	const char *instance = getenv("MACHNET_INSTANCE");
-	char prefix[64];
-	char *eal_argv[] = { argv[0], "--proc-type=secondary", prefix, "--no-pci",
-			     "--log-level=lib.eal:error", NULL };
-	const struct rte_memzone *mz;
-	const struct mn_info *info;
+	static char buf[REPLY_MAX];
+	char path[512];
 	long wait_s = 0, count = 0;
-	int c;
+	unsigned n_engines;
+	int c, fd;
 
 	while ((c = getopt(argc, argv, "i:w:n:h")) != -1) {
 		switch (c) {
@@ -108,51 +192,30 @@ int main(int argc, char **argv)
 	}
 	if (!instance || !instance[0])
 		instance = "mn0";
-	snprintf(prefix, sizeof(prefix), "--file-prefix=%s", instance);
-	/* Without a primary, EAL would fail after creating a runtime dir. */
-	{
-		char cfg[512];
-
-		snprintf(cfg, sizeof(cfg), "/var/run/dpdk/%s/config", instance);
-		if (access(cfg, F_OK) != 0) {
-			fprintf(stderr, "machnet-stat: no DPDK primary with prefix '%s' (%s: %s); "
-				"is machnetd running with instance %s?\n", instance, cfg,
-				strerror(errno), instance);
-			return 1;
-		}
-	}
-	if (rte_eal_init((int)(sizeof(eal_argv) / sizeof(eal_argv[0])) - 1, eal_argv) < 0) {
-		fprintf(stderr, "machnet-stat: cannot attach to instance '%s': %s (is machnetd "
-			"running with instance %s?)\n", instance, rte_strerror(rte_errno), instance);
-		return 1;
-	}
-	mz = rte_memzone_lookup(MN_MZ_INFO);
-	if (!mz || mz->len < sizeof(struct mn_info)) {
-		fprintf(stderr, "machnet-stat: no %s memzone in instance '%s' (is machnetd "
-			"running with instance %s?)\n", MN_MZ_INFO, instance, instance);
-		rte_eal_cleanup();
-		return 1;
-	}
-	info = mz->addr;
-	if (info->magic != MN_INFO_MAGIC || info->abi_version != MN_ABI_VERSION) {
-		fprintf(stderr, "machnet-stat: instance '%s' is not ready or has ABI %u (this "
-			"tool: %u)\n", instance, info->abi_version, MN_ABI_VERSION);
-		rte_eal_cleanup();
+	socket_path(instance, path, sizeof(path));
+	fd = tel_connect(path);
+	if (fd < 0) {
+		fprintf(stderr, "machnet-stat: no telemetry of a DPDK primary with prefix '%s' "
+			"(%s: %s); is machnetd running with instance %s?\n", instance, path,
+			strerror(errno), instance);
 		return 1;
 	}
 	for (long i = 0;; i++) {
-		if (kill(info->primary_pid, 0) != 0 && errno == ESRCH) {
-			fprintf(stderr, "machnet-stat: machnetd (pid %d) is gone\n", info->primary_pid);
-			rte_eal_cleanup();
+		if (print_info(fd, buf, &n_engines) != 0) {
+			fprintf(stderr, "machnet-stat: machnetd of instance '%s' does not answer "
+				"(gone, or not ready)\n", instance);
+			close(fd);
 			return 1;
 		}
-		print_info(info);
+		for (unsigned e = 0; e < n_engines; e++)
+			if (print_engine(fd, buf, e) != 0)
+				break;
 		fflush(stdout);
 		if (wait_s <= 0 || (count > 0 && i + 1 >= count))
 			break;
 		sleep((unsigned)wait_s);
 		printf("\n");
 	}
-	rte_eal_cleanup();
+	close(fd);
 	return 0;
 }

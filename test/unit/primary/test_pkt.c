@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "mn_csum.h"
-#include "mn_pkt.h"
+#include "mn_frame.h"
 #include "mn_wire.h"
 
 #define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
@@ -35,22 +35,22 @@ static const uint8_t ECHO_REP[90] = {
 	0x3a, 0x3b, 0x3c, 0x3d, 0x3e, 0x3f,
 };
 
-static struct mn_pkt_iface ifc;
-static struct mn_arp_table arp;
+static struct mn_iface ifc;
+static struct mn_neigh_table arp;
 static struct mn_engine_stats st;
 static uint8_t buf[256];
 
 static void setup(void)
 {
-	struct mn_arp_params p;
+	struct mn_neigh_params p;
 
 	memset(&ifc, 0, sizeof(ifc));
 	memcpy(ifc.mac, MY_MAC, 6);
 	ifc.ip = IP(198, 18, 0, 1);
 	ifc.prefix_len = 24;
 	ifc.rx_csum = true;
-	mn_arp_params_default(&p, 300);
-	mn_arp_init(&arp, &p);
+	mn_neigh_params_default(&p, 300);
+	mn_neigh_table_init(&arp, &p);
 	memset(&st, 0, sizeof(st));
 	memset(buf, 0, sizeof(buf));
 }
@@ -64,11 +64,11 @@ static uint64_t total_drops(void)
 	return n;
 }
 
-static enum mn_pkt_action rx(size_t *len)
+static enum mn_frame_action rx(size_t *len)
 {
-	struct mn_pkt_learned lr;
+	struct mn_neigh_learned lr;
 
-	return mn_pkt_rx(buf, len, &ifc, &arp, 1000, &st, &lr);
+	return mn_frame_rx(buf, len, &ifc, &arp, 1000, &st, &lr);
 }
 
 static void test_real_frame_checksums(void)
@@ -86,7 +86,7 @@ static void test_echo_reply(void)
 
 	setup();
 	memcpy(buf, ECHO_REQ, len);
-	CU_ASSERT_EQUAL_FATAL(rx(&len), MN_PKT_TX);
+	CU_ASSERT_EQUAL_FATAL(rx(&len), MN_FRAME_TX);
 	CU_ASSERT_EQUAL(len, sizeof(ECHO_REP));
 	CU_ASSERT_EQUAL(memcmp(buf, ECHO_REP, sizeof(ECHO_REP)), 0);
 	CU_ASSERT_EQUAL(st.icmp_echo_answered, 1);
@@ -100,7 +100,7 @@ static void test_echo_padding_trimmed(void)
 	setup();
 	memcpy(buf, ECHO_REQ, sizeof(ECHO_REQ));
 	memset(buf + sizeof(ECHO_REQ), 0xee, 10);
-	CU_ASSERT_EQUAL_FATAL(rx(&len), MN_PKT_TX);
+	CU_ASSERT_EQUAL_FATAL(rx(&len), MN_FRAME_TX);
 	CU_ASSERT_EQUAL(len, sizeof(ECHO_REP));
 	CU_ASSERT_EQUAL(memcmp(buf, ECHO_REP, sizeof(ECHO_REP)), 0);
 }
@@ -109,7 +109,7 @@ static void expect_drop(const uint8_t *frame, size_t len, enum mn_drop_reason wh
 {
 	setup();
 	memcpy(buf, frame, len);
-	CU_ASSERT_EQUAL(rx(&len), MN_PKT_DROP);
+	CU_ASSERT_EQUAL(rx(&len), MN_FRAME_DROP);
 	CU_ASSERT_EQUAL(st.drops[why], 1);
 	CU_ASSERT_EQUAL(total_drops(), 1);
 	CU_ASSERT_EQUAL(st.icmp_echo_answered, 0);
@@ -186,7 +186,7 @@ static void test_ipv4_protocol_drops(void)
 	{
 		size_t len = sizeof(ECHO_REQ);
 
-		CU_ASSERT_EQUAL(rx(&len), MN_PKT_TX);
+		CU_ASSERT_EQUAL(rx(&len), MN_FRAME_TX);
 		CU_ASSERT_TRUE(mn_csum_ipv4_hdr_ok(buf + 14));
 	}
 }
@@ -202,14 +202,14 @@ static void test_udp_transport(void)
 	memcpy(a.dst_mac, MY_MAC, 6);
 	setup();
 	len = mn_wire_encode(buf, &a, &h, NULL, 0, MN_ENC_CSUM_IP | MN_ENC_CSUM_UDP);
-	CU_ASSERT_EQUAL(rx(&len), MN_PKT_TRANSPORT);
+	CU_ASSERT_EQUAL(rx(&len), MN_FRAME_TRANSPORT);
 	CU_ASSERT_EQUAL(total_drops(), 0);
 
 	/* Same frame without the magic: plain UDP we do not serve. */
 	setup();
 	h.magic = 0x1234;
 	len = mn_wire_encode(buf, &a, &h, NULL, 0, MN_ENC_CSUM_IP | MN_ENC_CSUM_UDP);
-	CU_ASSERT_EQUAL(rx(&len), MN_PKT_DROP);
+	CU_ASSERT_EQUAL(rx(&len), MN_FRAME_DROP);
 	CU_ASSERT_EQUAL(st.drops[MN_DROP_UDP_NOT_TRANSPORT], 1);
 }
 
@@ -228,13 +228,13 @@ static void test_arp_request_answered(void)
 {
 	uint8_t eth_src[6], mac[6];
 	struct mn_arp r;
-	struct mn_pkt_learned lr = { .ip = 7, .completed = true };
+	struct mn_neigh_learned lr = { .ip = 7, .completed = true };
 	size_t len;
 
 	setup();
 	len = arp_frame(1, PEER_MAC, IP(198, 18, 0, 2), IP(198, 18, 0, 1), NULL);
 	len = 60;	/* padded by the link */
-	CU_ASSERT_EQUAL_FATAL(mn_pkt_rx(buf, &len, &ifc, &arp, 1000, &st, &lr), MN_PKT_TX);
+	CU_ASSERT_EQUAL_FATAL(mn_frame_rx(buf, &len, &ifc, &arp, 1000, &st, &lr), MN_FRAME_TX);
 	/* Learned (the asker addressed us) but nobody was waiting for it. */
 	CU_ASSERT_EQUAL(lr.ip, IP(198, 18, 0, 2));
 	CU_ASSERT_EQUAL(memcmp(lr.mac, PEER_MAC, 6), 0);
@@ -251,7 +251,7 @@ static void test_arp_request_answered(void)
 	CU_ASSERT_EQUAL(st.arp_req_answered, 1);
 	/* The asker was learned (it addressed us). */
 	CU_ASSERT_EQUAL(st.arp_learned, 1);
-	CU_ASSERT_EQUAL(mn_arp_lookup(&arp, IP(198, 18, 0, 2), 1001, mac), 0);
+	CU_ASSERT_EQUAL(mn_neigh_table_lookup(&arp, IP(198, 18, 0, 2), 1001, mac), 0);
 	CU_ASSERT_EQUAL(memcmp(mac, PEER_MAC, 6), 0);
 }
 
@@ -263,40 +263,40 @@ static void test_arp_not_for_us(void)
 	setup();
 	len = arp_frame(1, PEER_MAC, IP(198, 18, 0, 2), IP(198, 18, 0, 3), NULL);
 	{
-		struct mn_pkt_learned lr;
+		struct mn_neigh_learned lr;
 
-		CU_ASSERT_EQUAL(mn_pkt_rx(buf, &len, &ifc, &arp, 1000, &st, &lr), MN_PKT_DROP);
+		CU_ASSERT_EQUAL(mn_frame_rx(buf, &len, &ifc, &arp, 1000, &st, &lr), MN_FRAME_DROP);
 		CU_ASSERT_EQUAL(lr.ip, 0);
 	}
 	CU_ASSERT_EQUAL(st.drops[MN_DROP_NOT_FOR_US], 1);
 	CU_ASSERT_EQUAL(st.arp_req_answered, 0);
 	/* Not addressed to us: no entry created. */
-	CU_ASSERT_EQUAL(mn_arp_lookup(&arp, IP(198, 18, 0, 2), 1001, mac), -ENOENT);
+	CU_ASSERT_EQUAL(mn_neigh_table_lookup(&arp, IP(198, 18, 0, 2), 1001, mac), -ENOENT);
 
 	setup();
 	len = arp_frame(1, PEER_MAC, IP(198, 18, 0, 2), IP(198, 18, 0, 1), NULL);
 	CU_ASSERT_EQUAL(len, MN_ARP_FRAME_LEN);
 	len = 30;	/* truncated */
-	CU_ASSERT_EQUAL(rx(&len), MN_PKT_DROP);
+	CU_ASSERT_EQUAL(rx(&len), MN_FRAME_DROP);
 	CU_ASSERT_EQUAL(st.drops[MN_DROP_ARP_MALFORMED], 1);
 }
 
 static void test_arp_reply_completes(void)
 {
-	struct mn_pkt_learned lr;
+	struct mn_neigh_learned lr;
 	uint8_t mac[6];
 	bool send;
 	size_t len;
 
 	setup();
-	CU_ASSERT_EQUAL(mn_arp_resolve(&arp, IP(198, 18, 0, 2), 500, mac, &send), -EINPROGRESS);
+	CU_ASSERT_EQUAL(mn_neigh_table_resolve(&arp, IP(198, 18, 0, 2), 500, mac, &send), -EINPROGRESS);
 	CU_ASSERT_TRUE(send);
 	/* Our request, as the engine builds it, is a valid broadcast request. */
 	{
 		uint8_t req[64];
 		struct mn_arp r;
 
-		CU_ASSERT_EQUAL(mn_pkt_arp_request(req, &ifc, IP(198, 18, 0, 2)), MN_ARP_FRAME_LEN);
+		CU_ASSERT_EQUAL(mn_neigh_arp_request(req, &ifc, IP(198, 18, 0, 2)), MN_ARP_FRAME_LEN);
 		CU_ASSERT_EQUAL_FATAL(mn_arp_decode(req, MN_ARP_FRAME_LEN, NULL, &r), 0);
 		CU_ASSERT_EQUAL(r.op, 1);
 		CU_ASSERT_EQUAL(req[0], 0xff);
@@ -304,11 +304,11 @@ static void test_arp_reply_completes(void)
 		CU_ASSERT_EQUAL(r.tpa, IP(198, 18, 0, 2));
 	}
 	len = arp_frame(2, PEER_MAC, IP(198, 18, 0, 2), IP(198, 18, 0, 1), MY_MAC);
-	CU_ASSERT_EQUAL(mn_pkt_rx(buf, &len, &ifc, &arp, 900, &st, &lr), MN_PKT_CONSUMED);
+	CU_ASSERT_EQUAL(mn_frame_rx(buf, &len, &ifc, &arp, 900, &st, &lr), MN_FRAME_CONSUMED);
 	CU_ASSERT_EQUAL(lr.ip, IP(198, 18, 0, 2));
 	CU_ASSERT_TRUE(lr.completed);
 	CU_ASSERT_EQUAL(st.arp_resolved, 1);
-	CU_ASSERT_EQUAL(mn_arp_resolve(&arp, IP(198, 18, 0, 2), 901, mac, &send), 0);
+	CU_ASSERT_EQUAL(mn_neigh_table_resolve(&arp, IP(198, 18, 0, 2), 901, mac, &send), 0);
 	CU_ASSERT_EQUAL(memcmp(mac, PEER_MAC, 6), 0);
 	CU_ASSERT_EQUAL(total_drops(), 0);
 }

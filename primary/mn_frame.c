@@ -1,5 +1,6 @@
-/* mn_pkt: ARP/ICMP responder and frame classifier. See mn_pkt.h. */
-#include "mn_pkt.h"
+/* mn_frame: the received-frame classifier and ICMP echo responder. See
+ * mn_frame.h. */
+#include "mn_frame.h"
 
 #include <errno.h>
 #include <string.h>
@@ -11,8 +12,6 @@
 #define ICMP_ECHO_REQUEST 8
 #define IPPROTO_ICMP_     1
 #define IPPROTO_UDP_      17
-
-static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
 static inline uint16_t rd16(const uint8_t *p)
 {
@@ -30,54 +29,13 @@ static inline void wr16(uint8_t *p, uint16_t v)
 	p[1] = (uint8_t)v;
 }
 
-static enum mn_pkt_action drop(struct mn_engine_stats *st, enum mn_drop_reason r)
+static enum mn_frame_action drop(struct mn_engine_stats *st, enum mn_drop_reason r)
 {
 	st->drops[r]++;
-	return MN_PKT_DROP;
+	return MN_FRAME_DROP;
 }
 
-static enum mn_pkt_action rx_arp(uint8_t *frame, size_t *len, const struct mn_pkt_iface *ifc,
-                                 struct mn_arp_table *arp, uint64_t now_us,
-                                 struct mn_engine_stats *st, struct mn_pkt_learned *lr)
-{
-	struct mn_arp a;
-	bool for_us;
-	int rc;
-
-	if (mn_arp_decode(frame, *len, NULL, &a) != 0)
-		return drop(st, MN_DROP_ARP_MALFORMED);
-	if (memcmp(frame, ifc->mac, 6) != 0 && memcmp(frame, bcast, 6) != 0)
-		return drop(st, MN_DROP_NOT_FOR_US);
-	for_us = a.tpa == ifc->ip;
-	/* RFC 826: refresh a neighbour we know from any ARP, create one only
-	 * from ARP addressed to us. spa 0 is a probe (RFC 5227): nothing to learn. */
-	if (a.spa != 0 && a.spa != ifc->ip) {
-		rc = mn_arp_learn(arp, a.spa, a.sha, now_us, for_us);
-		if (rc == -ENOSPC) {
-			st->drops[MN_DROP_ARP_TABLE_FULL]++;
-		} else if (rc == 1 || for_us) {
-			st->arp_learned++;
-			lr->ip = a.spa;
-			memcpy(lr->mac, a.sha, 6);
-			lr->completed = rc == 1;
-			st->arp_resolved += lr->completed;
-		}
-	}
-	if (!for_us)
-		return drop(st, MN_DROP_NOT_FOR_US);
-	if (a.op != 1)
-		return MN_PKT_CONSUMED;
-
-	struct mn_arp reply = { .op = 2, .spa = ifc->ip, .tpa = a.spa };
-
-	memcpy(reply.sha, ifc->mac, 6);
-	memcpy(reply.tha, a.sha, 6);
-	*len = mn_arp_encode(frame, &reply);
-	st->arp_req_answered++;
-	return MN_PKT_TX;
-}
-
-static enum mn_pkt_action echo_reply(uint8_t *frame, size_t *len, const struct mn_pkt_iface *ifc,
+static enum mn_frame_action echo_reply(uint8_t *frame, size_t *len, const struct mn_iface *ifc,
                                      uint8_t *ip, size_t ihl, size_t tot_len,
                                      struct mn_engine_stats *st)
 {
@@ -106,10 +64,10 @@ static enum mn_pkt_action echo_reply(uint8_t *frame, size_t *len, const struct m
 	/* Drop link padding: the reply is exactly the IP datagram. */
 	*len = MN_ETH_HLEN + tot_len;
 	st->icmp_echo_answered++;
-	return MN_PKT_TX;
+	return MN_FRAME_TX;
 }
 
-static enum mn_pkt_action rx_ipv4(uint8_t *frame, size_t *len, const struct mn_pkt_iface *ifc,
+static enum mn_frame_action rx_ipv4(uint8_t *frame, size_t *len, const struct mn_iface *ifc,
                                   struct mn_engine_stats *st)
 {
 	uint8_t *ip = frame + MN_ETH_HLEN;
@@ -137,16 +95,16 @@ static enum mn_pkt_action rx_ipv4(uint8_t *frame, size_t *len, const struct mn_p
 		if (ihl != MN_IP_HLEN || tot_len < MN_IP_HLEN + MN_UDP_HLEN + MN_HDR_LEN ||
 		    rd16(udp + MN_UDP_HLEN) != MN_MAGIC)
 			return drop(st, MN_DROP_UDP_NOT_TRANSPORT);
-		return MN_PKT_TRANSPORT;
+		return MN_FRAME_TRANSPORT;
 	}
 	default:
 		return drop(st, MN_DROP_NOT_UDP);
 	}
 }
 
-enum mn_pkt_action mn_pkt_rx(uint8_t *frame, size_t *len, const struct mn_pkt_iface *ifc,
-                             struct mn_arp_table *arp, uint64_t now_us,
-                             struct mn_engine_stats *st, struct mn_pkt_learned *lr)
+enum mn_frame_action mn_frame_rx(uint8_t *frame, size_t *len, const struct mn_iface *ifc,
+                             struct mn_neigh_table *arp, uint64_t now_us,
+                             struct mn_engine_stats *st, struct mn_neigh_learned *lr)
 {
 	lr->ip = 0;
 	lr->completed = false;
@@ -154,7 +112,14 @@ enum mn_pkt_action mn_pkt_rx(uint8_t *frame, size_t *len, const struct mn_pkt_if
 		return drop(st, MN_DROP_IP_MALFORMED);
 	switch (rd16(frame + 12)) {
 	case MN_ETHERTYPE_ARP:
-		return rx_arp(frame, len, ifc, arp, now_us, st, lr);
+		switch (mn_neigh_rx_arp(frame, len, ifc, arp, now_us, st, lr)) {
+		case MN_NEIGH_ARP_REPLY:
+			return MN_FRAME_TX;
+		case MN_NEIGH_ARP_CONSUMED:
+			return MN_FRAME_CONSUMED;
+		default:
+			return MN_FRAME_DROP;
+		}
 	case MN_ETHERTYPE_IPV4:
 		return rx_ipv4(frame, len, ifc, st);
 	default:
@@ -162,29 +127,12 @@ enum mn_pkt_action mn_pkt_rx(uint8_t *frame, size_t *len, const struct mn_pkt_if
 	}
 }
 
-size_t mn_pkt_arp_request(uint8_t *buf, const struct mn_pkt_iface *ifc, uint32_t target_ip)
-{
-	struct mn_arp req = { .op = 1, .spa = ifc->ip, .tpa = target_ip };
-
-	memcpy(req.sha, ifc->mac, 6);
-	return mn_arp_encode(buf, &req);
-}
-
 const char *mn_drop_reason_str(unsigned r)
 {
 	static const char *const names[MN_DROP__COUNT] = {
-		[MN_DROP_NOT_FOR_US] = "not_for_us",
-		[MN_DROP_BAD_ETHERTYPE] = "bad_ethertype",
-		[MN_DROP_ARP_MALFORMED] = "arp_malformed",
-		[MN_DROP_IP_MALFORMED] = "ip_malformed",
-		[MN_DROP_IP_BAD_CSUM] = "ip_bad_csum",
-		[MN_DROP_IP_FRAGMENT] = "ip_fragment",
-		[MN_DROP_ICMP_NOT_ECHO] = "icmp_not_echo",
-		[MN_DROP_ICMP_MALFORMED] = "icmp_malformed",
-		[MN_DROP_NOT_UDP] = "not_udp",
-		[MN_DROP_UDP_NOT_TRANSPORT] = "udp_not_transport",
-		[MN_DROP_NO_TRANSPORT] = "no_transport",
-		[MN_DROP_ARP_TABLE_FULL] = "arp_table_full",
+#define NAME_(e, n) [MN_DROP_##e] = #n,
+		MN_DROP_REASONS(NAME_)
+#undef NAME_
 	};
 
 	return r < MN_DROP__COUNT && names[r] ? names[r] : "?";

@@ -1,0 +1,606 @@
+/* mn_transport: the engine's transport glue. See mn_transport.h. */
+#include "mn_transport.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_udp.h>
+
+#include "mn_proto.h"
+#include "mn_transport_priv.h"
+#include "mn_txq.h"
+#include "mn_wire.h"
+
+/* ---------------- flow table ---------------- */
+
+static inline uint32_t tuple_hash(uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport)
+{
+	uint64_t k = ((uint64_t)lip << 32 | rip) ^ ((uint64_t)lport << 16 | rport) * 0x9e3779b97f4a7c15ull;
+
+	k ^= k >> 29;
+	k *= 0xbf58476d1ce4e5b9ull;
+	return (uint32_t)(k >> 32);
+}
+
+struct mn_tr_flow *mn_tr_flow_find(struct mn_transport *x, uint32_t lip, uint16_t lport, uint32_t rip,
+				   uint16_t rport)
+{
+	uint32_t i;
+
+	if (x->last) {
+		struct mn_tr_flow *c = &x->flows[x->last - 1];
+
+		if (c->lip == lip && c->rip == rip && c->lport == lport && c->rport == rport &&
+		    c->f != NULL)
+			return c;
+	}
+	for (i = x->bucket[tuple_hash(lip, lport, rip, rport) & x->bmask]; i != 0;
+	     i = x->flows[i - 1].hnext) {
+		struct mn_tr_flow *c = &x->flows[i - 1];
+
+		if (c->lip == lip && c->rip == rip && c->lport == lport && c->rport == rport) {
+			x->last = i;
+			return c;
+		}
+	}
+	return NULL;
+}
+
+void mn_tr_flow_hash_add(struct mn_transport *x, struct mn_tr_flow *xf)
+{
+	uint32_t b = tuple_hash(xf->lip, xf->lport, xf->rip, xf->rport) & x->bmask;
+
+	xf->hnext = x->bucket[b];
+	x->bucket[b] = (uint32_t)(xf - x->flows) + 1;
+}
+
+static void xflow_hash_del(struct mn_transport *x, struct mn_tr_flow *xf)
+{
+	uint32_t me = (uint32_t)(xf - x->flows) + 1;
+	uint32_t *pp = &x->bucket[tuple_hash(xf->lip, xf->lport, xf->rip, xf->rport) & x->bmask];
+
+	while (*pp != 0) {
+		if (*pp == me) {
+			*pp = xf->hnext;
+			break;
+		}
+		pp = &x->flows[*pp - 1].hnext;
+	}
+	xf->hnext = 0;
+	if (x->last == me)
+		x->last = 0;
+}
+
+struct mn_tr_flow *mn_tr_flow_alloc(struct mn_transport *x, uint16_t chan)
+{
+	struct mn_tr_flow *xf;
+	uint32_t gen;
+
+	if (x->free_head == 0) {
+		x->st.flows_full++;
+		return NULL;
+	}
+	xf = &x->flows[x->free_head - 1];
+	x->free_head = xf->free_next;
+	gen = xf->gen;
+	memset(xf, 0, sizeof(*xf));
+	xf->gen = gen;
+	xf->chan = chan;
+	x->n_flows++;
+	return xf;
+}
+
+void mn_tr_flow_free(struct mn_transport *x, struct mn_tr_flow *xf)
+{
+	if (xf->state == XF_FREE)
+		return;
+	if (xf->f != NULL)
+		xflow_hash_del(x, xf);
+	if (xf->state == XF_ARP)
+		x->n_arp--;
+	xf->f = NULL;
+	xf->state = XF_FREE;
+	xf->gen++;
+	xf->npend = 0;
+	xf->free_next = x->free_head;
+	x->free_head = (uint32_t)(xf - x->flows) + 1;
+	x->n_flows--;
+}
+
+static uint32_t flow_id(const struct mn_transport *x, const struct mn_tr_flow *xf)
+{
+	return (uint32_t)(xf - x->flows) + 1;
+}
+
+void mn_tr_flow_event(const struct mn_transport *x, const struct mn_tr_flow *xf, uint16_t type,
+		       int status, struct mn_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->type = type;
+	ev->chan = xf->chan;
+	ev->status = status;
+	ev->flow_id = flow_id(x, xf);
+	ev->src_ip = xf->lip;
+	ev->dst_ip = xf->rip;
+	ev->src_port = xf->lport;
+	ev->dst_port = xf->rport;
+}
+
+static void post(struct mn_transport *x, uint16_t chan, const struct mn_event *ev)
+{
+	if (mn_chan_post_event(x->ce, chan, ev) == -ENOBUFS)
+		x->st.events_lost++;
+}
+
+/* Answers the command a flow holds (CONNECT or CLOSE), once. */
+void mn_tr_reply_cmd(struct mn_transport *x, struct mn_tr_flow *xf, int status)
+{
+	struct mn_event ev;
+
+	if (!xf->has_cmd)
+		return;
+	xf->has_cmd = 0;
+	if (xf->orphan)
+		return;
+	mn_tr_flow_event(x, xf, 0, status, &ev);
+	if (mn_chan_reply(x->ce, &xf->cmd, status, &ev) == -ENOBUFS)
+		x->st.events_lost++;
+}
+
+/* ---------------- proto callbacks ---------------- */
+
+static int op_tx(void *ctx, unsigned local, void *buf, uint8_t *frame, uint32_t len)
+{
+	struct mn_transport *x = ctx;
+	struct rte_mbuf *m = buf;
+	/* proto's local addresses are the engine's ports, in order. */
+	unsigned pi = local < x->env.n_ports ? local : 0;
+	m->data_off = (uint16_t)(frame - (uint8_t *)m->buf_addr);
+	m->data_len = (uint16_t)len;
+	m->pkt_len = len;
+	m->nb_segs = 1;
+	m->next = NULL;
+	if (x->csum_offload) {
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(frame + MN_ETH_HLEN);
+		struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(frame + MN_ETH_HLEN + MN_IP_HLEN);
+
+		m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM;
+		m->l2_len = MN_ETH_HLEN;
+		m->l3_len = MN_IP_HLEN;
+		ip->hdr_checksum = 0;
+		udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
+	} else {
+		m->ol_flags = 0;
+	}
+	mn_txq_push(x->env.ports[pi].txq, m);
+	return 0;
+}
+
+static void op_hold(void *ctx, void *buf)
+{
+	(void)ctx;
+	rte_mbuf_refcnt_update(buf, 1);
+}
+
+static void op_release(void *ctx, void *buf)
+{
+	(void)ctx;
+	rte_pktmbuf_free_seg(buf);
+}
+
+static void *op_alloc(void *ctx, uint8_t **payload)
+{
+	struct mn_transport *x = ctx;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(x->env.pool);
+
+	if (m == NULL)
+		return NULL;
+	*payload = rte_pktmbuf_mtod(m, uint8_t *);
+	return m;
+}
+
+static int op_deliver(void *ctx, struct mn_flow *f, void *cookie, const struct mn_seg *segs,
+		      uint32_t nsegs, uint32_t msg_len)
+{
+	struct mn_transport *x = ctx;
+	struct mn_tr_flow *xf = cookie;
+	struct rte_mbuf *head = segs[0].buf, *m;
+	struct mn_msg_meta meta;
+	int r;
+
+	(void)f;
+	for (uint32_t i = 0; i < nsegs; i++) {
+		m = segs[i].buf;
+		m->data_off = (uint16_t)(segs[i].data - (uint8_t *)m->buf_addr);
+		m->data_len = (uint16_t)segs[i].len;
+		m->pkt_len = segs[i].len;
+		m->nb_segs = 1;
+		m->ol_flags = 0;
+		m->next = i + 1 < nsegs ? segs[i + 1].buf : NULL;
+	}
+	head->pkt_len = msg_len;
+	if (xf == NULL || xf->orphan || nsegs > UINT16_MAX) {
+		/* Nobody to give it to, or more segments than a chain can
+		 * count (a peer sending tiny packets): dropped whole. */
+		x->st.deliver_drop++;
+		rte_pktmbuf_free(head);
+		return 0;
+	}
+	head->nb_segs = (uint16_t)nsegs;
+	memset(&meta, 0, sizeof(meta));
+	meta.src_ip = xf->lip;
+	meta.dst_ip = xf->rip;
+	meta.src_port = xf->lport;
+	meta.dst_port = xf->rport;
+	meta.flow_id = flow_id(x, xf);
+	r = mn_chan_deliver(x->ce, xf->chan, head, &meta);
+	if (r == -ENOBUFS) {
+		/* proto keeps the message, stops taking new data on this flow
+		 * and retries: backpressure to the peer. */
+		x->st.deliver_busy++;
+		return r;
+	}
+	if (r < 0) {
+		x->st.deliver_drop++;
+		rte_pktmbuf_free(head);
+		return 0;
+	}
+	x->st.msgs_rx++;
+	return 0;
+}
+
+static void on_accepted(struct mn_transport *x, struct mn_flow *f, void *cookie)
+{
+	uint64_t c = (uint64_t)(uintptr_t)cookie - 1;
+	uint16_t chan = (uint16_t)(c & 0xffff);
+	struct mn_flow_info fi;
+	struct mn_tr_flow *xf;
+	struct mn_event ev;
+	const struct mn_chan *ch = &x->ce->chans[chan];
+
+	if (cookie == NULL || chan >= MN_MAX_CHANNELS || ch->gen != (uint32_t)(c >> 16) ||
+	    ch->shm == NULL || ch->shm->state != MN_CHAN_LIVE || ch->shm->engine != x->env.engine_id ||
+	    (xf = mn_tr_flow_alloc(x, chan)) == NULL) {
+		mn_flow_set_cookie(f, NULL);
+		mn_proto_close(f, x->now);
+		return;
+	}
+	mn_flow_info(f, &fi);
+	xf->f = f;
+	xf->lip = fi.local_ip;
+	xf->rip = fi.remote_ip;
+	xf->lport = fi.local_port;
+	xf->rport = fi.remote_port;
+	xf->state = XF_OPEN;
+	mn_tr_flow_hash_add(x, xf);
+	mn_flow_set_cookie(f, xf);
+	x->st.accepts++;
+	mn_tr_flow_event(x, xf, MN_EV_ACCEPTED, 0, &ev);
+	post(x, chan, &ev);
+}
+
+static void op_event(void *ctx, struct mn_flow *f, void *cookie, enum mn_proto_event pev, int err)
+{
+	struct mn_transport *x = ctx;
+	struct mn_tr_flow *xf = cookie;
+	struct mn_event ev;
+
+	if (pev == MN_PROTO_EV_ACCEPTED) {
+		on_accepted(x, f, cookie);
+		return;
+	}
+	if (xf == NULL)
+		return;
+	switch (pev) {
+	case MN_PROTO_EV_CONNECTED:
+		xf->state = XF_OPEN;
+		mn_tr_reply_cmd(x, xf, 0);
+		return;
+	case MN_PROTO_EV_CONNECT_FAILED:
+		mn_tr_reply_cmd(x, xf, err ? err : -ECONNREFUSED);
+		break;
+	case MN_PROTO_EV_RESET:
+	case MN_PROTO_EV_FAILED:
+		x->st.resets++;
+		if (xf->has_cmd) {
+			/* A close or connect in progress learns the outcome
+			 * from its reply. */
+			mn_tr_reply_cmd(x, xf, xf->cmd.op == MN_CMD_CLOSE ? 0 : err);
+		} else if (!xf->orphan) {
+			mn_tr_flow_event(x, xf, MN_EV_RESET, err ? err : -ECONNRESET, &ev);
+			post(x, xf->chan, &ev);
+		}
+		break;
+	case MN_PROTO_EV_CLOSED:
+		x->st.closes++;
+		mn_tr_reply_cmd(x, xf, 0);
+		break;
+	default:
+		return;
+	}
+	/* Terminal: proto frees the flow when we return. */
+	mn_tr_flow_free(x, xf);
+}
+
+/* ---------------- sends ---------------- */
+
+static void send_failed(struct mn_transport *x, const struct mn_tx_msg *msg, int status)
+{
+	struct mn_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = MN_EV_SEND_FAILED;
+	ev.status = status;
+	ev.flow_id = msg->meta.flow_id;
+	ev.src_ip = msg->meta.src_ip;
+	ev.dst_ip = msg->meta.dst_ip;
+	ev.src_port = msg->meta.src_port;
+	ev.dst_port = msg->meta.dst_port;
+	x->st.send_failed++;
+	if (msg->chan != CHAN_GONE)
+		post(x, msg->chan, &ev);
+	rte_pktmbuf_free(msg->head);
+}
+
+/* Hands one checked chain to proto. 0 (proto owns every segment now),
+ * -EAGAIN (chain untouched, retry later) or another -errno (caller fails
+ * the message). */
+static int send_msg(struct mn_transport *x, struct mn_tr_flow *xf, const struct mn_tx_msg *msg)
+{
+	struct rte_mbuf *m = msg->head;
+	uint32_t n = 0;
+	int r;
+
+	if (xf->state == XF_ARP)
+		return -EAGAIN;
+	for (; m != NULL && n < x->max_segs; m = m->next, n++) {
+		x->segs[n].buf = m;
+		x->segs[n].data = rte_pktmbuf_mtod(m, uint8_t *);
+		x->segs[n].len = m->data_len;
+	}
+	if (m != NULL)
+		return -EMSGSIZE;
+	r = mn_proto_sendv(xf->f, x->segs, n, x->now);
+	if (r < 0)
+		return r;
+	/* Each segment is now a frame of its own, transmitted as is. */
+	for (uint32_t i = 0; i < n; i++) {
+		m = x->segs[i].buf;
+		m->next = NULL;
+		m->nb_segs = 1;
+		m->pkt_len = m->data_len;
+	}
+	x->st.msgs_tx++;
+	return 0;
+}
+
+static void park(struct mn_transport *x, struct mn_tr_flow *xf, const struct mn_tx_msg *msg)
+{
+	struct mn_tr_pend *p = &x->pend[x->npend++];
+
+	p->msg = *msg;
+	p->idx = (uint32_t)(xf - x->flows);
+	p->gen = xf->gen;
+	xf->npend++;
+	x->st.send_parked++;
+}
+
+/* Retries parked messages in order; a flow refused once this round keeps
+ * the rest of its messages parked behind it. Returns messages that left. */
+static unsigned retry_parked(struct mn_transport *x)
+{
+	unsigned i, k = 0, done = 0;
+
+	x->round++;
+	for (i = 0; i < x->npend; i++) {
+		struct mn_tr_pend *p = &x->pend[i];
+		struct mn_tr_flow *xf = &x->flows[p->idx];
+		int r;
+
+		if (xf->gen != p->gen || xf->state == XF_FREE) {
+			send_failed(x, &p->msg, -ECONNRESET);
+			done++;
+			continue;
+		}
+		if (xf->blocked == x->round) {
+			x->pend[k++] = *p;
+			continue;
+		}
+		r = send_msg(x, xf, &p->msg);
+		if (r == -EAGAIN) {
+			xf->blocked = x->round;
+			x->pend[k++] = *p;
+			continue;
+		}
+		xf->npend--;
+		if (r < 0)
+			send_failed(x, &p->msg, r);
+		done++;
+		/* A closed flow (cmd_close) or a gone channel's flow (see
+		 * cmd_chan_del) closes once its last message is in proto;
+		 * proto then sends it out before the RST. */
+		if (xf->npend == 0 && (xf->orphan || xf->state == XF_CLOSING) && xf->f != NULL)
+			mn_proto_close(xf->f, x->now);
+	}
+	x->npend = k;
+	return done;
+}
+
+/* One message from a channel: sent, parked behind its flow's parked ones,
+ * or failed. */
+void mn_tr_take_msg(struct mn_transport *x, struct mn_tx_msg *msg)
+{
+	const struct mn_msg_meta *md = &msg->meta;
+	struct mn_tr_flow *xf = mn_tr_flow_find(x, md->src_ip, md->src_port, md->dst_ip, md->dst_port);
+	int r;
+
+	if (xf == NULL || xf->chan != msg->chan || xf->orphan) {
+		send_failed(x, msg, -ENOTCONN);
+		return;
+	}
+	r = xf->npend ? -EAGAIN : send_msg(x, xf, msg);
+	if (r == -EAGAIN && x->npend < MN_TRANSPORT_PEND)
+		park(x, xf, msg);
+	else if (r < 0)
+		send_failed(x, msg, r == -EAGAIN ? -ENOBUFS : r);
+}
+
+static unsigned poll_sends(struct mn_transport *x)
+{
+	struct mn_tx_msg msgs[TX_BURST];
+	unsigned room = MN_TRANSPORT_PEND - x->npend, n, i;
+
+	if (room > TX_BURST)
+		room = TX_BURST;
+	if (room == 0)
+		return 0;
+	/* room bounds n, so mn_tr_take_msg() can always park. */
+	n = mn_chan_poll_tx(x->ce, msgs, room);
+	for (i = 0; i < n; i++)
+		mn_tr_take_msg(x, &msgs[i]);
+	return n;
+}
+
+/* ---------------- engine entry points ---------------- */
+
+void mn_transport_begin(struct mn_transport *x)
+{
+	x->now = clock_ns(x);
+}
+
+void mn_transport_rx(struct mn_transport *x, struct rte_mbuf *m)
+{
+	if (m->nb_segs != 1) {
+		x->st.rx_multiseg++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	mn_proto_rx(x->ep, m, rte_pktmbuf_mtod(m, uint8_t *), m->data_len, x->now);
+}
+
+unsigned mn_transport_poll(struct mn_transport *x, unsigned rx_got)
+{
+	unsigned work = 0;
+
+	if (rx_got)
+		mn_proto_flush(x->ep, x->now);
+	work += mn_tr_run_cmds(x);
+	mn_chan_service(x->ce);
+	if (x->npend)
+		work += retry_parked(x) + 1;
+	work += poll_sends(x);
+	if (x->now >= x->deadline || work || rx_got)
+		x->deadline = mn_proto_poll(x->ep, x->now);
+	return work;
+}
+
+int mn_transport_init(struct mn_transport *x, const struct mn_transport_env *env,
+		      const struct mn_config *cfg, struct mn_chan_engine *ce)
+{
+	struct mn_proto_params pp;
+	struct mn_proto_ops ops = {
+		.ctx = x, .tx = op_tx, .hold = op_hold, .release = op_release,
+		.alloc = op_alloc, .deliver = op_deliver, .event = op_event,
+	};
+	uint32_t mtu = UINT32_MAX, i;
+	int offload = 1, rx_csum = 1;
+
+	memset(x, 0, sizeof(*x));
+	x->env = *env;
+	x->ce = ce;
+	x->tsc0 = rte_rdtsc();
+	x->ns_per_tsc = 1e9 / (double)rte_get_tsc_hz();
+	mn_proto_params_default(&pp);
+	pp.n_local = env->n_ports;
+	for (i = 0; i < env->n_ports; i++) {
+		pp.local[i].ip = env->ports[i].ifc.ip;
+		memcpy(pp.local[i].mac, env->ports[i].ifc.mac, 6);
+		if (cfg->ifaces[i].mtu < mtu)
+			mtu = cfg->ifaces[i].mtu;
+		if (!env->ports[i].tx_csum_offload)
+			offload = 0;
+		if (!env->ports[i].ifc.rx_csum)
+			rx_csum = 0;
+	}
+	pp.mtu = mtu;
+	pp.window = cfg->window;
+	pp.min_rto_ns = (uint64_t)cfg->min_rto_us * 1000;
+	pp.max_rto_ns = (uint64_t)cfg->max_rto_us * 1000;
+	pp.max_retries = cfg->max_retries;
+	pp.keepalive_ns = (uint64_t)cfg->keepalive_ms * 1000000;
+	pp.ack_delay_ns = (uint64_t)cfg->ack_delay_us * 1000;
+	pp.cc = cfg->cc == MN_CC_FIXED ? MN_PROTO_CC_FIXED : MN_PROTO_CC_AUTO;
+	pp.target_qdelay_ns = (uint64_t)cfg->target_delay_us * 1000;
+	pp.connect_timeout_ns = (uint64_t)cfg->connect_timeout_ms * 1000000;
+	/* The library waits a second for a close's reply. */
+	pp.close_timeout_ns = 500000000ull;
+	pp.max_flows = MN_TRANSPORT_FLOWS;
+	pp.max_listeners = MN_TRANSPORT_LIS;
+	pp.tx_csum = offload ? MN_ENC_CSUM_NONE : (MN_ENC_CSUM_IP | MN_ENC_CSUM_UDP);
+	pp.rx_check_csum = rx_csum;
+	x->csum_offload = offload;
+	x->connect_timeout_ns = pp.connect_timeout_ns;
+
+	x->max_flows = MN_TRANSPORT_FLOWS;
+	x->flows = calloc(x->max_flows, sizeof(*x->flows));
+	for (x->bmask = 1; x->bmask < 2 * x->max_flows; x->bmask <<= 1)
+		;
+	x->bucket = calloc(x->bmask, sizeof(*x->bucket));
+	x->bmask--;
+	x->max_segs = MN_MSS(mtu) ? (MN_MAX_MSG + MN_MSS(mtu) - 1) / MN_MSS(mtu) + 1 : 0;
+	if (x->max_segs > UINT16_MAX)
+		x->max_segs = UINT16_MAX;
+	x->segs = calloc(x->max_segs, sizeof(*x->segs));
+	if (!x->flows || !x->bucket || !x->segs)
+		goto nomem;
+	for (i = 0; i < x->max_flows; i++)
+		x->flows[i].free_next = i + 2 <= x->max_flows ? i + 2 : 0;
+	x->free_head = 1;
+	x->ep = mn_proto_create(&pp, &ops, clock_ns(x));
+	if (x->ep == NULL) {
+		int err = errno;
+
+		mn_transport_fini(x);
+		return err ? -err : -EINVAL;
+	}
+	x->deadline = UINT64_MAX;
+	return 0;
+nomem:
+	mn_transport_fini(x);
+	return -ENOMEM;
+}
+
+void mn_transport_fini(struct mn_transport *x)
+{
+	for (unsigned i = 0; i < x->npend; i++)
+		rte_pktmbuf_free(x->pend[i].msg.head);
+	x->npend = 0;
+	if (x->ep)
+		mn_proto_destroy(x->ep);
+	x->ep = NULL;
+	free(x->flows);
+	free(x->bucket);
+	free(x->segs);
+	x->flows = NULL;
+	x->bucket = NULL;
+	x->segs = NULL;
+}
+
+const struct mn_transport_stats *mn_transport_stats(const struct mn_transport *t)
+{
+	return &t->st;
+}
+
+uint32_t mn_transport_nflows(const struct mn_transport *t)
+{
+	return t->n_flows;
+}
+
+const struct mn_proto *mn_transport_proto(const struct mn_transport *t)
+{
+	return t->ep;
+}
