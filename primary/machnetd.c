@@ -38,6 +38,7 @@
 #include "mn_instance.h"
 #include "mn_log.h"
 #include "mn_memif.h"
+#include "mn_notify.h"
 #include "mn_port.h"
 #include "mn_telemetry.h"
 #include "mn_transport.h"
@@ -458,6 +459,8 @@ static int start_engines(void)
 	}
 	mn_log("ready: %u engine(s), %u interface(s), pid %d", g_cfg.n_engines, D.n_ports,
 	       (int)getpid());
+	/* systemd Type=notify: the ports are up and apps can attach. */
+	mn_notify("READY=1\nSTATUS=ready");
 	return 0;
 }
 
@@ -522,6 +525,7 @@ static void supervise(void)
 		}
 	}
 	mn_log("stopping");
+	mn_notify("STOPPING=1");
 }
 
 int main(int argc, char **argv)

@@ -588,6 +588,10 @@ static int cross_checks(struct ctx *c, const struct lines *ln)
 		return mn_cfg_fail_line(c, ln->min_rto ? ln->min_rto : ln->max_rto,
 				 "'transport.min_rto_us' %u must be <= 'transport.max_rto_us' %u",
 				 cfg->min_rto_us, cfg->max_rto_us);
+	if (cfg->plain_min_rto_us > cfg->max_rto_us)
+		return mn_cfg_fail_line(c, ln->plain_min_rto ? ln->plain_min_rto : ln->max_rto,
+				 "'transport.plain_min_rto_us' %u must be <= 'transport.max_rto_us' %u",
+				 cfg->plain_min_rto_us, cfg->max_rto_us);
 	/* A held ACK must never look like a loss to the peer. */
 	if (cfg->ack_delay_us > cfg->min_rto_us / 2) {
 		if (ln->ack_delay)
@@ -630,6 +634,7 @@ static int parse_plain_sections(struct ctx *c, const config_setting_t *root, str
 	ln->min_rto = lines[K_TR_MIN_RTO];
 	ln->max_rto = lines[K_TR_MAX_RTO];
 	ln->ack_delay = lines[K_TR_ACK_DELAY];
+	ln->plain_min_rto = lines[K_TR_PLAIN_MIN_RTO];
 	if ((r = parse_section(c, root, G_ENGINE, &g, lines)) ||
 	    (r = parse_section(c, root, G_ARP, &g, lines)) ||
 	    (r = parse_section(c, root, G_APPS, &g, lines)))

@@ -78,6 +78,7 @@ struct mn_config {
 	/* transport */
 	uint32_t min_rto_us;		/* default 1000 */
 	uint32_t max_rto_us;		/* default 1000000 */
+	uint32_t plain_min_rto_us;	/* toward plain Machnet peers, default 10000, 0 = min_rto_us */
 	uint32_t max_retries;		/* default 8 */
 	uint32_t window;		/* packets, default 32 */
 	enum mn_cc_mode cc;

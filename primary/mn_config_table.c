@@ -99,7 +99,8 @@ static const struct key iface_keys[] = {
 	  .help = "IP MTU of the link (Ethernet payload). Frames up to `mtu + 14` bytes." },
 	{ "rx_checksum", KT_BOOL, I(rx_checksum), .def = 1,
 	  .help = "Verify IPv4 and UDP checksums on receive (drop bad ones). Turn off only on links that cannot "
-		  "corrupt (memif)." },
+		  "corrupt (memif). A Machnet peer whose NIC has no TX checksum offload may send IPv4 checksum "
+		  "0: such frames are dropped (counted as a codec drop) unless this is false." },
 };
 
 static const struct key transport_keys[] = {
@@ -145,6 +146,15 @@ static const struct key transport_keys[] = {
 		  "default to half of it; set explicitly above that half it is an error. Measured on the 2-vCPU "
 		  "test machine: window-1 P50 14.0 -> 12.0 us in its slow vCPU mode, about the same (+5% RPC/s) "
 		  "in the fast mode (docs/PERFORMANCE.md)." },
+	{ "plain_min_rto_us", KT_INT, C(plain_min_rto_us),
+	  .def = MN_PROTO_DEFAULT_PLAIN_MIN_RTO_NS / NS_PER_US, .lo = 0, .hi = 60000000,
+	  .range_md = "0..60000000, <= `max_rto_us` (0 = `min_rto_us`)",
+	  .help = "Lower bound of the retransmission timeout toward a plain Machnet peer (no extensions "
+		  "agreed). Machnet's engine can go milliseconds without running on a shared CPU (3.4 ms "
+		  "seen); with the 1 ms floor each such pause fired a spurious RTO. 10 ms outlasts such "
+		  "pauses; Machnet's own RTO is about 3 s. Spurious RTOs that still happen are detected and "
+		  "undone (counter `rtos_spurious`). Lower it only on a lossy link to a peer that is never "
+		  "descheduled: a loss only the RTO repairs waits this long." },
 };
 
 static const struct key engine_keys[] = {

@@ -22,7 +22,7 @@
 	X(rx_frames) X(rx_not_local) X(rx_data) X(rx_dup) X(rx_out_of_window) X(rx_ooo) \
 	X(rx_backpressure) X(rx_nomem) X(rx_bad_framing) X(rx_acks) X(rx_stale_acks) \
 	X(rx_dup_acks) X(rx_rst) X(rx_rst_ignored) X(rx_syn_ignored) X(rx_synack_ignored) \
-	X(rx_unexpected) X(retransmits) X(fast_retransmits) X(rtos) X(rst_sent) \
+	X(rx_unexpected) X(retransmits) X(fast_retransmits) X(rtos) X(rtos_spurious) X(rst_sent) \
 	X(rst_unknown_sent) X(flows_opened) X(flows_failed) \
 	X(keepalives_sent) X(keepalive_failures) X(tx_piggy_acks) X(rx_piggy_acks)
 

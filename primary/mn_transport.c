@@ -529,6 +529,7 @@ int mn_transport_init(struct mn_transport *x, const struct mn_transport_env *env
 	pp.mtu = mtu;
 	pp.window = cfg->window;
 	pp.min_rto_ns = (uint64_t)cfg->min_rto_us * 1000;
+	pp.plain_min_rto_ns = (uint64_t)cfg->plain_min_rto_us * 1000;
 	pp.max_rto_ns = (uint64_t)cfg->max_rto_us * 1000;
 	pp.max_retries = cfg->max_retries;
 	pp.keepalive_ns = (uint64_t)cfg->keepalive_ms * 1000000;

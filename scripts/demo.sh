@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # demo.sh: machnet-mp on one machine, from a fresh clone, in one command.
 #
-#   sudo scripts/demo.sh [--duration S] [--no-setup]
+#   scripts/demo.sh [--duration S] [--no-setup]     (as root; from a user: sudo scripts/demo.sh)
 #
 # 1. scripts/setup.sh: packages, hugepages, build (only what is missing);
 # 2. starts two machnetd linked by memif (conf/mn-a.conf as 198.18.0.1,

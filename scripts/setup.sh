@@ -49,7 +49,7 @@ need_root() {
 
 PACKAGES="build-essential pkg-config meson ninja-build dpdk dpdk-dev libdpdk-dev
 libconfig-dev libcunit1-dev clang llvm libbpf-dev iproute2 iputils-ping python3 procps
-util-linux kmod bpftool ethtool tcpdump tshark"
+util-linux kmod bpftool ethtool tcpdump tshark debhelper dpkg-dev lintian groff man-db systemd"
 
 if [ "$DO_INSTALL" = 1 ]; then
 	missing=""

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # test.sh: set the machine up, build, and run every test of machnet-mp.
 #
-#   sudo scripts/test.sh [--quick] [--no-setup] [--contend] [--suite NAME]...
+#   scripts/test.sh [--quick] [--no-setup] [--contend] [--suite NAME]...  (as root, or with sudo)
 #
 # Runs, in order:
 #   1. scripts/setup.sh (packages, hugepages, build in build/);
 #   2. the unit and integration suites of build/ (gcc);
 #   3. the unit suite again under ASan+UBSan (build-asan/);
-#   4. a clang build with the libFuzzer target, fuzzed for 60 s (build-clang/).
+#   4. a clang build with the libFuzzer target, fuzzed for 60 s (build-clang/);
+#   5. scripts/package.sh --check: the Debian packages built, lintian, and
+#      an app built with pkg-config against the unpacked packages (build-deb/).
 # Ends with one line "N passed, N failed" (", N skipped" when some were)
 # and exits non-zero when anything failed. --quick runs step 2 only.
 # --contend runs the tests with one CPU-bound process per CPU beside them
@@ -35,7 +37,7 @@ while [ $# -gt 0 ]; do
 	--no-setup) SETUP=0; shift ;;
 	--contend) CONTEND=1; shift ;;
 	--suite) SUITES+=("$2"); shift 2 ;;
-	-h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "test.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -128,6 +130,14 @@ run_step build "" "${SUITES[@]}"
 if [ "$QUICK" = 0 ]; then
 	run_step build-asan "-Db_sanitize=address,undefined -Db_lundef=false" unit
 	CC=clang run_step build-clang "-Dfuzz=true" fuzz
+	echo "== build-deb: scripts/package.sh --check"
+	if scripts/package.sh --check >build-deb.log 2>&1; then
+		pass=$((pass + 1))
+		tail -1 build-deb.log
+	else
+		tail -40 build-deb.log >&2
+		fail=$((fail + 1)); failed_names+=("build-deb: scripts/package.sh --check")
+	fi
 fi
 
 if [ ${#failed_names[@]} -gt 0 ]; then
