@@ -588,10 +588,14 @@ static int cross_checks(struct ctx *c, const struct lines *ln)
 		return mn_cfg_fail_line(c, ln->min_rto ? ln->min_rto : ln->max_rto,
 				 "'transport.min_rto_us' %u must be <= 'transport.max_rto_us' %u",
 				 cfg->min_rto_us, cfg->max_rto_us);
-	if (cfg->plain_min_rto_us > cfg->max_rto_us)
-		return mn_cfg_fail_line(c, ln->plain_min_rto ? ln->plain_min_rto : ln->max_rto,
-				 "'transport.plain_min_rto_us' %u must be <= 'transport.max_rto_us' %u",
-				 cfg->plain_min_rto_us, cfg->max_rto_us);
+	/* Left out, the plain-peer floor follows a smaller max_rto_us down. */
+	if (cfg->plain_min_rto_us > cfg->max_rto_us) {
+		if (ln->plain_min_rto)
+			return mn_cfg_fail_line(c, ln->plain_min_rto,
+					 "'transport.plain_min_rto_us' %u must be <= 'transport.max_rto_us' %u",
+					 cfg->plain_min_rto_us, cfg->max_rto_us);
+		c->cfg->plain_min_rto_us = cfg->max_rto_us;
+	}
 	/* A held ACK must never look like a loss to the peer. */
 	if (cfg->ack_delay_us > cfg->min_rto_us / 2) {
 		if (ln->ack_delay)

@@ -148,7 +148,7 @@ static const struct key transport_keys[] = {
 		  "in the fast mode (docs/PERFORMANCE.md)." },
 	{ "plain_min_rto_us", KT_INT, C(plain_min_rto_us),
 	  .def = MN_PROTO_DEFAULT_PLAIN_MIN_RTO_NS / NS_PER_US, .lo = 0, .hi = 60000000,
-	  .range_md = "0..60000000, <= `max_rto_us` (0 = `min_rto_us`)",
+	  .range_md = "0..60000000, <= `max_rto_us` (0 = `min_rto_us`; left out, at most `max_rto_us`)",
 	  .help = "Lower bound of the retransmission timeout toward a plain Machnet peer (no extensions "
 		  "agreed). Machnet's engine can go milliseconds without running on a shared CPU (3.4 ms "
 		  "seen); with the 1 ms floor each such pause fired a spurious RTO. 10 ms outlasts such "

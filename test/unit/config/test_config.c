@@ -266,6 +266,7 @@ static const struct bad_case {
 	{ "keepalive-negative.conf", 8, "'transport.keepalive_ms' must be in 0..3600000 (got -1)" },
 	{ "rto-order.conf", 9, "'transport.min_rto_us' 5000 must be <= 'transport.max_rto_us' 4000" },
 	{ "ack-delay-rto.conf", 10, "half of 'transport.min_rto_us' (200)" },
+	{ "plain-rto-max.conf", 10, "'transport.plain_min_rto_us' 6000 must be <= 'transport.max_rto_us' 5000" },
 	{ "ring-range.conf", 8, "'apps.channel_ring' must be in 64..65536 (got 32)" },
 	{ "ring-pow2.conf", 10, "'apps.channel_ring' must be a power of two" },
 	{ "apps-max.conf", 8, "'apps.max' must be in 1..128 (got 129)" },
