@@ -35,6 +35,21 @@ void mn_proto_params_default(struct mn_proto_params *p)
 	p->ack_delay_ns = MN_PROTO_DEFAULT_ACK_DELAY_NS;
 }
 
+/* Frees what mn_proto_create() allocated, the endpoint included (NULL
+ * members are fine: creation may have stopped half-way). */
+static void free_tables(struct mn_proto *ep)
+{
+	for (uint32_t i = 0; i < MN_PROTO_MAX_LOCAL; i++)
+		free(ep->ports[i]);
+	free(ep->flows);
+	free(ep->ht);
+	free(ep->ls);
+	free(ep->pool);
+	free(ep->scratch);
+	free(ep->tx_scratch);
+	free(ep);
+}
+
 struct mn_proto *mn_proto_create(const struct mn_proto_params *p, const struct mn_proto_ops *ops,
                                  uint64_t now)
 {
@@ -93,17 +108,8 @@ struct mn_proto *mn_proto_create(const struct mn_proto_params *p, const struct m
 	ep->zombies = NIL;
 	return ep;
 nomem:
-	if (ep) {
-		for (i = 0; i < MN_PROTO_MAX_LOCAL; i++)
-			free(ep->ports[i]);
-		free(ep->flows);
-		free(ep->ht);
-		free(ep->ls);
-		free(ep->pool);
-		free(ep->scratch);
-		free(ep->tx_scratch);
-		free(ep);
-	}
+	if (ep)
+		free_tables(ep);
 	errno = ENOMEM;
 	return NULL;
 }
@@ -118,15 +124,7 @@ void mn_proto_destroy(struct mn_proto *ep)
 		if (ep->flows[i].state != ST_FREE)
 			mn_flow_free(&ep->flows[i]);
 	mn_wheel_fini(&ep->wheel);
-	for (i = 0; i < MN_PROTO_MAX_LOCAL; i++)
-		free(ep->ports[i]);
-	free(ep->flows);
-	free(ep->ht);
-	free(ep->ls);
-	free(ep->pool);
-	free(ep->scratch);
-	free(ep->tx_scratch);
-	free(ep);
+	free_tables(ep);
 }
 
 uint32_t mn_proto_mss(const struct mn_proto *ep)

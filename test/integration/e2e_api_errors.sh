@@ -8,15 +8,11 @@
 # MACHNET_EV_SEND_FAILED (ENOTCONN), ENOENT and EBADF for gone flows and
 # channels. Then no flows are left and the pools are back where they started.
 . "$(dirname "$0")/lib.sh"
-mn_require_root
-mn_require_machnetd
-mn_require_apps
-mn_require_hugepages 600
+mn_e2e_require
 CONNECT_TIMEOUT_MS=300
 mn_pair "/^transport = /d" "\$a transport = { cc = \"fixed\"; connect_timeout_ms = $CONNECT_TIMEOUT_MS; };"
 
-base_a=$(mn_stat "$MN_A" pool_in_use) || mn_fail "telemetry of $MN_A"
-base_b=$(mn_stat "$MN_B" pool_in_use) || mn_fail "telemetry of $MN_B"
+mn_pool_base
 
 mn_app closer "$MN_B" "$MN_ECHO_CHECK" closer 198.18.0.2 7100
 CP=$MN_PID
@@ -30,9 +26,7 @@ cat "$MN_TMP/errors.log"
 mn_wait_exit "$CP" 10
 [ "$MN_RC" -eq 0 ] || mn_fail "closer: exit $MN_RC: $(cat "$MN_TMP/closer.log")"
 
-mn_wait_stat "$MN_A" flows 0 10 >/dev/null || mn_fail "mn-a still has flows"
-mn_wait_stat "$MN_B" flows 0 10 >/dev/null || mn_fail "mn-b still has flows"
-v=$(mn_wait_stat "$MN_A" pool_in_use "$base_a" 10) || mn_fail "mn-a pool in use $v, started at $base_a"
-v=$(mn_wait_stat "$MN_B" pool_in_use "$base_b" 10) || mn_fail "mn-b pool in use $v, started at $base_b"
+mn_no_flows
+mn_pools_back
 mn_stop_pair
 mn_log "PASS"

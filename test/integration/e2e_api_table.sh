@@ -18,8 +18,7 @@ CONNECT_TIMEOUT_MS=300
 PORT=7300
 mn_pair "/^transport = /d" "\$a transport = { cc = \"fixed\"; connect_timeout_ms = $CONNECT_TIMEOUT_MS; };"
 
-base_a=$(mn_stat "$MN_A" pool_in_use) || mn_fail "telemetry of $MN_A"
-base_b=$(mn_stat "$MN_B" pool_in_use) || mn_fail "telemetry of $MN_B"
+mn_pool_base
 
 mn_app serve "$MN_B" "$MN_API_TABLE" serve "$PORT" 60
 SP=$MN_PID
@@ -33,9 +32,7 @@ grep -q '^all rows as documented' "$MN_TMP/table.log" || mn_fail "table did not 
 mn_wait_exit "$SP" 20
 [ "$MN_RC" -eq 0 ] || mn_fail "serve: exit $MN_RC: $(cat "$MN_TMP/serve.log")"
 
-mn_wait_stat "$MN_A" flows 0 10 >/dev/null || mn_fail "mn-a still has flows"
-mn_wait_stat "$MN_B" flows 0 10 >/dev/null || mn_fail "mn-b still has flows"
-v=$(mn_wait_stat "$MN_A" pool_in_use "$base_a" 10) || mn_fail "mn-a pool in use $v, started at $base_a"
-v=$(mn_wait_stat "$MN_B" pool_in_use "$base_b" 10) || mn_fail "mn-b pool in use $v, started at $base_b"
+mn_no_flows
+mn_pools_back
 mn_stop_pair
 mn_log "PASS"

@@ -23,14 +23,21 @@ flowing() {	# NAME PID: the client has a second with responses
 	mn_wait_log "$MN_TMP/$1.log" 'RX +[1-9][0-9]* msg/s' 30 "$2" || mn_fail "$1 did not flow"
 }
 
+# exchange N PORT: a msg_gen server sN on A and its client cN on B (window
+# 32, verified), flowing; their PIDs in SRV and CLI.
+exchange() {
+	mn_app "s$1" "$MN_A" "$MN_MSG_GEN" --local_ip 198.18.0.1 --local_port "$2"
+	SRV=$MN_PID
+	mn_wait_log "$MN_TMP/s$1.log" 'server listening' 20 "$SRV" || mn_fail "msg_gen server"
+	mn_app "c$1" "$MN_B" "$MN_MSG_GEN" --local_ip 198.18.0.2 --remote_ip 198.18.0.1 \
+		--remote_port "$2" --msg_window 32 --verify --duration 120
+	CLI=$MN_PID
+	flowing "c$1" "$CLI"
+}
+
 # 1. The server app dies.
-mn_app s1 "$MN_A" "$MN_MSG_GEN" --local_ip 198.18.0.1 --local_port 888
-S1=$MN_PID
-mn_wait_log "$MN_TMP/s1.log" 'server listening' 20 "$S1" || mn_fail "msg_gen server"
-mn_app c1 "$MN_B" "$MN_MSG_GEN" --local_ip 198.18.0.2 --remote_ip 198.18.0.1 --remote_port 888 \
-	--msg_window 32 --verify --duration 120
-C1=$MN_PID
-flowing c1 "$C1"
+exchange 1 888
+S1=$SRV C1=$CLI
 t0=$(date +%s.%N)
 kill -9 "$S1"
 mn_wait_exit "$C1" 15
@@ -60,13 +67,8 @@ mn_log "2. hello_world server killed: \"$(grep -m1 'was reset' "$MN_TMP/h-cli.lo
 # 3. The server's machnetd dies. At most KA_MS + (RETRIES+1) RTOs of
 # <= MAX_RTO_MS = 750 ms on a quiet machine; the bound (30 s, 40x) allows
 # for a loaded 2-core box and is still a quarter of --duration.
-mn_app s3 "$MN_A" "$MN_MSG_GEN" --local_ip 198.18.0.1 --local_port 890
-S3=$MN_PID
-mn_wait_log "$MN_TMP/s3.log" 'server listening' 20 "$S3" || mn_fail "msg_gen server"
-mn_app c3 "$MN_B" "$MN_MSG_GEN" --local_ip 198.18.0.2 --remote_ip 198.18.0.1 --remote_port 890 \
-	--msg_window 32 --verify --duration 120
-C3=$MN_PID
-flowing c3 "$C3"
+exchange 3 890
+S3=$SRV C3=$CLI
 t0=$(date +%s.%N)
 kill -9 "$MN_PA"
 mn_wait_exit "$C3" 30
