@@ -3,10 +3,10 @@
  * slot over a buffer whose byte i is (uint8_t)i), are recognised and
  * answered as it expects; ours are echoed and verified on every byte; and
  * responses in neither layout are told apart. */
-#include <CUnit/Basic.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "../../common/mn_cunit.h"
 #include "mn_mgfmt.h"
 
 #define BIG 3000	/* past several 256-byte pattern periods */
@@ -176,19 +176,12 @@ static void test_unknown_replies(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	unsigned fails;
+	static const struct mn_cu_test tests[] = {
+		{ "classify_requests", test_classify_requests },
+		{ "machnet_answer", test_machnet_answer },
+		{ "ours_echo", test_ours_echo },
+		{ "unknown_replies", test_unknown_replies },
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("mgfmt", NULL, NULL);
-	CU_add_test(s, "classify_requests", test_classify_requests);
-	CU_add_test(s, "machnet_answer", test_machnet_answer);
-	CU_add_test(s, "ours_echo", test_ours_echo);
-	CU_add_test(s, "unknown_replies", test_unknown_replies);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
+	return mn_cu_run("mgfmt", tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <CUnit/Basic.h>
 #include <rte_mbuf.h>
 
 #include "mn_chan.h"
+#include "mn_cunit.h"
 
 #define NOBJ 1000
 #define STRIDE 256	/* like a pool: objects 64-aligned, not adjacent */
@@ -273,22 +273,22 @@ static void test_chain_malformed(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	unsigned failures;
+	static const struct mn_cu_test tests[] = {
+		{ "object map finds exactly the objects", test_objmap_exact },
+		{ "object map rejects garbage", test_objmap_garbage },
+		{ "object map add errors", test_objmap_add_errors },
+		{ "object map: runs of strided objects", test_objmap_runs },
+		{ "valid chain accepted", test_chain_valid },
+		{ "foreign buffers rejected", test_chain_foreign },
+		{ "malformed chains rejected", test_chain_malformed },
+	};
+	int rc;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("chan", setup, teardown);
-	CU_add_test(s, "object map finds exactly the objects", test_objmap_exact);
-	CU_add_test(s, "object map rejects garbage", test_objmap_garbage);
-	CU_add_test(s, "object map add errors", test_objmap_add_errors);
-	CU_add_test(s, "object map: runs of strided objects", test_objmap_runs);
-	CU_add_test(s, "valid chain accepted", test_chain_valid);
-	CU_add_test(s, "foreign buffers rejected", test_chain_foreign);
-	CU_add_test(s, "malformed chains rejected", test_chain_malformed);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
+	/* One object map and memory block shared by every test (it was the
+	 * suite's init/cleanup); a failed setup fails the run. */
+	if (setup() != 0)
+		return 1;
+	rc = mn_cu_run("chan", tests, sizeof(tests) / sizeof(tests[0]));
+	teardown();
+	return rc;
 }

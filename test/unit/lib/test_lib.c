@@ -14,9 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <CUnit/Basic.h>
-
 #include "machnet.h"
+#include "mn_cunit.h"
 #include "mn_lib.h"
 
 #define ABSENT "mnunitabsent"
@@ -456,29 +455,22 @@ static void test_api_subset_without_machnetd(void)
 
 int main(int argc, char **argv)
 {
-	CU_pSuite s;
-	unsigned failures;
+	static const struct mn_cu_test tests[] = {
+		{ "NULL channel is EINVAL everywhere", test_null_channel },
+		{ "foreign channel is EBADF, never dereferenced", test_foreign_channel },
+		{ "forged handle values are EBADF", test_forged_handles },
+		{ "the library never prints (MACHNET_DEBUG=1 does)", test_no_stderr },
+		{ "message sizes and msghdr checks", test_sizes },
+		{ "IP strings and ports", test_ip_and_ports },
+		{ "instance names", test_instance_names },
+		{ "EAL arguments must say secondary", test_eal_args },
+		{ "init without machnetd", test_init_without_machnetd },
+		{ "primary liveness via config lock", test_primary_liveness },
+		{ "strerror covers every documented errno", test_strerror },
+		{ "zc_next with nothing", test_zc_next_null },
+		{ "Machnet-API program without machnetd", test_api_subset_without_machnetd },
+	};
 
 	g_api_subset = argc > 1 ? argv[1] : NULL;
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("lib", NULL, NULL);
-	CU_add_test(s, "NULL channel is EINVAL everywhere", test_null_channel);
-	CU_add_test(s, "foreign channel is EBADF, never dereferenced", test_foreign_channel);
-	CU_add_test(s, "forged handle values are EBADF", test_forged_handles);
-	CU_add_test(s, "the library never prints (MACHNET_DEBUG=1 does)", test_no_stderr);
-	CU_add_test(s, "message sizes and msghdr checks", test_sizes);
-	CU_add_test(s, "IP strings and ports", test_ip_and_ports);
-	CU_add_test(s, "instance names", test_instance_names);
-	CU_add_test(s, "EAL arguments must say secondary", test_eal_args);
-	CU_add_test(s, "init without machnetd", test_init_without_machnetd);
-	CU_add_test(s, "primary liveness via config lock", test_primary_liveness);
-	CU_add_test(s, "strerror covers every documented errno", test_strerror);
-	CU_add_test(s, "zc_next with nothing", test_zc_next_null);
-	CU_add_test(s, "Machnet-API program without machnetd", test_api_subset_without_machnetd);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
+	return mn_cu_run("lib", tests, sizeof(tests) / sizeof(tests[0]));
 }

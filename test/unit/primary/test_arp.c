@@ -1,8 +1,8 @@
 /* Unit tests of mn_arp: the engine's neighbour table, driven by a fake clock. */
-#include <CUnit/Basic.h>
 #include <errno.h>
 #include <string.h>
 
+#include "mn_cunit.h"
 #include "mn_neigh.h"
 
 #define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
@@ -203,29 +203,18 @@ static void test_next_hop(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	unsigned fails;
+	static const struct mn_cu_test tests[] = {
+		{ "init rejects zero params", test_init_rejects_zero },
+		{ "learn and lookup", test_learn_lookup },
+		{ "entries expire", test_expire },
+		{ "used entries are refreshed, idle ones age out", test_refresh_used_only },
+		{ "pending resolution completes on the reply", test_pending_completion },
+		{ "retries are paced, then the resolution fails and is held",
+		  test_pending_retries_and_failure },
+		{ "tick honours max", test_tick_max },
+		{ "table full", test_table_full },
+		{ "next hop: subnet vs gateway", test_next_hop },
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("mn_arp", NULL, NULL);
-	if (!s ||
-	    !CU_add_test(s, "init rejects zero params", test_init_rejects_zero) ||
-	    !CU_add_test(s, "learn and lookup", test_learn_lookup) ||
-	    !CU_add_test(s, "entries expire", test_expire) ||
-	    !CU_add_test(s, "used entries are refreshed, idle ones age out", test_refresh_used_only) ||
-	    !CU_add_test(s, "pending resolution completes on the reply", test_pending_completion) ||
-	    !CU_add_test(s, "retries are paced, then the resolution fails and is held",
-			 test_pending_retries_and_failure) ||
-	    !CU_add_test(s, "tick honours max", test_tick_max) ||
-	    !CU_add_test(s, "table full", test_table_full) ||
-	    !CU_add_test(s, "next hop: subnet vs gateway", test_next_hop)) {
-		CU_cleanup_registry();
-		return 2;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
+	return mn_cu_run("mn_arp", tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -1,11 +1,11 @@
 /* Unit tests of mn_pkt: the engine's ARP/ICMP responder and classifier, fed
  * real frames. The ICMP frames were built and checksummed by an independent
  * implementation (Python's struct + RFC 1071 sum), not by mn_csum. */
-#include <CUnit/Basic.h>
 #include <errno.h>
 #include <string.h>
 
 #include "mn_csum.h"
+#include "mn_cunit.h"
 #include "mn_frame.h"
 #include "mn_wire.h"
 
@@ -324,29 +324,18 @@ static void test_drop_names(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	unsigned fails;
+	static const struct mn_cu_test tests[] = {
+		{ "real frame checksums", test_real_frame_checksums },
+		{ "echo request -> exact reply", test_echo_reply },
+		{ "echo with link padding", test_echo_padding_trimmed },
+		{ "IPv4 drops by reason", test_ipv4_drops },
+		{ "protocol drops, rx_csum off", test_ipv4_protocol_drops },
+		{ "UDP with/without transport magic", test_udp_transport },
+		{ "ARP request answered and asker learned", test_arp_request_answered },
+		{ "ARP not for us, malformed", test_arp_not_for_us },
+		{ "ARP reply completes a pending resolution", test_arp_reply_completes },
+		{ "drop reason names, stats layout", test_drop_names },
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("mn_pkt", NULL, NULL);
-	if (!s ||
-	    !CU_add_test(s, "real frame checksums", test_real_frame_checksums) ||
-	    !CU_add_test(s, "echo request -> exact reply", test_echo_reply) ||
-	    !CU_add_test(s, "echo with link padding", test_echo_padding_trimmed) ||
-	    !CU_add_test(s, "IPv4 drops by reason", test_ipv4_drops) ||
-	    !CU_add_test(s, "protocol drops, rx_csum off", test_ipv4_protocol_drops) ||
-	    !CU_add_test(s, "UDP with/without transport magic", test_udp_transport) ||
-	    !CU_add_test(s, "ARP request answered and asker learned", test_arp_request_answered) ||
-	    !CU_add_test(s, "ARP not for us, malformed", test_arp_not_for_us) ||
-	    !CU_add_test(s, "ARP reply completes a pending resolution", test_arp_reply_completes) ||
-	    !CU_add_test(s, "drop reason names, stats layout", test_drop_names)) {
-		CU_cleanup_registry();
-		return 2;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
+	return mn_cu_run("mn_pkt", tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -7,8 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <CUnit/Basic.h>
-
+#include "mn_cunit.h"
 #include "mn_quiesce.h"
 
 static _Atomic int g_cmd;	/* 1: enter and hold, 2: exit, 3: quit */
@@ -111,22 +110,18 @@ static void test_wait_is_bounded(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	unsigned fails;
+	static const struct mn_cu_test tests[] = {
+		{ "an engine between iterations costs munmap nothing", test_idle_engine_no_wait },
+		{ "munmap waits for the iteration in progress", test_munmap_waits_for_iteration },
+		{ "the wait is bounded", test_wait_is_bounded },
+	};
+	int rc;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("quiesce", NULL, NULL);
-	CU_add_test(s, "an engine between iterations costs munmap nothing", test_idle_engine_no_wait);
-	CU_add_test(s, "munmap waits for the iteration in progress", test_munmap_waits_for_iteration);
-	CU_add_test(s, "the wait is bounded", test_wait_is_bounded);
+	/* The engine thread every test drives lives for the whole run. */
 	if (pthread_create(&g_engine, NULL, engine, NULL) != 0)
 		return 1;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_tests_failed();
+	rc = mn_cu_run("quiesce", tests, sizeof(tests) / sizeof(tests[0]));
 	atomic_store(&g_cmd, 3);
 	pthread_join(g_engine, NULL);
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
+	return rc;
 }

@@ -1,11 +1,11 @@
 /* Handshake, reset and failure paths of mn_proto over the simulated network,
  * with frames dropped or rewritten by the simulator's filter hook. */
-#include <CUnit/Basic.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "mn_cunit.h"
 #include "mn_proto.h"
 #include "mn_sim.h"
 #include "mn_wire.h"
@@ -830,10 +830,7 @@ static void test_abort_in_event(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} tests[] = {
+	static const struct mn_cu_test tests[] = {
 		{ "normal handshake, data, negotiation", test_normal },
 		{ "lost SYN", test_lost_syn },
 		{ "lost SYN-ACK", test_lost_synack },
@@ -850,21 +847,6 @@ int main(void)
 		{ "abort and connect again from inside deliver", test_abort_reconnect_in_deliver },
 		{ "abort from inside event callbacks", test_abort_in_event },
 	};
-	CU_pSuite s;
-	unsigned failed;
-	size_t i;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("proto_handshake", NULL, NULL);
-	if (!s)
-		return 2;
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(s, tests[i].name, tests[i].fn))
-			return 2;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return mn_cu_run("proto_handshake", tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -17,12 +17,12 @@
  *     them) that is descheduled for 1-5 ms at a time: retransmissions per
  *     RTO within 2x of the same run toward an extension peer, every message
  *     delivered; and with the default plain_min_rto_ns no RTO at all. */
-#include <CUnit/Basic.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "mn_cunit.h"
 #include "mn_pcap.h"
 #include "mn_proto.h"
 #include "mn_sim.h"
@@ -647,23 +647,12 @@ static void test_descheduled_peer(void)
 
 int main(int argc, char **argv)
 {
-	CU_pSuite s;
-	unsigned failed;
+	static const struct mn_cu_test tests[] = {
+		{ "rexmit episode: only unACKed resent, spurious RTO undone", test_rexmit_episode },
+		{ "control frames and hello_world against Machnet", test_ctrl_and_hello },
+		{ "plain Machnet peer descheduled 1-5 ms", test_descheduled_peer },
+	};
 
 	g_dir = argc > 1 ? argv[1] : "test/data/machnet-interop";
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("proto_interop", NULL, NULL);
-	if (!s || !CU_add_test(s, "rexmit episode: only unACKed resent, spurious RTO undone",
-	                       test_rexmit_episode) ||
-	    !CU_add_test(s, "control frames and hello_world against Machnet", test_ctrl_and_hello) ||
-	    !CU_add_test(s, "plain Machnet peer descheduled 1-5 ms", test_descheduled_peer)) {
-		CU_cleanup_registry();
-		return 2;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return mn_cu_run("proto_interop", tests, sizeof(tests) / sizeof(tests[0]));
 }

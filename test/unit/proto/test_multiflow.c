@@ -8,12 +8,12 @@
  * run must finish within a simulated-time bound: a flow whose queued data is
  * never sent (a stall) fails it. Extension and plain modes, with and
  * without loss, and with hosts that are descheduled for milliseconds. */
-#include <CUnit/Basic.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "mn_cunit.h"
 #include "mn_proto.h"
 #include "mn_sim.h"
 
@@ -415,20 +415,10 @@ static void test_multiflow_plain(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	unsigned failed;
+	static const struct mn_cu_test tests[] = {
+		{ "concurrent echo flows, extensions agreed", test_multiflow_ext },
+		{ "concurrent echo flows, plain Machnet mode", test_multiflow_plain },
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("proto_multiflow", NULL, NULL);
-	if (!s || !CU_add_test(s, "concurrent echo flows, extensions agreed", test_multiflow_ext) ||
-	    !CU_add_test(s, "concurrent echo flows, plain Machnet mode", test_multiflow_plain)) {
-		CU_cleanup_registry();
-		return 2;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return mn_cu_run("proto_multiflow", tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -7,12 +7,12 @@
  * handshake, deliver the same messages and answer with the same control
  * frames as Machnet's A, byte for byte except the SACK bitmap (Machnet's is
  * garbage), the checksums and the timestamp. */
-#include <CUnit/Basic.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "mn_cunit.h"
 #include "mn_pcap.h"
 #include "mn_proto.h"
 #include "mn_wire.h"
@@ -320,19 +320,11 @@ static void test_multi_packet(void)
 
 int main(int argc, char **argv)
 {
-	CU_pSuite s;
-	unsigned failed;
+	static const struct mn_cu_test tests[] = {
+		{ "handshake_and_echo.pcap", test_handshake_and_echo },
+		{ "multi_packet_message.pcap", test_multi_packet },
+	};
 
 	g_dir = argc > 1 ? argv[1] : "test/data/machnet-trace";
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("proto_replay", NULL, NULL);
-	if (!s || !CU_add_test(s, "handshake_and_echo.pcap", test_handshake_and_echo) ||
-	    !CU_add_test(s, "multi_packet_message.pcap", test_multi_packet))
-		return 2;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return mn_cu_run("proto_replay", tests, sizeof(tests) / sizeof(tests[0]));
 }

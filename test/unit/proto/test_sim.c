@@ -4,13 +4,13 @@
  * Machnet mode. Every message must arrive
  * exactly once, intact and in order; the 5% loss case must finish within 3x
  * the loss-free simulated time. */
-#include <CUnit/Basic.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "mn_cunit.h"
 #include "mn_proto.h"
 #include "mn_sim.h"
 
@@ -382,21 +382,11 @@ static void test_sim_plain(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	unsigned failed;
+	static const struct mn_cu_test tests[] = {
+		{ "all conditions, extensions agreed", test_sim_extensions },
+		{ "all conditions, extensions + piggybacked ACKs", test_sim_piggy },
+		{ "all conditions, plain Machnet mode", test_sim_plain },
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("proto_sim", NULL, NULL);
-	if (!s || !CU_add_test(s, "all conditions, extensions agreed", test_sim_extensions) ||
-	    !CU_add_test(s, "all conditions, extensions + piggybacked ACKs", test_sim_piggy) ||
-	    !CU_add_test(s, "all conditions, plain Machnet mode", test_sim_plain)) {
-		CU_cleanup_registry();
-		return 2;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return mn_cu_run("proto_sim", tests, sizeof(tests) / sizeof(tests[0]));
 }
