@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../../common/mn_cunit.h"
+#include "mn_cunit.h"
 #include "mn_mgfmt.h"
 
 #define BIG 3000	/* past several 256-byte pattern periods */
