@@ -33,6 +33,7 @@ LIBDIR=${LIBDIR%/}
 
 # 1. Debian's layout (FHS under the prefix).
 for f in "$P/sbin/machnetd" "$P/bin/msg_gen" "$P/bin/hello_world" "$P/bin/machnet-stat" \
+	"$P/bin/mn-pingpong" "$P/bin/mn-rawecho" "$P/bin/mn-yieldchain" "$P/bin/mn-hiccup" \
 	"${LIBDIR#"$ROOT"}/libmachnet.so.0" "${LIBDIR#"$ROOT"}/libmachnet.so" \
 	"${LIBDIR#"$ROOT"}/pkgconfig/libmachnet.pc" "$P/include/machnet.h" \
 	"$E/machnet/mn-a.conf" "$E/machnet/mn-b.conf" "$E/default/machnet" \
