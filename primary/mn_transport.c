@@ -17,64 +17,6 @@
 
 /* ---------------- flow table ---------------- */
 
-static inline uint32_t tuple_hash(uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport)
-{
-	uint64_t k = ((uint64_t)lip << 32 | rip) ^ ((uint64_t)lport << 16 | rport) * 0x9e3779b97f4a7c15ull;
-
-	k ^= k >> 29;
-	k *= 0xbf58476d1ce4e5b9ull;
-	return (uint32_t)(k >> 32);
-}
-
-struct mn_tr_flow *mn_tr_flow_find(struct mn_transport *x, uint32_t lip, uint16_t lport, uint32_t rip,
-				   uint16_t rport)
-{
-	uint32_t i;
-
-	if (x->last) {
-		struct mn_tr_flow *c = &x->flows[x->last - 1];
-
-		if (c->lip == lip && c->rip == rip && c->lport == lport && c->rport == rport &&
-		    c->f != NULL)
-			return c;
-	}
-	for (i = x->bucket[tuple_hash(lip, lport, rip, rport) & x->bmask]; i != 0;
-	     i = x->flows[i - 1].hnext) {
-		struct mn_tr_flow *c = &x->flows[i - 1];
-
-		if (c->lip == lip && c->rip == rip && c->lport == lport && c->rport == rport) {
-			x->last = i;
-			return c;
-		}
-	}
-	return NULL;
-}
-
-void mn_tr_flow_hash_add(struct mn_transport *x, struct mn_tr_flow *xf)
-{
-	uint32_t b = tuple_hash(xf->lip, xf->lport, xf->rip, xf->rport) & x->bmask;
-
-	xf->hnext = x->bucket[b];
-	x->bucket[b] = (uint32_t)(xf - x->flows) + 1;
-}
-
-static void xflow_hash_del(struct mn_transport *x, struct mn_tr_flow *xf)
-{
-	uint32_t me = (uint32_t)(xf - x->flows) + 1;
-	uint32_t *pp = &x->bucket[tuple_hash(xf->lip, xf->lport, xf->rip, xf->rport) & x->bmask];
-
-	while (*pp != 0) {
-		if (*pp == me) {
-			*pp = xf->hnext;
-			break;
-		}
-		pp = &x->flows[*pp - 1].hnext;
-	}
-	xf->hnext = 0;
-	if (x->last == me)
-		x->last = 0;
-}
-
 struct mn_tr_flow *mn_tr_flow_alloc(struct mn_transport *x, uint16_t chan)
 {
 	struct mn_tr_flow *xf;
@@ -98,8 +40,6 @@ void mn_tr_flow_free(struct mn_transport *x, struct mn_tr_flow *xf)
 {
 	if (xf->state == XF_FREE)
 		return;
-	if (xf->f != NULL)
-		xflow_hash_del(x, xf);
 	if (xf->state == XF_ARP)
 		x->n_arp--;
 	xf->f = NULL;
@@ -276,7 +216,6 @@ static void on_accepted(struct mn_transport *x, struct mn_flow *f, void *cookie)
 	xf->lport = fi.local_port;
 	xf->rport = fi.remote_port;
 	xf->state = XF_OPEN;
-	mn_tr_flow_hash_add(x, xf);
 	mn_flow_set_cookie(f, xf);
 	x->st.accepts++;
 	mn_tr_flow_event(x, xf, MN_EV_ACCEPTED, 0, &ev);
@@ -548,15 +487,11 @@ int mn_transport_init(struct mn_transport *x, const struct mn_transport_env *env
 
 	x->max_flows = MN_TRANSPORT_FLOWS;
 	x->flows = calloc(x->max_flows, sizeof(*x->flows));
-	for (x->bmask = 1; x->bmask < 2 * x->max_flows; x->bmask <<= 1)
-		;
-	x->bucket = calloc(x->bmask, sizeof(*x->bucket));
-	x->bmask--;
 	x->max_segs = MN_MSS(mtu) ? (MN_MAX_MSG + MN_MSS(mtu) - 1) / MN_MSS(mtu) + 1 : 0;
 	if (x->max_segs > UINT16_MAX)
 		x->max_segs = UINT16_MAX;
 	x->segs = calloc(x->max_segs, sizeof(*x->segs));
-	if (!x->flows || !x->bucket || !x->segs)
+	if (!x->flows || !x->segs)
 		goto nomem;
 	for (i = 0; i < x->max_flows; i++)
 		x->flows[i].free_next = i + 2 <= x->max_flows ? i + 2 : 0;
@@ -584,10 +519,8 @@ void mn_transport_fini(struct mn_transport *x)
 		mn_proto_destroy(x->ep);
 	x->ep = NULL;
 	free(x->flows);
-	free(x->bucket);
 	free(x->segs);
 	x->flows = NULL;
-	x->bucket = NULL;
 	x->segs = NULL;
 }
 

@@ -20,7 +20,8 @@
  *   (queued data ACKed or close timeout, RST to the peer), which then
  *   releases every buffer it held for them.
  * - Flow ids given to apps are the engine's flow-table index + 1; sends are
- *   looked up by tuple (the app's flow), in O(1).
+ *   looked up by tuple (the app's flow) in proto's flow hash, whose cookie
+ *   is the glue's entry: one lookup, one table.
  * Setup (mn_transport_init) runs on the main thread before the engine starts.
  */
 #ifndef MN_TRANSPORT_H
@@ -46,6 +47,8 @@ struct mn_flow;
 struct mn_seg;
 struct rte_mbuf;
 
+/* A flow's glue state; the proto flow's cookie points here (proto's flow
+ * hash finds it by tuple: mn_tr_flow_find). */
 struct mn_tr_flow {
 	struct mn_flow *f;	/* NULL while resolving ARP */
 	uint32_t lip, rip;
@@ -58,7 +61,6 @@ struct mn_tr_flow {
 	uint32_t gen;		/* bumped when freed: parked messages check it */
 	uint32_t npend;		/* messages of this flow parked */
 	uint32_t blocked;	/* round in which a send of it was refused */
-	uint32_t hnext;		/* hash chain: index + 1, 0 = end */
 	uint32_t free_next;
 	uint64_t arp_deadline;	/* ns */
 	struct mn_engine_cmd cmd;
@@ -130,9 +132,6 @@ struct mn_transport {
 	struct mn_tr_flow *flows;
 	uint32_t max_flows, free_head;	/* free_head: index + 1 */
 	uint32_t n_flows;
-	uint32_t *bucket;		/* index + 1 */
-	uint32_t bmask;
-	uint32_t last;			/* lookup cache: index + 1 */
 	struct mn_seg *segs;		/* scratch: one message's segments */
 	uint32_t max_segs;
 	struct mn_tr_listener lis[MN_TRANSPORT_LIS];

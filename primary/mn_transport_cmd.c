@@ -39,7 +39,6 @@ static void start_connect(struct mn_transport *x, struct mn_tr_flow *xf, const u
 	xf->f = f;
 	xf->lport = fi.local_port;
 	xf->state = XF_OPENING;
-	mn_tr_flow_hash_add(x, xf);
 	/* The SYN retry timer is new: look at proto's deadline again. */
 	x->deadline = 0;
 }

@@ -7,6 +7,7 @@
 
 #include <rte_cycles.h>
 
+#include "mn_proto.h"
 #include "mn_transport.h"
 
 enum { XF_FREE = 0, XF_ARP, XF_OPENING, XF_OPEN, XF_CLOSING };
@@ -29,9 +30,19 @@ static inline void *lis_cookie(const struct mn_transport *x, uint16_t chan)
 	return (void *)(uintptr_t)(((uint64_t)x->ce->chans[chan].gen << 16 | chan) + 1);
 }
 
-struct mn_tr_flow *mn_tr_flow_find(struct mn_transport *x, uint32_t lip, uint16_t lport,
-				   uint32_t rip, uint16_t rport);
-void mn_tr_flow_hash_add(struct mn_transport *x, struct mn_tr_flow *xf);
+/* The glue's entry of the flow with this tuple, or NULL. The entry is the
+ * proto flow's cookie (set at connect and accept), so proto's flow hash is
+ * the only table: a flow still resolving ARP has no proto flow and is not
+ * found (the app has no tuple of it yet: its connect has not been answered),
+ * an ended one neither (proto clears the cookie), nor one refused at accept
+ * (cookie NULL). */
+static inline struct mn_tr_flow *mn_tr_flow_find(const struct mn_transport *x, uint32_t lip,
+						 uint16_t lport, uint32_t rip, uint16_t rport)
+{
+	struct mn_flow *f = mn_proto_find(x->ep, lip, lport, rip, rport);
+
+	return f != NULL ? mn_flow_cookie(f) : NULL;
+}
 /* A free entry for channel chan (counted in flows_full when none), or NULL. */
 struct mn_tr_flow *mn_tr_flow_alloc(struct mn_transport *x, uint16_t chan);
 void mn_tr_flow_free(struct mn_transport *x, struct mn_tr_flow *xf);

@@ -17,8 +17,8 @@ static uint32_t tuple_hash(uint32_t lip, uint16_t lport, uint32_t rip, uint16_t 
 	return (uint32_t)h;
 }
 
-struct mn_flow *mn_flow_lookup(struct mn_proto *ep, uint32_t lip, uint16_t lport, uint32_t rip,
-                               uint16_t rport)
+struct mn_flow *mn_flow_lookup(const struct mn_proto *ep, uint32_t lip, uint16_t lport,
+                               uint32_t rip, uint16_t rport)
 {
 	uint32_t i = tuple_hash(lip, lport, rip, rport) & ep->ht_mask;
 
@@ -69,6 +69,19 @@ static void ht_remove(struct mn_proto *ep, struct mn_flow *f)
 		i = j;
 	}
 	ep->ht[i] = NIL;
+}
+
+/* The owner's flows only: a half-open passive flow still carries its
+ * listener's cookie, and a flow reporting its terminal event is gone for the
+ * owner (it may already have reused what the cookie names). */
+struct mn_flow *mn_proto_find(const struct mn_proto *ep, uint32_t lip, uint16_t lport,
+                              uint32_t rip, uint16_t rport)
+{
+	struct mn_flow *f = mn_flow_lookup(ep, lip, lport, rip, rport);
+
+	if (f == NULL || f->state == ST_SYN_RCVD || f->state == ST_DEAD)
+		return NULL;
+	return f;
 }
 
 int mn_local_index(const struct mn_proto *ep, uint32_t ip)
@@ -184,6 +197,8 @@ void mn_flow_free(struct mn_flow *f)
 	if (!f->passive)
 		mn_port_mark(ep, f->local_idx, f->lport, 0);
 	f->state = ST_FREE;
+	/* What the owner's cookie named may be reused from now on. */
+	f->cookie = NULL;
 	if (ep->cb_depth) {
 		f->free_next = ep->zombies;
 		ep->zombies = f->idx;

@@ -333,6 +333,10 @@ uint64_t mn_proto_poll(struct mn_proto *ep, uint64_t now);
 /* When mn_proto_poll() next has work (UINT64_MAX: none). */
 uint64_t mn_proto_next_deadline(const struct mn_proto *ep);
 
+/* The owner's flow (connecting, open or closing; neither half-open nor
+ * ended) with this tuple, or NULL: one lookup in the endpoint's flow hash. */
+struct mn_flow *mn_proto_find(const struct mn_proto *ep, uint32_t local_ip, uint16_t local_port,
+                              uint32_t remote_ip, uint16_t remote_port);
 void *mn_flow_cookie(const struct mn_flow *f);
 void mn_flow_set_cookie(struct mn_flow *f, void *cookie);
 void mn_flow_info(const struct mn_flow *f, struct mn_flow_info *out);

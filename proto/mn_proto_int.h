@@ -249,8 +249,8 @@ static inline uint64_t rto_cur(const struct mn_flow *f)
 
 
 /* mn_flow.c: the flow table and a flow's life */
-struct mn_flow *mn_flow_lookup(struct mn_proto *ep, uint32_t lip, uint16_t lport, uint32_t rip,
-                               uint16_t rport);
+struct mn_flow *mn_flow_lookup(const struct mn_proto *ep, uint32_t lip, uint16_t lport,
+                               uint32_t rip, uint16_t rport);
 int mn_local_index(const struct mn_proto *ep, uint32_t ip);
 int mn_port_used(const struct mn_proto *ep, int li, uint16_t port);
 void mn_port_mark(struct mn_proto *ep, int li, uint16_t port, int used);
