@@ -80,6 +80,7 @@ struct mn_config {
 	uint32_t max_rto_us;		/* default 1000000 */
 	uint32_t plain_min_rto_us;	/* toward plain Machnet peers, default 10000, 0 = min_rto_us */
 	uint32_t max_retries;		/* default 8 */
+	uint32_t give_up_ms;		/* unanswered this long (and max_retries) fails a flow, default 60000 */
 	uint32_t window;		/* packets, default 32 */
 	enum mn_cc_mode cc;
 	uint32_t target_delay_us;	/* Swift target delay, default 50 */

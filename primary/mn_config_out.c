@@ -45,10 +45,10 @@ static void print_summary(const struct mn_config *cfg, FILE *f)
 				x->mac[0], x->mac[1], x->mac[2], x->mac[3], x->mac[4], x->mac[5],
 				mn_cfg_iface_by_mac(x) ? " (selects the PCI port)" : "");
 	}
-	fprintf(f, "  transport       rto %u..%u us, %u retries, window %u, cc %s, target delay %u us, "
-		"connect timeout %u ms, keepalive ", cfg->min_rto_us, cfg->max_rto_us, cfg->max_retries,
-		cfg->window, cfg->cc == MN_CC_AUTO ? "auto" : "fixed", cfg->target_delay_us,
-		cfg->connect_timeout_ms);
+	fprintf(f, "  transport       rto %u..%u us, %u retries and %u ms to give up, window %u, cc %s, "
+		"target delay %u us, connect timeout %u ms, keepalive ", cfg->min_rto_us, cfg->max_rto_us,
+		cfg->max_retries, cfg->give_up_ms, cfg->window, cfg->cc == MN_CC_AUTO ? "auto" : "fixed",
+		cfg->target_delay_us, cfg->connect_timeout_ms);
 	if (cfg->keepalive_ms)
 		fprintf(f, "%u ms", cfg->keepalive_ms);
 	else

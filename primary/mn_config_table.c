@@ -20,6 +20,7 @@ _Static_assert(MN_PROTO_DEFAULT_TARGET_QDELAY_NS % NS_PER_US == 0, "target delay
 _Static_assert(MN_PROTO_DEFAULT_CONNECT_TIMEOUT_NS % NS_PER_MS == 0, "connect timeout in whole ms");
 _Static_assert(MN_PROTO_DEFAULT_KEEPALIVE_NS % NS_PER_MS == 0, "keepalive in whole ms");
 _Static_assert(MN_PROTO_DEFAULT_ACK_DELAY_NS % NS_PER_US == 0, "ack delay in whole us");
+_Static_assert(MN_PROTO_DEFAULT_GIVE_UP_NS % NS_PER_MS == 0, "give-up time in whole ms");
 
 #define F(st, m) offsetof(st, m), sizeof(((st *)0)->m)
 #define C(m) F(struct mn_config, m)
@@ -110,7 +111,9 @@ static const struct key transport_keys[] = {
 	{ "max_rto_us", KT_INT, C(max_rto_us), .def = MN_PROTO_DEFAULT_MAX_RTO_NS / NS_PER_US, .lo = 1,
 	  .hi = 60000000, .help = "Upper bound of the (backed-off) retransmission timeout." },
 	{ "max_retries", KT_INT, C(max_retries), .def = MN_PROTO_DEFAULT_MAX_RETRIES, .lo = 1, .hi = 64,
-	  .help = "Retransmissions of one packet before the flow is declared dead." },
+	  .help = "Timeouts in a row (retransmissions of one packet, or keepalive re-probes) before the flow "
+		  "may be declared dead; it is declared dead once `give_up_ms` has also passed since the "
+		  "first of them." },
 	{ "window", KT_INT, C(window), .def = MN_PROTO_DEFAULT_WINDOW, .lo = 1, .hi = 256,
 	  .help = "Maximum packets in flight per flow." },
 	{ "cc", KT_ENUM, C(cc), .def = MN_CC_AUTO, .enums = cc_names,
@@ -126,10 +129,10 @@ static const struct key transport_keys[] = {
 	  .help = "Idle time after which a flow with nothing unacknowledged probes its peer, so that an app "
 		  "waiting for a reply learns of a dead peer stack instead of waiting forever: a live peer ACKs "
 		  "the probe, a restarted one answers RST (`ECONNRESET`), a silent one is re-probed with the RTO "
-		  "and its backoff and the flow fails with `ETIMEDOUT` after `max_retries` re-probes. Worst-case "
-		  "detection time: `keepalive_ms` + the retry budget, the sum of the `max_retries`+1 backed-off "
-		  "RTOs (RTO·2^i, each capped at `max_rto_us`; the RTO is `min_rto_us` on a LAN, so 511 ms with "
-		  "the defaults, and never more than (`max_retries`+1)·`max_rto_us`). Cost: one 97-byte frame "
+		  "and its backoff and the flow fails with `ETIMEDOUT` after `max_retries` re-probes and "
+		  "`give_up_ms`. Worst-case detection time: `keepalive_ms` + the larger of `give_up_ms` and "
+		  "the retry budget (the sum of the `max_retries`+1 backed-off RTOs, RTO·2^i each capped at "
+		  "`max_rto_us`: 511 ms with the defaults on a LAN) + one `max_rto_us`. Cost: one 97-byte frame "
 		  "(the 96 bytes of headers and one byte) and its 96-byte ACK per idle flow per interval, and "
 		  "none while data flows. Sent only to peers that run this stack (the extensions were agreed); "
 		  "never to a plain Machnet peer." },
@@ -155,6 +158,17 @@ static const struct key transport_keys[] = {
 		  "pauses; Machnet's own RTO is about 3 s. Spurious RTOs that still happen are detected and "
 		  "undone (counter `rtos_spurious`). Lower it only on a lossy link to a peer that is never "
 		  "descheduled: a loss only the RTO repairs waits this long." },
+	{ "give_up_ms", KT_INT, C(give_up_ms), .def = MN_PROTO_DEFAULT_GIVE_UP_NS / NS_PER_MS, .lo = 0,
+	  .hi = 86400000, .range_md = "0..86400000 (0 = `max_retries` alone)",
+	  .help = "How long a flow whose retransmissions or keepalive probes go unanswered lives on before "
+		  "it fails with `ETIMEDOUT` (and only after `max_retries` timeouts too). Meanwhile the "
+		  "packet is resent every `max_rto_us` (the backoff's cap), so a peer stack, its VM or this "
+		  "stack stopped for less than this (SIGSTOP, live migration, a debugger) finds its flows "
+		  "alive and traffic resumes within `max_rto_us` of its return. The trade-off: a peer that "
+		  "died (with no restart to answer RST) is detected only after this long (plus "
+		  "`keepalive_ms` on an idle flow), where `max_retries` alone takes about 0.5 s with the "
+		  "defaults (0 restores that). Linux TCP's tcp_retries2 gives up after about 15 minutes. "
+		  "Handshakes are bounded by `connect_timeout_ms` instead." },
 };
 
 static const struct key engine_keys[] = {

@@ -471,6 +471,7 @@ int mn_transport_init(struct mn_transport *x, const struct mn_transport_env *env
 	pp.plain_min_rto_ns = (uint64_t)cfg->plain_min_rto_us * 1000;
 	pp.max_rto_ns = (uint64_t)cfg->max_rto_us * 1000;
 	pp.max_retries = cfg->max_retries;
+	pp.give_up_ns = (uint64_t)cfg->give_up_ms * 1000000;
 	pp.keepalive_ns = (uint64_t)cfg->keepalive_ms * 1000000;
 	pp.ack_delay_ns = (uint64_t)cfg->ack_delay_us * 1000;
 	pp.cc = cfg->cc == MN_CC_FIXED ? MN_PROTO_CC_FIXED : MN_PROTO_CC_AUTO;

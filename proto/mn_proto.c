@@ -32,6 +32,7 @@ void mn_proto_params_default(struct mn_proto_params *p)
 	p->tx_csum = MN_ENC_CSUM_IP | MN_ENC_CSUM_UDP;
 	p->rx_check_csum = 1;
 	p->keepalive_ns = MN_PROTO_DEFAULT_KEEPALIVE_NS;
+	p->give_up_ns = MN_PROTO_DEFAULT_GIVE_UP_NS;
 	p->ack_delay_ns = MN_PROTO_DEFAULT_ACK_DELAY_NS;
 }
 
@@ -62,7 +63,8 @@ struct mn_proto *mn_proto_create(const struct mn_proto_params *p, const struct m
 	    p->max_flows > (1u << 24) || p->pool_pkts < 64 || p->min_rto_ns == 0 ||
 	    p->max_rto_ns < p->min_rto_ns || p->max_rto_ns < p->plain_min_rto_ns ||
 	    p->init_rto_ns == 0 ||
-	    p->keepalive_ns > MN_PROTO_MAX_KEEPALIVE_NS || p->ack_delay_ns > p->min_rto_ns / 2) {
+	    p->keepalive_ns > MN_PROTO_MAX_KEEPALIVE_NS || p->give_up_ns > MN_PROTO_MAX_GIVE_UP_NS ||
+	    p->ack_delay_ns > p->min_rto_ns / 2) {
 		errno = EINVAL;
 		return NULL;
 	}

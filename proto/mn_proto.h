@@ -45,13 +45,26 @@
  * (rx_dup), never delivers, and ACKs at once. A peer that lost the flow
  * (restarted) answers RST: MN_PROTO_EV_RESET, -ECONNRESET. A peer that is
  * gone answers nothing: the probe is repeated with the RTO and its backoff
- * like a retransmission, and max_retries re-probes later (one more RTO)
- * the flow fails like exhausted retries (MN_PROTO_EV_FAILED, -ETIMEDOUT,
+ * like a retransmission, and once max_retries re-probes have gone out and
+ * give_up_ns has passed since the first (then one more RTO) the flow fails
+ * like exhausted retries (MN_PROTO_EV_FAILED, -ETIMEDOUT,
  * RST sent). Any frame from the peer ends the probing. Probes touch no
  * congestion, RTT, duplicate-ACK or SACK state. They are sent only on flows
  * where the extensions were agreed (both ends are this stack): how a plain
  * Machnet peer takes an old data packet is not known from its traces, and
  * wire compatibility comes first; toward it nothing changes.
+ *
+ * Giving up (params.max_retries, params.give_up_ns): an established flow
+ * whose retransmissions (or keepalive probes) go unanswered fails
+ * (MN_PROTO_EV_FAILED, -ETIMEDOUT) only when BOTH max_retries timeouts in a
+ * row have passed AND give_up_ns has passed since the first of them. The
+ * RTO backs off to max_rto_ns and stays there, so a peer that stops for
+ * less than give_up_ns (SIGSTOP, a VM paused or migrated, a debugger)
+ * finds its flows alive and traffic resumes within max_rto_ns of its
+ * return; the price is that a peer that died is found only after
+ * give_up_ns. give_up_ns = 0 restores the count alone (about 0.5 s with
+ * the defaults). Any in-window ACK, or for keepalive any frame, starts a
+ * new series. Handshakes are bounded by connect_timeout_ns as before.
  *
  * Piggybacked ACKs (params.ack_delay_ns, 0 = off; extension peers that also
  * advertise MN_FEAT_PIGGYACK in the handshake): a request is usually
@@ -107,6 +120,7 @@
 #define MN_PROTO_FIRST_PORT	1024	/* source ports are allocated first-free from here */
 #define MN_PROTO_ACK_EVERY	2	/* ACK at least every second packet (RFC 5681) */
 #define MN_PROTO_MAX_KEEPALIVE_NS	(86400ull * 1000000000ull)	/* one day */
+#define MN_PROTO_MAX_GIVE_UP_NS		(86400ull * 1000000000ull)	/* one day */
 
 /* The transport's defaults, in one place: machnetd's configuration table
  * (primary/mn_config.c) takes the defaults of its transport keys from here.
@@ -123,6 +137,7 @@
 #define MN_PROTO_DEFAULT_CLOSE_TIMEOUT_NS	500000000ull		/* 0.5 s */
 #define MN_PROTO_DEFAULT_KEEPALIVE_NS		1000000000ull		/* 1 s */
 #define MN_PROTO_DEFAULT_ACK_DELAY_NS		50000ull		/* 50 us */
+#define MN_PROTO_DEFAULT_GIVE_UP_NS		60000000000ull		/* 60 s */
 
 struct mn_proto;
 struct mn_flow;
@@ -192,7 +207,8 @@ struct mn_proto_params {
 					 * (see above); 0: min_rto_ns. At most max_rto_ns */
 	uint64_t max_rto_ns;		/* 1 s */
 	uint64_t init_rto_ns;		/* 10 ms: SYN retries and the first RTO */
-	uint32_t max_retries;		/* 8 consecutive timeouts, then fail */
+	uint32_t max_retries;		/* 8: consecutive timeouts (and keepalive re-probes) before
+					 * a flow may fail; see give_up_ns */
 	enum mn_proto_cc cc;		/* AUTO */
 	int extensions;			/* 1: advertise timestamps/SACK/Swift; 0: plain Machnet */
 	uint64_t target_qdelay_ns;	/* 50 us: Swift's queueing-delay target above the base RTT */
@@ -210,6 +226,8 @@ struct mn_proto_params {
 					 * above); at most MN_PROTO_MAX_KEEPALIVE_NS */
 	uint64_t ack_delay_ns;		/* 50 us (0: off): piggybacked ACKs (see above); at most
 					 * min_rto_ns / 2 */
+	uint64_t give_up_ns;		/* 60 s (0: retries alone): see "Giving up" above; at
+					 * most MN_PROTO_MAX_GIVE_UP_NS */
 };
 
 /* Per-endpoint counters; read them with mn_proto_stats(). */

@@ -61,6 +61,7 @@ struct mn_flow {
 	uint32_t dupacks;
 	uint32_t retries;
 	uint32_t backoff;
+	uint64_t retry_since;		/* first timeout of the current series (give_up_ns) */
 	uint32_t idx;
 	uint32_t free_next;
 	void *cookie;

@@ -50,7 +50,8 @@ void mn_flow_rearm(struct mn_flow *f)
  * stamps heard_ns, and this re-aims the timer when it finds the peer was
  * heard meanwhile. A flow with data queued or unACKed is left to its RTO.
  * Unanswered probes back off like a retransmitted packet and fail the flow
- * after the same budget: max_retries re-probes, then one more RTO. */
+ * after the same budget: max_retries re-probes and give_up_ns since the
+ * first probe, then one more RTO. */
 static void keepalive(struct mn_flow *f, uint64_t now)
 {
 	struct mn_proto *ep = f->ep;
@@ -69,7 +70,7 @@ static void keepalive(struct mn_flow *f, uint64_t now)
 			return;
 		}
 		f->ka_since = now;
-	} else if (f->ka_n > ep->p.max_retries) {
+	} else if (f->ka_n > ep->p.max_retries && now - f->ka_since >= ep->p.give_up_ns) {
 		ep->st.keepalive_failures++;
 		ep->st.flows_failed++;
 		mn_send_rst(f);

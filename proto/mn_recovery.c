@@ -260,7 +260,14 @@ void mn_on_rto(struct mn_flow *f, uint64_t now)
 	struct mn_proto *ep = f->ep;
 	uint32_t s;
 
-	if (++f->retries > ep->p.max_retries) {
+	/* Give up only when both budgets are spent: max_retries timeouts in a
+	 * row and give_up_ns since the first of them. The count alone runs
+	 * out in about half a second (RTO backoff from 1 ms); a paused peer
+	 * (SIGSTOP, a VM being migrated) must find its flows when it comes
+	 * back. Until then the packet is resent every max_rto_ns. */
+	if (f->retries++ == 0)
+		f->retry_since = now;
+	if (f->retries > ep->p.max_retries && now - f->retry_since >= ep->p.give_up_ns) {
 		ep->st.flows_failed++;
 		mn_send_rst(f);
 		mn_flow_end(f, MN_PROTO_EV_FAILED, -ETIMEDOUT);

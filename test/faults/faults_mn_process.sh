@@ -16,7 +16,7 @@
 . "$(dirname "$0")/mf_lib.sh"
 mf_require
 KA_MS=500 RETRIES=4 MAX_RTO_MS=50
-mn_pair '/^transport = /d' "\$a transport = { max_retries = $RETRIES; min_rto_us = 2000; max_rto_us = $((MAX_RTO_MS * 1000)); keepalive_ms = $KA_MS; cc = \"$MF_CC\"; };"
+mn_pair '/^transport = /d' "\$a transport = { max_retries = $RETRIES; give_up_ms = 0; min_rto_us = 2000; max_rto_us = $((MAX_RTO_MS * 1000)); keepalive_ms = $KA_MS; cc = \"$MF_CC\"; };"
 MF_STAT_INSTS="$MN_A $MN_B"
 
 stream() {	# NAME INSTANCE PORT [client options]

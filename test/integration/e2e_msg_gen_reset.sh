@@ -16,7 +16,7 @@ mn_require_machnetd
 mn_require_apps
 mn_require_hugepages 600
 KA_MS=500 RETRIES=4 MAX_RTO_MS=50
-mn_pair '/^transport = /d' "\$a transport = { max_retries = $RETRIES; min_rto_us = 2000; max_rto_us = $((MAX_RTO_MS * 1000)); keepalive_ms = $KA_MS; cc = \"fixed\"; };"
+mn_pair '/^transport = /d' "\$a transport = { max_retries = $RETRIES; give_up_ms = 0; min_rto_us = 2000; max_rto_us = $((MAX_RTO_MS * 1000)); keepalive_ms = $KA_MS; cc = \"fixed\"; };"
 
 ms_since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
 flowing() {	# NAME PID: the client has a second with responses

@@ -46,6 +46,7 @@ static void check_defaults_except_ifaces(const struct mn_config *c)
 	CU_ASSERT_EQUAL(c->min_rto_us, 1000);
 	CU_ASSERT_EQUAL(c->max_rto_us, 1000000);
 	CU_ASSERT_EQUAL(c->max_retries, 8);
+	CU_ASSERT_EQUAL(c->give_up_ms, 60000);
 	CU_ASSERT_EQUAL(c->window, 32);
 	CU_ASSERT_EQUAL(c->cc, MN_CC_AUTO);
 	CU_ASSERT_EQUAL(c->target_delay_us, 50);
@@ -167,6 +168,7 @@ static void test_full_file(void)
 	CU_ASSERT_EQUAL(c.min_rto_us, 200);
 	CU_ASSERT_EQUAL(c.max_rto_us, 200);
 	CU_ASSERT_EQUAL(c.max_retries, 64);
+	CU_ASSERT_EQUAL(c.give_up_ms, 86400000);
 	CU_ASSERT_EQUAL(c.window, 256);
 	CU_ASSERT_EQUAL(c.cc, MN_CC_FIXED);
 	CU_ASSERT_EQUAL(c.target_delay_us, 120);
@@ -262,6 +264,7 @@ static const struct bad_case {
 	{ "mtu-range.conf", 6, "'interfaces[0].mtu' must be in 576..9000 (got 9001)" },
 	{ "window-range.conf", 10, "'transport.window' must be in 1..256 (got 0)" },
 	{ "retries-range.conf", 8, "'transport.max_retries' must be in 1..64 (got 65)" },
+	{ "give-up-range.conf", 8, "'transport.give_up_ms' must be in 0..86400000 (got 86400001)" },
 	{ "keepalive-range.conf", 8, "'transport.keepalive_ms' must be in 0..3600000 (got 3600001)" },
 	{ "keepalive-negative.conf", 8, "'transport.keepalive_ms' must be in 0..3600000 (got -1)" },
 	{ "rto-order.conf", 9, "'transport.min_rto_us' 5000 must be <= 'transport.max_rto_us' 4000" },

@@ -159,6 +159,9 @@ static void setup(int ext_a, int ext_b, uint32_t max_retries, uint64_t connect_t
 	pa.keepalive_ns = 0;
 	pa.ack_delay_ns = 0;
 	pa.plain_min_rto_ns = 0;
+	/* Failure by the retry count alone, as when this test was written
+	 * (test_giveup.c covers the time-based give-up). */
+	pa.give_up_ns = 0;
 	pa.n_local = 1;
 	pa.local[0].ip = IP_A;
 	memcpy(pa.local[0].mac, MAC_A, 6);
