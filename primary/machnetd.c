@@ -302,6 +302,11 @@ static int open_ports(void)
 			return -1;
 		}
 		D.n_ports++;
+		/* A memif client before its server: not an error, the
+		 * supervisor's redial connects it once the server is up. */
+		if (g_ports[i].dialling)
+			mn_log("%s: memif server not up yet; waiting for it (dialling every second)",
+			       f->name);
 		mn_port_link_str(&g_ports[i], line, sizeof(line));
 		mn_log("%s %s mac %02x:%02x:%02x:%02x:%02x:%02x ip %s/%u, tx checksum %s, %s",
 		       f->name, f->device[0] ? f->device : f->pci, mac[0], mac[1], mac[2], mac[3],

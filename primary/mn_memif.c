@@ -105,22 +105,24 @@ static void port_release(struct mn_port *p)
 }
 
 /* The memif PMD of DPDK 22.11 dials its server only in dev_start: once the
- * server has gone (crashed, restarted), a client's link stays down for good.
- * While a memif client's link is down, stop and start the port about once a
- * second so it dials again. The engines step back from the port meanwhile
- * (port_hold): a burst call racing dev_stop/dev_start is undefined in DPDK,
- * and on a stopped port it lands in ethdev's dummy functions, which log and
- * dump a stack on every call. Called every 100 ms (tick counts 10 ms steps). */
+ * server has gone (crashed, restarted), a client's link stays down for good,
+ * and a client started before its server cannot start at all (mn_port_open
+ * then leaves it held and stopped: p->dialling). While a memif client's
+ * link is down, stop and start the port about once a second so it dials
+ * again. The engines step back from the port meanwhile (port_hold): a burst
+ * call racing dev_stop/dev_start is undefined in DPDK, and on a stopped port
+ * it lands in ethdev's dummy functions, which log and dump a stack on every
+ * call. Called every 100 ms (tick counts 10 ms steps). */
 void mn_memif_redial(struct mn_port *p, unsigned port, int up, unsigned tick,
 		     const struct mn_engine *engines, unsigned n_engines)
 {
 	static unsigned down_since[MN_CFG_MAX_IFACES];
-	static bool stopped[MN_CFG_MAX_IFACES];	/* held and stopped by us */
+	static bool waited[MN_CFG_MAX_IFACES];	/* a dial found no server */
 	unsigned i = port;
 	const char *dev = p->cfg ? p->cfg->device : "";
 
 	if (i >= MN_CFG_MAX_IFACES || strncmp(dev, "net_memif", 9) != 0 ||
-	    strstr(dev, "role=client") == NULL || !p->started)
+	    strstr(dev, "role=client") == NULL || (!p->started && !p->dialling))
 		return;
 	if (up == 1) {
 		down_since[i] = 0;
@@ -132,19 +134,25 @@ void mn_memif_redial(struct mn_port *p, unsigned port, int up, unsigned tick,
 	}
 	if ((tick - down_since[i]) % 100 != 0)
 		return;
-	if (!stopped[i]) {
+	if (!p->dialling) {
 		if (!port_hold(p, port, engines, n_engines))
 			return;	/* an engine did not step back in time: next round */
 		rte_eth_dev_stop(p->port_id);
-		stopped[i] = true;
+		p->started = false;
+		p->dialling = true;
 	}
 	/* A start that cannot reach the server leaves the port stopped: the
 	 * engines stay away from it until one succeeds. */
 	if (rte_eth_dev_start(p->port_id) == 0) {
-		stopped[i] = false;
+		p->started = true;
+		p->dialling = false;
 		port_release(p);
-	} else if ((tick - down_since[i]) % 1000 == 0) {
-		mn_log("%s: memif server not back yet; still dialling", p->cfg->name);
+		if (waited[i])
+			mn_log("%s: memif server up; connecting", p->cfg->name);
+		waited[i] = false;
+	} else {
+		waited[i] = true;
+		if ((tick - down_since[i]) % 1000 == 0)
+			mn_log("%s: memif server not up yet; still dialling", p->cfg->name);
 	}
 }
-

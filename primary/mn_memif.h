@@ -18,7 +18,10 @@ void mn_memif_unlink_stale_sockets(const struct mn_config *cfg);
 
 /* Every 100 ms for each port (index port, link state up from
  * mn_port_link_str, tick in 10 ms steps): restarts a memif client whose
- * link stays down, while the engines step back from it. */
+ * link stays down, while the engines step back from it, and starts one
+ * that mn_port_open left dialling (its server was not up yet). Logs
+ * "<iface>: memif server up; connecting" when a dial that had found no
+ * server gets through. */
 void mn_memif_redial(struct mn_port *p, unsigned port, int up, unsigned tick,
 		     const struct mn_engine *engines, unsigned n_engines);
 

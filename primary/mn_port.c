@@ -11,6 +11,13 @@
 #define MN_RX_DESC 1024
 #define MN_TX_DESC 1024
 
+/* A memif client dials its server in dev_start: when nobody listens yet the
+ * start fails, and that is a state to wait in, not an error. */
+static bool memif_client(const struct mn_cfg_iface *ifc)
+{
+	return strncmp(ifc->device, "net_memif", 9) == 0 && strstr(ifc->device, "role=client");
+}
+
 static int find_port(const struct mn_cfg_iface *ifc, uint16_t *pid, char *err, size_t errlen)
 {
 	char name[MN_CFG_STR_LEN];
@@ -148,12 +155,18 @@ int mn_port_open(const struct mn_cfg_iface *ifc, uint16_t n_queues,
 		}
 	}
 	rc = rte_eth_dev_start(pid);
-	if (rc) {
+	if (rc && memif_client(ifc)) {
+		/* Held before any engine runs: odd hold, nothing to wait for. */
+		atomic_store_explicit(&out->hold, 1, memory_order_release);
+		out->dialling = true;
+	} else if (rc) {
 		snprintf(err, errlen, "%s (%s): rte_eth_dev_start: %s", ifc->name, dev,
 			 rte_strerror(-rc));
 		goto fail_close;
+	} else {
+		out->started = true;
 	}
-	out->started = true;
+	/* memif's MAC is a devarg: known before the port starts. */
 	rc = rte_eth_macaddr_get(pid, &out->mac);
 	if (rc) {
 		snprintf(err, errlen, "%s (%s): rte_eth_macaddr_get: %s", ifc->name, dev,
@@ -163,8 +176,10 @@ int mn_port_open(const struct mn_cfg_iface *ifc, uint16_t n_queues,
 	return 0;
 
 fail_stop:
-	rte_eth_dev_stop(pid);
+	if (out->started)
+		rte_eth_dev_stop(pid);
 	out->started = false;
+	out->dialling = false;
 fail_close:
 	rte_eth_dev_close(pid);
 	return rc ? rc : -EINVAL;
@@ -193,6 +208,7 @@ void mn_port_close(struct mn_port *p)
 	if (p->started)
 		rte_eth_dev_stop(p->port_id);
 	p->started = false;
+	p->dialling = false;
 	rte_eth_dev_close(p->port_id);
 	p->cfg = NULL;
 }

@@ -3,7 +3,10 @@
  * Finds the ethdev of a config interface (vdev name, PCI address or MAC),
  * gives it one RX/TX queue pair per engine (queue q fills from pools[q]),
  * sets MTU and MAC from the config, turns on IPv4/UDP TX checksum offload
- * where the device offers it, and starts it. Control path only: may log.
+ * where the device offers it, and starts it. A memif client whose server
+ * is not up yet cannot start (DPDK 22.11's memif dials only in dev_start):
+ * its port is left configured, stopped and held (dialling), and
+ * mn_memif_redial starts it once the server answers. Control path only.
  */
 #ifndef MN_PORT_H
 #define MN_PORT_H
@@ -23,6 +26,10 @@ struct mn_port {
 	uint16_t port_id;
 	uint16_t n_queues;
 	bool started;
+	/* Held and stopped: a memif client waiting for its server (at open,
+	 * or since the server went away); mn_memif_redial dials until a start
+	 * succeeds, then releases the hold. */
+	bool dialling;
 	bool tx_csum_offload;	/* the NIC fills IPv4 and UDP checksums */
 	struct rte_ether_addr mac;	/* as the port reports it after start */
 	/* Odd while the main thread restarts the running port (the memif
@@ -34,7 +41,8 @@ struct mn_port {
 
 /* Opens ifc as described above. Returns 0, or -errno with err holding a
  * message that names the device and the reason. On failure nothing is left
- * started. */
+ * started. 0 with out->dialling set: a memif client whose server is not up
+ * (its hold word is odd, so the engines never touch it until it starts). */
 int mn_port_open(const struct mn_cfg_iface *ifc, uint16_t n_queues,
                  struct rte_mempool *const *pools, struct mn_port *out,
                  char *err, size_t errlen);

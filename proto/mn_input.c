@@ -275,7 +275,19 @@ static void on_syn(struct mn_proto *ep, struct mn_flow *f, const struct mn_frame
 			 * live peer takes it as a duplicate ACK. */
 			mn_flow_ctrl(f, MN_NF_ACK, f->snd_nxt, f->rcv_nxt, 0);
 			ep->st.rx_unexpected++;
+		} else if (f->state == ST_SYN_SENT && !f->closing) {
+			/* Both ends dial each other on the same tuple (RFC 793's
+			 * simultaneous open): answer the SYN with a SYN-ACK on
+			 * what both offered and stay in SYN_SENT; the peer's
+			 * SYN-ACK to our SYN establishes us (on_synack), ours
+			 * establishes the peer. A stray SYN costs one SYN-ACK
+			 * that a peer without this flow ignores. */
+			hs_agree(f, &fr->hdr);
+			mn_send_synack(f, now);
 		} else {
+			/* A flow being torn down (closing SYN_SENT, or its
+			 * terminal event being reported): it is gone at once,
+			 * and the peer's retransmitted SYN finds the tuple free. */
 			ep->st.rx_unexpected++;
 		}
 		return;
