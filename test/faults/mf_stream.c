@@ -39,6 +39,8 @@
 #include <time.h>
 
 #include "machnet.h"
+#include "mn_clock.h"
+#include "mn_replyflow.h"
 
 #define MAX_FLOWS 64
 #define MAX_WINDOW 4096
@@ -50,14 +52,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	g_stop = 1;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static const char *errname(int e)
@@ -145,7 +139,7 @@ static double hist_pct(const struct hist *h, double q)
 static int server(const char *ip, uint16_t port, double max_s)
 {
 	uint8_t *buf = malloc(MACHNET_MSG_MAX_LEN);
-	double deadline = now_s() + max_s;
+	double deadline = mn_now_s() + max_s;
 	uint64_t n = 0;
 	void *ch;
 
@@ -159,7 +153,7 @@ static int server(const char *ip, uint16_t port, double max_s)
 	}
 	printf("listening\n");
 	fflush(stdout);
-	while (!g_stop && now_s() < deadline) {
+	while (!g_stop && mn_now_s() < deadline) {
 		MachnetFlow_t rx, tx;
 		MachnetEvent_t ev;
 		ssize_t len;
@@ -176,12 +170,9 @@ static int server(const char *ip, uint16_t port, double max_s)
 		}
 		if (len == 0)
 			continue;
-		tx.src_ip = rx.dst_ip;
-		tx.dst_ip = rx.src_ip;
-		tx.src_port = rx.dst_port;
-		tx.dst_port = rx.src_port;
+		tx = mn_reply_flow(&rx);
 		while (machnet_send(ch, tx, buf, (size_t)len) != 0) {
-			if (errno != EAGAIN || g_stop || now_s() > deadline) {
+			if (errno != EAGAIN || g_stop || mn_now_s() > deadline) {
 				/* The peer going away resets the flow: not ours to fail. */
 				if (errno == ENOTCONN || errno == ECONNRESET)
 					break;
@@ -241,14 +232,14 @@ static int client(const char *lip, const char *rip, uint16_t port, const struct 
 		       fl[k].f.dst_port);
 	}
 	fflush(stdout);
-	t0 = now_s();
+	t0 = mn_now_s();
 	deadline = t0 + o->timeout;
 	stop_send = o->duration > 0 ? t0 + o->duration : 1e300;
 	next_prog = o->progress > 0 ? t0 + o->progress : 1e300;
 	for (;;) {
 		MachnetFlow_t from;
 		MachnetEvent_t ev;
-		double t = now_s();
+		double t = mn_now_s();
 		bool sending = !g_stop && t < stop_send && (o->count == 0 || sent < o->count);
 		struct flow *f;
 		ssize_t n;
@@ -270,7 +261,7 @@ static int client(const char *lip, const char *rip, uint16_t port, const struct 
 		if (machnet_poll_event(ch, &ev) == 1 && ev.type == MACHNET_EV_RESET) {
 			printf("error: reset errno=%s sent=%llu got=%llu after %.3f s\n",
 			       errname(ev.error), (unsigned long long)sent,
-			       (unsigned long long)got, now_s() - t0);
+			       (unsigned long long)got, mn_now_s() - t0);
 			return 3;
 		}
 		f = &fl[rr];
@@ -281,7 +272,7 @@ static int client(const char *lip, const char *rip, uint16_t port, const struct 
 				struct pending *p = &f->q[(f->head + f->len) % MAX_WINDOW];
 
 				p->idx = sent;
-				p->t = now_s();
+				p->t = mn_now_s();
 				f->len++;
 				inflight++;
 				sent++;
@@ -326,7 +317,7 @@ static int client(const char *lip, const char *rip, uint16_t port, const struct 
 				       (unsigned long long)p->idx, len);
 				return 1;
 			}
-			hist_add(&h, (now_s() - p->t) * 1e6);
+			hist_add(&h, (mn_now_s() - p->t) * 1e6);
 			f->head = (f->head + 1) % MAX_WINDOW;
 			f->len--;
 			inflight--;
@@ -334,7 +325,7 @@ static int client(const char *lip, const char *rip, uint16_t port, const struct 
 		}
 	}
 	{
-		double secs = now_s() - t0;
+		double secs = mn_now_s() - t0;
 		double mbit = (double)bytes * 2 * 8 / secs / 1e6;	/* both directions */
 		double p50 = hist_pct(&h, 0.5), p99 = hist_pct(&h, 0.99);
 
@@ -385,9 +376,9 @@ static int intrude(const char *lip, const char *rip, uint16_t lport, uint16_t rp
 	if (machnet_send(ch, f, msg, sizeof(msg)) != 0) {
 		printf("refused send errno=%s\n", errname(errno));
 	} else {
-		deadline = now_s() + 2;
+		deadline = mn_now_s() + 2;
 		ok = 0;
-		while (now_s() < deadline) {
+		while (mn_now_s() < deadline) {
 			if (machnet_poll_event(ch, &ev) == 1 && ev.type == MACHNET_EV_SEND_FAILED) {
 				printf("refused send errno=%s (event)\n", errname(ev.error));
 				ok = 1;

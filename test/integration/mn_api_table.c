@@ -23,6 +23,8 @@
 #include <time.h>
 
 #include "machnet.h"
+#include "mn_clock.h"
+#include "mn_replyflow.h"
 
 #define MAX_ERRS 16
 
@@ -55,14 +57,6 @@ static const struct doc {
 #undef K
 
 static int g_fail, g_rows;
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int documented(const char *call, int err)
 {
@@ -149,7 +143,7 @@ static void check(int cond, const char *what)
 static int serve(uint16_t port, double seconds)
 {
 	static char buf[65536];
-	double end = now_s() + seconds;
+	double end = mn_now_s() + seconds;
 	long echoed = 0;
 	void *ch;
 
@@ -160,7 +154,7 @@ static int serve(uint16_t port, double seconds)
 	}
 	printf("listening\n");
 	fflush(stdout);
-	while (now_s() < end) {
+	while (mn_now_s() < end) {
 		MachnetFlow_t rx, tx;
 		ssize_t n = machnet_recv_timeout(ch, buf, sizeof(buf), &rx, 100000);
 
@@ -175,12 +169,9 @@ static int serve(uint16_t port, double seconds)
 		}
 		if (n == 4 && memcmp(buf, "quit", 4) == 0)
 			break;
-		tx.src_ip = rx.dst_ip;
-		tx.dst_ip = rx.src_ip;
-		tx.src_port = rx.dst_port;
-		tx.dst_port = rx.src_port;
+		tx = mn_reply_flow(&rx);
 		while (machnet_send(ch, tx, buf, (size_t)n) != 0 && errno == EAGAIN &&
-		       now_s() < end)
+		       mn_now_s() < end)
 			;
 		echoed++;
 	}
@@ -328,7 +319,7 @@ static int table(const char *lip, const char *rip, uint16_t port, const char *de
 	ROW("zc_recv", "NULL msg", machnet_zc_recv(ch, NULL), EINVAL);
 	ROW("zc_release", "no message", machnet_zc_release(ch, &zc), EINVAL);
 	ROW("send", "100 B on the flow", machnet_send(ch, f, big, 100), 0);
-	for (end = now_s() + 5, n = 0; n == 0 && now_s() < end;)
+	for (end = mn_now_s() + 5, n = 0; n == 0 && mn_now_s() < end;)
 		n = machnet_recv(ch, small, sizeof(small), &from);
 	row("recv", "the 100 B echo into 10 B", n == -1, EMSGSIZE, 0);
 

@@ -63,6 +63,8 @@
 #include <time.h>
 
 #include "machnet.h"
+#include "mn_clock.h"
+#include "mn_replyflow.h"
 
 #define MAX_LEN MACHNET_MSG_MAX_LEN
 #define DEADLINE_S 120.0	/* default of --deadline */
@@ -85,14 +87,6 @@ static void on_usr1(int sig)
 {
 	(void)sig;
 	g_stop = 1;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static uint64_t mix(uint64_t x)
@@ -138,17 +132,6 @@ static int same_flow(const MachnetFlow_t *a, const MachnetFlow_t *b)
 	       a->src_port == b->src_port && a->dst_port == b->dst_port;
 }
 
-static MachnetFlow_t reverse(const MachnetFlow_t *f)
-{
-	MachnetFlow_t r;
-
-	r.src_ip = f->dst_ip;
-	r.dst_ip = f->src_ip;
-	r.src_port = f->dst_port;
-	r.dst_port = f->src_port;
-	return r;
-}
-
 struct job {
 	pthread_t tid;
 	int t;
@@ -164,7 +147,7 @@ static void *server_thread(void *arg)
 {
 	struct job *j = arg;
 	uint8_t *buf = malloc(MAX_LEN);
-	double deadline = now_s() + DEADLINE_S;
+	double deadline = mn_now_s() + DEADLINE_S;
 	void *ch;
 	long n = 0;
 
@@ -179,7 +162,7 @@ static void *server_thread(void *arg)
 		goto out;
 	}
 	atomic_fetch_add(&g_listening, 1);
-	while (n < j->count && now_s() < deadline && !atomic_load(&g_failed)) {
+	while (n < j->count && mn_now_s() < deadline && !atomic_load(&g_failed)) {
 		MachnetFlow_t rx, tx;
 		ssize_t len = machnet_recv(ch, buf, MAX_LEN, &rx);
 
@@ -189,9 +172,9 @@ static void *server_thread(void *arg)
 		}
 		if (len == 0)
 			continue;
-		tx = reverse(&rx);
+		tx = mn_reply_flow(&rx);
 		while (machnet_send(ch, tx, buf, (size_t)len) != 0) {
-			if (errno != EAGAIN || now_s() > deadline) {
+			if (errno != EAGAIN || mn_now_s() > deadline) {
 				fprintf(stderr, "server %d: send %ld (%zd B): %s\n", j->t, n, len,
 					machnet_strerror(errno));
 				goto out;
@@ -215,7 +198,7 @@ static void *client_thread(void *arg)
 {
 	struct job *j = arg;
 	uint8_t *out = malloc(MAX_LEN), *in = malloc(MAX_LEN), *want = malloc(MAX_LEN);
-	double t0 = now_s(), deadline = t0 + O.deadline + O.seconds;
+	double t0 = mn_now_s(), deadline = t0 + O.deadline + O.seconds;
 	double stop = O.seconds > 0 ? t0 + O.seconds : 0;
 	long sent = 0, got = 0, large = 0, count = j->count, next[MAX_FLOWS];
 	uint64_t bytes = 0;
@@ -243,7 +226,7 @@ static void *client_thread(void *arg)
 	while (got < count) {
 		MachnetFlow_t from;
 		ssize_t n;
-		double t = now_s();
+		double t = mn_now_s();
 
 		if (t > deadline || atomic_load(&g_failed)) {
 			fprintf(stderr, "client %d: %s: sent %ld, got %ld\n", j->t,
@@ -275,7 +258,7 @@ static void *client_thread(void *arg)
 			continue;
 		/* Machnet's convention: a received flow names the sender as src. */
 		for (k = 0; k < nf; k++) {
-			MachnetFlow_t r = reverse(&flow[k]);
+			MachnetFlow_t r = mn_reply_flow(&flow[k]);
 
 			if (same_flow(&from, &r))
 				break;
@@ -313,7 +296,7 @@ static void *client_thread(void *arg)
 	}
 	printf("client %d: %ld messages on %d flow(s) (%ld of 1 MiB or more), %.1f MiB each "
 	       "way, all intact and in order, %.2f s\n", j->t, got, nf, large,
-	       (double)bytes / (1 << 20), now_s() - t0);
+	       (double)bytes / (1 << 20), mn_now_s() - t0);
 	j->rc = 0;
 out:
 	free(out);
@@ -331,7 +314,7 @@ out:
 static int run_jobs(void *(*fn)(void *), struct job *proto)
 {
 	struct job jobs[MAX_THREADS];
-	double until = now_s() + DEADLINE_S;
+	double until = mn_now_s() + DEADLINE_S;
 	int t, rc = 0, started = 0;
 	long last = -1;
 
@@ -350,7 +333,7 @@ static int run_jobs(void *(*fn)(void *), struct job *proto)
 		started++;
 	}
 	while (fn == server_thread && atomic_load(&g_listening) < started &&
-	       !atomic_load(&g_failed) && now_s() < until) {
+	       !atomic_load(&g_failed) && mn_now_s() < until) {
 		struct timespec ts = { 0, 1000000 };
 
 		nanosleep(&ts, NULL);
@@ -401,8 +384,8 @@ static int sendexit(const char *lip, const char *rip, uint16_t port, long count,
 	}
 	printf("connected\n");
 	fflush(stdout);
-	until = now_s() + 60;
-	while (!g_stop && now_s() < until) {
+	until = mn_now_s() + 60;
+	while (!g_stop && mn_now_s() < until) {
 		struct timespec ts = { 0, 1000000 };
 
 		nanosleep(&ts, NULL);
@@ -411,13 +394,13 @@ static int sendexit(const char *lip, const char *rip, uint16_t port, long count,
 		fprintf(stderr, "sendexit: no SIGUSR1 within 60 s\n");
 		return 1;
 	}
-	until = now_s() + 30;
+	until = mn_now_s() + 30;
 	for (i = 0; i < count; i++) {
 		size_t len = msg_size(seed, i);
 
 		fill(out, len, seed, i);
 		while (machnet_send(ch, flow[i % O.flows], out, len) != 0) {
-			if (errno != EAGAIN || now_s() > until) {
+			if (errno != EAGAIN || mn_now_s() > until) {
 				fprintf(stderr, "sendexit: send %ld: %s\n", i, machnet_strerror(errno));
 				return 1;
 			}
@@ -448,10 +431,10 @@ static int refused(const char *lip, const char *rip, uint16_t port, double max_m
 		fprintf(stderr, "refused: attach: %s\n", machnet_strerror(errno));
 		return 1;
 	}
-	t0 = now_s();
+	t0 = mn_now_s();
 	r = machnet_connect(ch, lip, rip, port, &flow);
 	err = errno;
-	ms = (now_s() - t0) * 1e3;
+	ms = (mn_now_s() - t0) * 1e3;
 	if (r == 0) {
 		fprintf(stderr, "refused: connect to %s:%u succeeded; nobody should listen there\n",
 			rip, port);
@@ -473,7 +456,7 @@ static int refused(const char *lip, const char *rip, uint16_t port, double max_m
 static int waitdown(void)
 {
 	static uint8_t buf[2048];
-	double deadline = now_s() + DEADLINE_S, gone = 0;
+	double deadline = mn_now_s() + DEADLINE_S, gone = 0;
 	void *ch = machnet_attach();
 	const char *pid_s = getenv("MN_PRIMARY_PID");
 	int primary = pid_s ? atoi(pid_s) : 0;
@@ -484,16 +467,16 @@ static int waitdown(void)
 	}
 	printf("attached\n");
 	fflush(stdout);
-	while (now_s() < deadline) {
+	while (mn_now_s() < deadline) {
 		MachnetFlow_t f;
 		ssize_t n = machnet_recv(ch, buf, sizeof(buf), &f);
 
 		if (gone == 0 && primary > 0 && kill(primary, 0) != 0 && errno == ESRCH)
-			gone = now_s();
+			gone = mn_now_s();
 		if (n >= 0)
 			continue;
 		printf("waitdown: recv failed: %s, %.1f ms after machnetd's exit was seen\n",
-		       machnet_strerror(errno), gone ? (now_s() - gone) * 1e3 : 0.0);
+		       machnet_strerror(errno), gone ? (mn_now_s() - gone) * 1e3 : 0.0);
 		return errno == ESHUTDOWN ? 0 : 1;
 	}
 	fprintf(stderr, "waitdown: no failure within %.0f s\n", DEADLINE_S);
@@ -507,13 +490,13 @@ static _Atomic double g_gone;	/* when machnetd's pid was first seen gone */
 static void *watch_primary(void *arg)
 {
 	int pid = *(int *)arg;
-	double until = now_s() + DEADLINE_S;
+	double until = mn_now_s() + DEADLINE_S;
 
-	while (now_s() < until) {
+	while (mn_now_s() < until) {
 		struct timespec ts = { 0, 200000 };
 
 		if (kill(pid, 0) != 0 && errno == ESRCH) {
-			atomic_store(&g_gone, now_s());
+			atomic_store(&g_gone, mn_now_s());
 			return NULL;
 		}
 		nanosleep(&ts, NULL);
@@ -525,7 +508,7 @@ static int shutdown_mode(const char *what, const char *lip, const char *rip, uin
 {
 	static uint8_t buf[4096];
 	const char *pid_s = getenv("MN_PRIMARY_PID");
-	double deadline = now_s() + DEADLINE_S, t_fail, gone;
+	double deadline = mn_now_s() + DEADLINE_S, t_fail, gone;
 	int primary = pid_s ? atoi(pid_s) : 0, err = 0, r;
 	MachnetFlow_t flow, f;
 	pthread_t tid;
@@ -548,7 +531,7 @@ static int shutdown_mode(const char *what, const char *lip, const char *rip, uin
 			return 1;
 		}
 		/* Ready once echoes come back: the flow is carrying data. */
-		while (echoed < 16 && now_s() < deadline) {
+		while (echoed < 16 && mn_now_s() < deadline) {
 			if (machnet_send(ch, flow, buf, 1000) != 0 && errno != EAGAIN) {
 				fprintf(stderr, "shutdown: send before stop: %s\n",
 					machnet_strerror(errno));
@@ -584,7 +567,7 @@ static int shutdown_mode(const char *what, const char *lip, const char *rip, uin
 				err = errno;
 				break;
 			}
-			if (now_s() > deadline) {
+			if (mn_now_s() > deadline) {
 				err = ETIME;
 				break;
 			}
@@ -599,7 +582,7 @@ static int shutdown_mode(const char *what, const char *lip, const char *rip, uin
 		fprintf(stderr, "shutdown: unknown call %s\n", what);
 		return 2;
 	}
-	t_fail = now_s();
+	t_fail = mn_now_s();
 	/* The call may fail before the pid is gone: machnetd marks itself
 	 * stopped first. Wait (bounded) for the exit to time it. */
 	pthread_join(tid, NULL);
@@ -643,7 +626,7 @@ static int closer(const char *lip, uint16_t port)
 		fprintf(stderr, "closer: recv: %s\n", machnet_strerror(errno));
 		return 1;
 	}
-	tx = reverse(&rx);
+	tx = mn_reply_flow(&rx);
 	if (machnet_close(ch, &tx) != 0) {
 		fprintf(stderr, "closer: close: %s\n", machnet_strerror(errno));
 		return 1;
@@ -670,9 +653,9 @@ static int closer(const char *lip, uint16_t port)
  * reported and skipped. 1 found, 0 not. */
 static int wait_ev(void *ch, uint32_t type, MachnetEvent_t *ev, double limit_s)
 {
-	double until = now_s() + limit_s;
+	double until = mn_now_s() + limit_s;
 
-	while (now_s() < until) {
+	while (mn_now_s() < until) {
 		int r = machnet_poll_event(ch, ev);
 
 		if (r < 0)
@@ -721,17 +704,17 @@ static int errors(const char *lip, const char *rip, uint16_t port, const char *d
 	/* Connecting. */
 	EXPECT(machnet_connect(a, dead_ip, rip, port, &f) == -1 && errno == EADDRNOTAVAIL,
 	       "connect from %s (not ours) not EADDRNOTAVAIL", dead_ip);
-	t0 = now_s();
+	t0 = mn_now_s();
 	r = machnet_connect(a, lip, rip, (uint16_t)(port + 1), &f);
 	err = errno;
-	ms = (now_s() - t0) * 1e3;
+	ms = (mn_now_s() - t0) * 1e3;
 	errno = err;
 	EXPECT(r == -1 && err == ECONNREFUSED, "connect to a closed port not ECONNREFUSED");
 	printf("errors: connect to a closed port -> ECONNREFUSED in %.2f ms\n", ms);
-	t0 = now_s();
+	t0 = mn_now_s();
 	r = machnet_connect(a, lip, dead_ip, port, &f);
 	err = errno;
-	ms = (now_s() - t0) * 1e3;
+	ms = (mn_now_s() - t0) * 1e3;
 	errno = err;
 	EXPECT(r == -1 && (err == ETIMEDOUT || err == EHOSTUNREACH),
 	       "connect to %s (nobody answers ARP) not ETIMEDOUT/EHOSTUNREACH", dead_ip);
@@ -748,9 +731,9 @@ static int errors(const char *lip, const char *rip, uint16_t port, const char *d
 	/* Reset by the peer. */
 	EXPECT(machnet_connect(a, lip, rip, port, &flow) == 0, "connect to the closer");
 	EXPECT(machnet_send(a, flow, big, 100) == 0, "send to the closer");
-	t0 = now_s();
+	t0 = mn_now_s();
 	EXPECT(wait_ev(a, MACHNET_EV_RESET, &ev, 5), "no MACHNET_EV_RESET within 5 s");
-	ms = (now_s() - t0) * 1e3;
+	ms = (mn_now_s() - t0) * 1e3;
 	EXPECT(ev.error == ECONNRESET && same_flow(&ev.flow, &flow),
 	       "reset event error %d (want ECONNRESET) or flow %08x:%u -> %08x:%u", ev.error,
 	       ev.flow.src_ip, ev.flow.src_port, ev.flow.dst_ip, ev.flow.dst_port);

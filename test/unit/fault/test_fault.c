@@ -260,6 +260,23 @@ static struct mn_fault *make(const struct mn_fault_params *p, uint64_t seed)
 	return f;
 }
 
+/* make() for a test that cannot go on without the instance. */
+static struct mn_fault *make_or_stop(const struct mn_fault_params *p, uint64_t seed)
+{
+	struct mn_fault *f = make(p, seed);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	return f;
+}
+
+/* Every test starts from zeroed mbuf-op counters and the default (inert)
+ * parameters, then sets the one fault it is about. */
+static void fresh(struct mn_fault_params *p)
+{
+	reset_counts();
+	mn_fault_params_default(p);
+}
+
 /* ---- tests ---- */
 
 static void test_params(void)
@@ -328,11 +345,9 @@ static void test_identity(void)
 	void *pkts[BURST_MAX], *orig[BURST_MAX];
 	uint64_t total = 0;
 
-	reset_counts();
-	mn_fault_params_default(&p);
+	fresh(&p);
 	p.keep_order = true;		/* without delay it changes nothing */
-	f = make(&p, 42);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	f = make_or_stop(&p, 42);
 	for (int round = 0; round < 1000; round++) {
 		uint16_t n = (uint16_t)(round % BURST_MAX + 1);
 
@@ -366,11 +381,9 @@ static void run_drop(uint32_t ppm)
 	struct sink s;
 	const uint32_t n = 1000000;
 
-	reset_counts();
-	mn_fault_params_default(&p);
+	fresh(&p);
 	p.drop_ppm = ppm;
-	f = make(&p, 1);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	f = make_or_stop(&p, 1);
 	sink_init(&s, 1000);
 	drive(f, &s, n, 32, 32, FRAME_LEN);
 	CU_ASSERT_EQUAL(mn_fault_stats(f)->seen, n);
@@ -408,11 +421,9 @@ static void test_dup(void)
 	uint64_t copies = 0, out = 0, bad_order = 0, same_handle = 0;
 	uint32_t next_id = 0;
 
-	reset_counts();
-	mn_fault_params_default(&p);
+	fresh(&p);
 	p.dup_ppm = 10000;
-	f = make(&p, 3);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	f = make_or_stop(&p, 3);
 	for (uint32_t id = 0; id < n; id += 32) {
 		void *pkts[64];
 		uint16_t r;
@@ -461,11 +472,9 @@ static void test_dup_overflow(void)
 	uint16_t r;
 	static const uint32_t want[10] = { 0, 0, 1, 1, 2, 3, 4, 5, 6, 7 };
 
-	reset_counts();
-	mn_fault_params_default(&p);
+	fresh(&p);
 	p.dup_ppm = MN_FAULT_PPM;
-	f = make(&p, 5);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	f = make_or_stop(&p, 5);
 	for (uint32_t i = 0; i < 8; i++)
 		pkts[i] = new_pkt(i, FRAME_LEN);
 	r = mn_fault_apply(f, pkts, 8, 10, 777);
@@ -503,11 +512,9 @@ static void test_corrupt(void)
 	struct sink s;
 	const uint32_t n = 1000000;
 
-	reset_counts();
-	mn_fault_params_default(&p);
+	fresh(&p);
 	p.corrupt_ppm = 1000;
-	f = make(&p, 9);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	f = make_or_stop(&p, 9);
 	sink_init(&s, 100);
 	drive(f, &s, n, 32, 32, FRAME_LEN);
 	CU_ASSERT_EQUAL(s.out, n);
@@ -527,11 +534,9 @@ static void test_corrupt_shared(void)
 	struct mn_fault *f;
 	struct tpkt *held[100];
 
-	reset_counts();
-	mn_fault_params_default(&p);
+	fresh(&p);
 	p.corrupt_ppm = MN_FAULT_PPM;
-	f = make(&p, 41);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	f = make_or_stop(&p, 41);
 	for (uint32_t id = 0; id < 100; id++) {
 		void *h = new_pkt(id, FRAME_LEN);
 		struct tpkt *t;
@@ -565,13 +570,11 @@ static void test_corrupt_range(void)
 	struct mn_fault *f;
 	uint64_t hits[FRAME_LEN] = { 0 };
 
-	reset_counts();
-	mn_fault_params_default(&p);
+	fresh(&p);
 	p.corrupt_ppm = MN_FAULT_PPM;
 	p.corrupt_min_off = 20;
 	p.corrupt_max_off = 22;
-	f = make(&p, 11);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	f = make_or_stop(&p, 11);
 	for (uint32_t id = 0; id < 3000; id++) {
 		void *h = new_pkt(id, FRAME_LEN);
 		struct tpkt *t;
@@ -625,13 +628,11 @@ static void run_delay(bool keep_order, struct sink *s)
 	struct mn_fault *f;
 	const uint32_t n = 200000;
 
-	reset_counts();
-	mn_fault_params_default(&p);
+	fresh(&p);
 	p.delay_us = 5000;
 	p.jitter_us = 1000;
 	p.keep_order = keep_order;
-	f = make(&p, 13);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	f = make_or_stop(&p, 13);
 	sink_init(s, 10 * NS_PER_US);	/* 100k frames/s: ~500 held at a time */
 	drive(f, s, n, 1, 1, FRAME_LEN);
 	CU_ASSERT_EQUAL(s->out, n);
@@ -681,11 +682,9 @@ static void test_jitter_clamp(void)
 	const uint32_t n = 100000;
 	uint64_t now_frames;
 
-	reset_counts();
-	mn_fault_params_default(&p);
+	fresh(&p);
 	p.jitter_us = 100;
-	f = make(&p, 17);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	f = make_or_stop(&p, 17);
 	sink_init(&s, 1 * NS_PER_US);
 	drive(f, &s, n, 1, 1, FRAME_LEN);
 	now_frames = n - mn_fault_stats(f)->delayed;
@@ -707,12 +706,10 @@ static void test_reorder(void)
 	const uint32_t n = 1000000;
 	double want = 0.25 * (1.0 - pow(0.25, 9));
 
-	reset_counts();
-	mn_fault_params_default(&p);
+	fresh(&p);
 	p.reorder_ppm = 250000;
 	p.reorder_us = 100;
-	f = make(&p, 19);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	f = make_or_stop(&p, 19);
 	sink_init(&s, 10 * NS_PER_US);
 	drive(f, &s, n, 1, 1, FRAME_LEN);
 	CU_ASSERT_EQUAL(s.out, n);
@@ -734,15 +731,13 @@ static void test_reorder_with_keep_order(void)
 	struct sink s;
 	const uint32_t n = 100000;
 
-	reset_counts();
-	mn_fault_params_default(&p);
+	fresh(&p);
 	p.delay_us = 500;
 	p.jitter_us = 200;
 	p.keep_order = true;
 	p.reorder_ppm = 100000;
 	p.reorder_us = 1000;
-	f = make(&p, 23);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	f = make_or_stop(&p, 23);
 	sink_init(&s, 10 * NS_PER_US);
 	drive(f, &s, n, 1, 1, FRAME_LEN);
 	CU_ASSERT_EQUAL(s.out, n);
@@ -762,12 +757,10 @@ static void test_queue_full(void)
 	void *pkts[128], *rel[128];
 	uint16_t r;
 
-	reset_counts();
-	mn_fault_params_default(&p);
+	fresh(&p);
 	p.delay_us = 1000;
 	p.queue = 16;
-	f = make(&p, 29);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	f = make_or_stop(&p, 29);
 	for (uint32_t i = 0; i < 100; i++)
 		pkts[i] = new_pkt(i, FRAME_LEN);
 	r = mn_fault_apply(f, pkts, 100, 128, 0);
@@ -793,8 +786,7 @@ static void test_queue_full(void)
 	/* with duplication on and the queue full, copies are given back */
 	mn_fault_destroy(f);
 	p.dup_ppm = MN_FAULT_PPM;
-	f = make(&p, 31);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	f = make_or_stop(&p, 31);
 	for (uint32_t i = 0; i < 100; i++)
 		pkts[i] = new_pkt(i, FRAME_LEN);
 	r = mn_fault_apply(f, pkts, 100, 128, 0);
@@ -818,12 +810,10 @@ static void test_flush_destroy(void)
 	struct mn_fault *f;
 	void *pkts[32];
 
-	reset_counts();
-	mn_fault_params_default(&p);
+	fresh(&p);
 	p.delay_us = 1000000;
 	p.jitter_us = 1000;
-	f = make(&p, 37);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	f = make_or_stop(&p, 37);
 	for (uint32_t b = 0; b < 40; b++) {
 		for (uint32_t i = 0; i < 32; i++)
 			pkts[i] = new_pkt(b * 32 + i, FRAME_LEN);
@@ -851,16 +841,14 @@ static void run_trace(uint64_t seed, struct sink *s, struct mn_fault_stats *st)
 	struct mn_fault_params p;
 	struct mn_fault *f;
 
-	reset_counts();
-	mn_fault_params_default(&p);
+	fresh(&p);
 	p.drop_ppm = 100000;
 	p.dup_ppm = 50000;
 	p.corrupt_ppm = 50000;
 	p.reorder_ppm = 100000;
 	p.delay_us = 1000;
 	p.jitter_us = 500;
-	f = make(&p, seed);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	f = make_or_stop(&p, seed);
 	drive(f, s, 50000, 8, 16, FRAME_LEN);
 	*st = *mn_fault_stats(f);
 	mn_fault_destroy(f);

@@ -14,28 +14,22 @@
 #include <time.h>
 
 #include "machnet.h"
+#include "mn_clock.h"
+#include "mn_replyflow.h"
 
 #define MAX_MSG 4096
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int server(void *ch, const char *ip, uint16_t port, long count)
 {
 	static char buf[MAX_MSG];
-	double deadline = now_s() + 30.0;
+	double deadline = mn_now_s() + 30.0;
 	long echoed = 0;
 
 	if (machnet_listen(ch, ip, port) != 0) {
 		perror("machnet_listen");
 		return 1;
 	}
-	while (echoed < count && now_s() < deadline) {
+	while (echoed < count && mn_now_s() < deadline) {
 		MachnetFlow_t rx, flow;
 		ssize_t n = machnet_recv(ch, buf, sizeof(buf), &rx);
 
@@ -47,12 +41,9 @@ static int server(void *ch, const char *ip, uint16_t port, long count)
 			continue;
 		/* A received flow names the sender as src: reply on the reverse
 		 * (Machnet's echo idiom). */
-		flow.src_ip = rx.dst_ip;
-		flow.dst_ip = rx.src_ip;
-		flow.src_port = rx.dst_port;
-		flow.dst_port = rx.src_port;
+		flow = mn_reply_flow(&rx);
 		while (machnet_send(ch, flow, buf, (size_t)n) != 0) {
-			if (now_s() > deadline)
+			if (mn_now_s() > deadline)
 				return 1;
 		}
 		echoed++;
@@ -64,7 +55,7 @@ static int client(void *ch, const char *lip, const char *rip, uint16_t port, lon
 {
 	static char out[MAX_MSG], in[MAX_MSG];
 	MachnetFlow_t flow;
-	double deadline = now_s() + 30.0;
+	double deadline = mn_now_s() + 30.0;
 	long i;
 
 	if (machnet_connect(ch, lip, rip, port, &flow) != 0) {
@@ -81,7 +72,7 @@ static int client(void *ch, const char *lip, const char *rip, uint16_t port, lon
 		/* Alternate the plain and the scatter-gather calls. */
 		if (i % 3 == 0) {
 			while (machnet_send(ch, flow, out, len) != 0)
-				if (now_s() > deadline)
+				if (mn_now_s() > deadline)
 					return 1;
 		} else {
 			iov[0].base = out;
@@ -95,15 +86,15 @@ static int client(void *ch, const char *lip, const char *rip, uint16_t port, lon
 			h.flags = 0;
 			if (i % 3 == 1) {
 				while (machnet_sendmsg(ch, &h) != 0)
-					if (now_s() > deadline)
+					if (mn_now_s() > deadline)
 						return 1;
 			} else {
 				while (machnet_sendmmsg(ch, &h, 1) != 1)
-					if (now_s() > deadline)
+					if (mn_now_s() > deadline)
 						return 1;
 			}
 		}
-		while (n == 0 && now_s() < deadline) {
+		while (n == 0 && mn_now_s() < deadline) {
 			MachnetIovec_t riov = { in, sizeof(in) };
 			MachnetMsgHdr_t rh;
 

@@ -23,6 +23,7 @@
 
 #include "mn_chan.h"
 #include "mn_ctrl.h"
+#include "mn_clock.h"
 
 static volatile sig_atomic_t g_stop;
 
@@ -30,14 +31,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	g_stop = 1;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void handle_cmd(struct mn_chan_engine *e, const struct mn_engine_cmd *c, uint16_t *port)
@@ -117,8 +110,8 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	printf("ready pid=%d\n", (int)getpid());
 	fflush(stdout);
-	end = now_s() + atof(argv[2]);
-	while (!g_stop && now_s() < end) {
+	end = mn_now_s() + atof(argv[2]);
+	while (!g_stop && mn_now_s() < end) {
 		struct mn_engine_cmd cmds[16];
 		struct mn_tx_msg msgs[32];
 		unsigned n, i, work;
@@ -157,8 +150,8 @@ int main(int argc, char **argv)
 			idle = 0;
 			sched_yield();
 		}
-		if (now_s() >= next_print) {
-			next_print = now_s() + 0.1;
+		if (mn_now_s() >= next_print) {
+			next_print = mn_now_s() + 0.1;
 			mn_ctrl_get_stats(&st);
 			printf("stats in_use=%u apps=%lu died=%lu released=%lu reclaimed=%lu\n",
 			       rte_mempool_in_use_count(mp), (unsigned long)st.apps_registered,

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "machnet.h"
+#include "mn_clock.h"
 
 static int g_fail;
 
@@ -27,14 +28,6 @@ static int g_fail;
 		g_fail = 1; \
 	} \
 } while (0)
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Receives one message with a bounded wait. */
 static ssize_t recv_wait(void *ch, void *buf, size_t len, MachnetFlow_t *f)
@@ -101,20 +94,20 @@ static void full(void)
 	CHECK(machnet_connect(ch, "198.18.0.2", "198.18.0.1", 9, &flow) == -1 &&
 	      errno == ECONNREFUSED);
 	CHECK(machnet_listen(ch, "198.18.0.2", 5000) == 0);
-	t0 = now_s();
+	t0 = mn_now_s();
 	CHECK(machnet_connect(ch, "198.18.0.2", "198.18.0.1", 7, &flow) == 0);
 	/* Answered by the engine's event, not by a timer tick. */
-	CHECK(now_s() - t0 < 0.5);
+	CHECK(mn_now_s() - t0 < 0.5);
 	CHECK(flow.src_ip == 0xc6120002u && flow.dst_ip == 0xc6120001u && flow.dst_port == 7 &&
 	      flow.src_port != 0);
 
 	/* Nothing yet: recv says 0, a bounded wait times out. */
 	CHECK(machnet_recv(ch, back, sizeof(back), &from) == 0);
-	t0 = now_s();
+	t0 = mn_now_s();
 	errno = 0;
 	CHECK(machnet_recv_timeout(ch, back, sizeof(back), &from, 20000) == -1 &&
 	      errno == ETIMEDOUT);
-	CHECK(now_s() - t0 >= 0.019 && now_s() - t0 < 1.0);
+	CHECK(mn_now_s() - t0 >= 0.019 && mn_now_s() - t0 < 1.0);
 
 	/* Small and largest messages come back intact. */
 	CHECK(machnet_send(ch, flow, "hello", 5) == 0);
@@ -126,9 +119,9 @@ static void full(void)
 	      from.src_port == flow.dst_port && from.dst_port == flow.src_port);
 	for (i = 0; i < sizeof(big); i++)
 		big[i] = (uint8_t)(i * 2654435761u >> 13);
-	t0 = now_s();
+	t0 = mn_now_s();
 	while ((sent = machnet_send(ch, flow, big, sizeof(big))) != 0 && errno == EAGAIN &&
-	       now_s() - t0 < 5)
+	       mn_now_s() - t0 < 5)
 		;
 	CHECK(sent == 0);
 	memset(back, 0, sizeof(back));
@@ -139,11 +132,11 @@ static void full(void)
 
 	/* A too-small buffer: EMSGSIZE and the message is gone. */
 	CHECK(machnet_send(ch, flow, "toolong", 7) == 0);
-	t0 = now_s();
+	t0 = mn_now_s();
 	do {
 		errno = 0;
 		n = machnet_recv(ch, small, sizeof(small), &from);
-	} while (n == 0 && now_s() - t0 < 5);
+	} while (n == 0 && mn_now_s() - t0 < 5);
 	CHECK(n == -1 && errno == EMSGSIZE);
 	CHECK(machnet_recv(ch, back, sizeof(back), &from) == 0);
 
@@ -178,8 +171,8 @@ static void full(void)
 	CHECK(i == 5000);
 	zc.flow = flow;
 	CHECK(machnet_zc_send(ch, &zc) == 0 && zc.handle == NULL);
-	t0 = now_s();
-	while (machnet_zc_recv(ch, &rz) == 0 && now_s() - t0 < 5)
+	t0 = mn_now_s();
+	while (machnet_zc_recv(ch, &rz) == 0 && mn_now_s() - t0 < 5)
 		;
 	CHECK(rz.msg_size == 5000);
 	i = 0;
@@ -233,8 +226,8 @@ static void waitdeath(void)
 	CHECK(ch != NULL);
 	printf("attached\n");
 	fflush(stdout);
-	t0 = now_s();
-	while (n == 0 && now_s() - t0 < 20)
+	t0 = mn_now_s();
+	while (n == 0 && mn_now_s() - t0 < 20)
 		n = machnet_recv(ch, buf, sizeof(buf), &f);
 	CHECK(n == -1 && errno == ESHUTDOWN);
 	errno = 0;
@@ -267,7 +260,7 @@ static void *race_thread(void *arg)
 	long i;
 
 	memset(out, r->tag, sizeof(out));
-	for (i = 0; now_s() < r->deadline; i++) {
+	for (i = 0; mn_now_s() < r->deadline; i++) {
 		if (machnet_send(r->ch, r->flow, out, sizeof(out)) == 0) {
 			r->sent++;
 		} else if (errno == EBUSY) {
@@ -313,7 +306,7 @@ static void race(void)
 		r[k].ch = ch;
 		r[k].flow = flow;
 		r[k].tag = (uint8_t)(0xa0 + k);
-		r[k].deadline = now_s() + 10;
+		r[k].deadline = mn_now_s() + 10;
 		CHECK(pthread_create(&t[k], NULL, race_thread, &r[k]) == 0);
 	}
 	for (k = 0; k < 2; k++)
