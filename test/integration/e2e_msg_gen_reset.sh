@@ -35,17 +35,24 @@ exchange() {
 	flowing "c$1" "$CLI"
 }
 
+# kill_expect STEP VICTIM CLIENT LOG BOUND RC REGEX WHAT: SIGKILL VICTIM; the
+# client (PID CLIENT, log $MN_TMP/LOG.log) must exit with RC within BOUND
+# seconds, its log matching REGEX.
+kill_expect() {
+	local log=$MN_TMP/$4.log t0 ms
+	t0=$(date +%s.%N)
+	kill -9 "$2"
+	mn_wait_exit "$3" "$5"
+	ms=$(ms_since "$t0")
+	[ "$MN_RC" -eq "$6" ] || mn_fail "$1. $8: exit $MN_RC, wanted $6: $(tail -4 "$log")"
+	grep -Eq "$7" "$log" || mn_fail "$1. $8: no such message: $(tail -4 "$log")"
+	mn_log "$1. $8: \"$(grep -Em1 "$7" "$log")\", exit $6 $ms ms after the kill"
+}
+
 # 1. The server app dies.
 exchange 1 888
-S1=$SRV C1=$CLI
-t0=$(date +%s.%N)
-kill -9 "$S1"
-mn_wait_exit "$C1" 15
-ms=$(ms_since "$t0")
-[ "$MN_RC" -eq 3 ] || mn_fail "1. client of the killed server: exit $MN_RC, wanted 3: $(tail -4 "$MN_TMP/c1.log")"
-grep -Eq 'msg_gen: flow 198\.18\.0\.2:[0-9]+ -> 198\.18\.0\.1:888 was reset by the peer \(ECONNRESET\)' \
-	"$MN_TMP/c1.log" || mn_fail "1. no reset message: $(tail -4 "$MN_TMP/c1.log")"
-mn_log "1. server killed: the client said \"$(grep -m1 'was reset' "$MN_TMP/c1.log")\" and exited 3, $ms ms after the kill"
+kill_expect 1 "$SRV" "$CLI" c1 15 3 'msg_gen: flow 198\.18\.0\.2:[0-9]+ -> 198\.18\.0\.1:888 was reset by the peer \(ECONNRESET\)' \
+	"client of the killed server"
 
 # 2. hello_world's client waiting for a reply that will never come.
 mn_app h-srv "$MN_A" "$MN_HELLO_WORLD" --local 198.18.0.1
@@ -55,28 +62,16 @@ kill -STOP "$HS"
 mn_app h-cli "$MN_B" "$MN_HELLO_WORLD" --local 198.18.0.2 --remote 198.18.0.1 --timeout 60000
 HC=$MN_PID
 mn_wait_log "$MN_TMP/h-cli.log" 'connected' 20 "$HC" || mn_fail "hello_world client did not connect"
-t0=$(date +%s.%N)
-kill -9 "$HS"
-mn_wait_exit "$HC" 15
-ms=$(ms_since "$t0")
-[ "$MN_RC" -eq 1 ] || mn_fail "2. hello_world client: exit $MN_RC, wanted 1: $(tail -3 "$MN_TMP/h-cli.log")"
-grep -q 'was reset by the peer' "$MN_TMP/h-cli.log" ||
-	mn_fail "2. hello_world client: no reset message: $(tail -3 "$MN_TMP/h-cli.log")"
-mn_log "2. hello_world server killed: \"$(grep -m1 'was reset' "$MN_TMP/h-cli.log")\", exit 1 $ms ms after the kill"
+kill_expect 2 "$HS" "$HC" h-cli 15 1 'was reset by the peer' "hello_world client of the killed server"
 
 # 3. The server's machnetd dies. At most KA_MS + (RETRIES+1) RTOs of
 # <= MAX_RTO_MS = 750 ms on a quiet machine; the bound (30 s, 40x) allows
 # for a loaded 2-core box and is still a quarter of --duration.
 exchange 3 890
-S3=$SRV C3=$CLI
-t0=$(date +%s.%N)
-kill -9 "$MN_PA"
-mn_wait_exit "$C3" 30
-ms=$(ms_since "$t0")
-[ "$MN_RC" -eq 3 ] || mn_fail "3. client of the killed machnetd: exit $MN_RC, wanted 3: $(tail -4 "$MN_TMP/c3.log")"
-grep -Eq 'msg_gen: flow 198\.18\.0\.2:[0-9]+ -> 198\.18\.0\.1:890 (timed out \(ETIMEDOUT\)|was reset)' \
-	"$MN_TMP/c3.log" || mn_fail "3. no timeout message: $(tail -4 "$MN_TMP/c3.log")"
-mn_log "3. peer machnetd killed: \"$(grep -Em1 'timed out|was reset' "$MN_TMP/c3.log")\", exit 3 $ms ms after the kill"
+S3=$SRV
+kill_expect 3 "$MN_PA" "$CLI" c3 30 3 \
+	'msg_gen: flow 198\.18\.0\.2:[0-9]+ -> 198\.18\.0\.1:890 (timed out \(ETIMEDOUT\)|was reset)' \
+	"client of the killed machnetd"
 
 mn_wait_exit "$MN_PA" 5
 mn_stop "$S3" KILL 5	# its machnetd is gone: nothing to shut down cleanly
