@@ -23,13 +23,7 @@
 
 #include "machnet.h"
 #include "mn_abi.h"
-
-/* The library's channel context starts with these fields; a malicious app
- * knows its own library. */
-struct ctx_head {
-	int in_use;
-	uint32_t id, gen;
-};
+#include "mn_lib_int.h"	/* a malicious app knows its own library */
 
 static uint8_t g_private[4096] __attribute__((aligned(64)));
 
@@ -129,7 +123,9 @@ int main(int argc, char **argv)
 	static uint8_t buf[1 << 16], want[1000];
 	void *tx_bad[32], *used_bad[32];
 	struct rte_ring *tx, *used, *fill;
-	struct ctx_head *h;
+	struct mn_lib_chan *c;
+	uint32_t id;
+	int err;
 	MachnetFlow_t f, from;
 	unsigned ntx, nused, i;
 	void *ch;
@@ -144,12 +140,20 @@ int main(int argc, char **argv)
 		printf("evil: attach failed: %s\n", strerror(errno));
 		return 1;
 	}
-	h = ch;
-	tx = ring_of(h->id, MN_RING_TX);
-	used = ring_of(h->id, MN_RING_USED);
-	fill = ring_of(h->id, MN_RING_FILL);
+	/* The handle is not a pointer: the library's own lookup gives the
+	 * channel behind it, and so the names of its rings. */
+	c = mn_lib_chan_enter(ch, &err);
+	if (!c) {
+		printf("evil: no channel behind the handle: %s\n", strerror(err));
+		return 1;
+	}
+	id = c->id;
+	mn_lib_chan_leave(c);
+	tx = ring_of(id, MN_RING_TX);
+	used = ring_of(id, MN_RING_USED);
+	fill = ring_of(id, MN_RING_FILL);
 	if (!tx || !used || !fill) {
-		printf("evil: rings of channel %u not found\n", h->id);
+		printf("evil: rings of channel %u not found\n", id);
 		return 1;
 	}
 	ntx = garbage(fill, tx_bad, 32);
@@ -180,7 +184,7 @@ int main(int argc, char **argv)
 				while (rte_ring_enqueue(used, used_bad[i]) != 0)
 					;
 	}
-	printf("evil: channel %u enqueued TX=%u USED=%u\n", h->id, ntx, nused);
+	printf("evil: channel %u enqueued TX=%u USED=%u\n", id, ntx, nused);
 
 	/* Still a working app afterwards. */
 	if (machnet_connect(ch, argv[1], argv[2], (uint16_t)atoi(argv[3]), &f) != 0) {
