@@ -6,6 +6,9 @@
 #     reply while it is stopped, replies again on their own after it, the
 #     client's flow never reset.
 #  2. The same with SIGSTOP of the server app.
+#  3. The same with SIGSTOP of the client's machnetd (the sending side's
+#     own stack: its timers stop with it and find every deadline passed at
+#     SIGCONT, which must not count as give-up time).
 # At the end: every request answered, 0 lost, 0 mismatched.
 . "$(dirname "$0")/lib.sh"
 mn_e2e_require
@@ -15,9 +18,9 @@ PAUSE_S=${PAUSE_S:-30}
 mn_app srv "$MN_A" "$MN_MSG_GEN" --local_ip 198.18.0.1
 SP=$MN_PID
 mn_wait_log "$MN_TMP/srv.log" 'server listening' 20 "$SP" || mn_fail "msg_gen server"
-# Long enough for both pauses, the waits around them (scaled) and some
+# Long enough for the three pauses, the waits around them (scaled) and some
 # traffic after the last one.
-DUR=$((2 * PAUSE_S + 2 * $(mn_s 20) + 15))
+DUR=$((3 * PAUSE_S + 3 * $(mn_s 20) + 15))
 mn_app cli "$MN_B" "$MN_MSG_GEN" --local_ip 198.18.0.2 --remote_ip 198.18.0.1 \
 	--msg_window 32 --verify --duration "$DUR"
 CP=$MN_PID
@@ -49,6 +52,7 @@ pause() {
 
 pause "server machnetd" "$MN_PA"
 pause "server app" "$SP"
+pause "client machnetd" "$MN_PB"
 
 mn_wait_exit "$CP" $((DUR + 30))
 [ "$MN_RC" -eq 0 ] || mn_fail "client exit $MN_RC: $(tail -5 "$MN_TMP/cli.log")"
