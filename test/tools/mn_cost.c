@@ -234,6 +234,12 @@ struct side {
 	uint64_t got_msgs, got_bytes;
 	uint64_t app_errors;
 	uint8_t *appbuf;	/* the app's own message buffer */
+	/* the client's measured run (c_count 0: none): c_size-byte messages
+	 * round-robin over c_nflows flows, c_window outstanding, until c_count
+	 * were sent; *c_done - c_base have completed */
+	const uint64_t *c_done;
+	uint64_t c_base, c_count, c_sent;
+	uint32_t c_window, c_size, c_nflows;
 };
 
 static int g_copy_link;
@@ -552,8 +558,19 @@ static unsigned app_turn(struct side *s)
 	return n;
 }
 
-/* One loop of the side's engine, then its app's turn. */
-static unsigned side_step(struct side *s)
+/* The client's app keeps its window of messages outstanding. */
+static void client_sends(struct side *s)
+{
+	while (s->c_sent < s->c_count && s->c_sent - (*s->c_done - s->c_base) < s->c_window) {
+		if (app_send(s, &s->xf[s->c_sent % s->c_nflows], s->c_size) < 0)
+			break;
+		s->c_sent++;
+	}
+}
+
+/* One loop of the side's engine, then its app's turn. Not inlined: a
+ * profile can collect it alone (callgrind --toggle-collect=side_step). */
+static __attribute__((noinline)) unsigned side_step(struct side *s)
 {
 	uint64_t t0 = ticks(), t1;
 	void *p[BURST];
@@ -575,6 +592,8 @@ static unsigned side_step(struct side *s)
 		s->deadline = mn_proto_poll(s->ep, s->now);
 	txq_flush(s);
 	work += n + app_turn(s);
+	if (s->c_count)
+		client_sends(s);
 	t1 = ticks();
 	s->ticks += t1 - t0;
 	return work;
@@ -714,7 +733,7 @@ static int run_case(struct result *r, uint32_t nflows, uint32_t size, uint32_t c
 		    uint32_t window, int reply)
 {
 	struct side *a = &g_side[0], *b = &g_side[1];
-	uint64_t f0, a0, x0, f1, a1, x1, t0, t1, sent = 0, steps = 0, max_steps;
+	uint64_t f0, a0, x0, f1, a1, x1, t0, t1, steps = 0, max_steps;
 	uint64_t ta, tb, c0, c1;
 	double per;
 
@@ -743,20 +762,24 @@ static int run_case(struct result *r, uint32_t nflows, uint32_t size, uint32_t c
 	uint64_t base = reply ? b->got_msgs : a->got_msgs;
 	uint64_t *done = reply ? &b->got_msgs : &a->got_msgs;
 	max_steps = (uint64_t)count * 1000 + 1000000;
+	/* The client's app sends in its own turn (client_sends). */
+	b->c_done = done;
+	b->c_base = base;
+	b->c_count = count;
+	b->c_window = window;
+	b->c_size = size;
+	b->c_nflows = nflows;
+	b->c_sent = 0;
 	c0 = cpu_ns();
 	t0 = ticks();
 	while (*done - base < count && steps < max_steps) {
-		while (sent < count && sent - (*done - base) < window) {
-			if (app_send(b, &b->xf[sent % nflows], size) < 0)
-				break;
-			sent++;
-		}
 		side_step(b);
 		side_step(a);
 		steps++;
 	}
 	t1 = ticks();
 	c1 = cpu_ns();
+	b->c_count = 0;
 	snap(&f1, &a1, &x1);
 	if (*done - base < count) {
 		fprintf(stderr, "mn-cost: %" PRIu64 " of %u messages done\n", *done - base, count);
@@ -785,7 +808,7 @@ static void usage(FILE *o)
 {
 	fprintf(o,
 		"usage: mn-cost [--flows LIST] [--count N] [--count64 N] [--window W]\n"
-		"               [--copy-link] [--json FILE]\n"
+		"               [--copy-link] [--only rr|msg] [--json FILE]\n"
 		"  The stack's per-message cost in one thread (both ends, no scheduler):\n"
 		"  1 KB request-replies and 64 KiB one-way messages between two proto\n"
 		"  endpoints with machnetd's and libmachnet's buffer and ring handling\n"
@@ -796,7 +819,10 @@ static void usage(FILE *o)
 		"  --window W    request-replies (messages) in flight (default 1)\n"
 		"  --copy-link   the link copies each frame (as memif does); default: it\n"
 		"                hands the buffer over, so only the stack is measured\n"
-		"  --json FILE   every case as JSON\n", MAX_FLOWS);
+		"  --only KIND   only the request-replies (rr) or the 64 KiB messages (msg)\n"
+		"  --json FILE   every case as JSON\n"
+		"  Under valgrind --tool=callgrind --toggle-collect=side_step the profile\n"
+		"  holds the stack's work alone.\n", MAX_FLOWS);
 }
 
 static int parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
@@ -816,6 +842,7 @@ int main(int argc, char **argv)
 {
 	uint32_t flows[16] = { 1, 1000, 10000 }, nfl = 3, count = 200000, count64 = 2000,
 		 window = 1;
+	int do_rr = 1, do_msg = 1;
 	const char *json = NULL;
 	struct result res[32];
 	unsigned nres = 0;
@@ -864,6 +891,13 @@ int main(int argc, char **argv)
 				fprintf(stderr, "mn-cost: bad --window '%s' (1..64)\n", v);
 				return 1;
 			}
+		} else if (!strcmp(o, "--only")) {
+			do_rr = !strcmp(v, "rr");
+			do_msg = !strcmp(v, "msg");
+			if (!do_rr && !do_msg) {
+				fprintf(stderr, "mn-cost: bad --only '%s' (rr or msg)\n", v);
+				return 1;
+			}
 		} else if (!strcmp(o, "--json")) {
 			json = v;
 		} else {
@@ -883,7 +917,10 @@ int main(int argc, char **argv)
 			fprintf(stderr, "mn-cost: setup failed\n");
 			return 1;
 		}
-		if (connect_flows(flows[k]) < 0 || run_case(&res[nres], flows[k], 1024, count, window, 1) < 0) {
+		if (connect_flows(flows[k]) < 0) {
+			rc = 1;
+		} else if (!do_rr) {
+		} else if (run_case(&res[nres], flows[k], 1024, count, window, 1) < 0) {
 			rc = 1;
 		} else {
 			struct result *r = &res[nres++];
@@ -898,7 +935,7 @@ int main(int argc, char **argv)
 		}
 		/* 64 KiB over every flow would need 47 buffers per flow in the
 		 * warm-up: one-way messages use at most 1,000 of the flows. */
-		if (rc == 0 && flows[k] <= 1000) {
+		if (rc == 0 && do_msg && flows[k] <= 1000) {
 			if (run_case(&res[nres], flows[k], 65536, count64, window, 0) < 0) {
 				rc = 1;
 			} else {
