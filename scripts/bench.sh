@@ -253,22 +253,31 @@ ctx_snap() {
 	done
 }
 
+# sleep_until T: sleeps until the epoch time T (seconds, fractions allowed).
+sleep_until() {
+	sleep "$(awk -v t="$1" -v n="$(date +%s.%N)" 'BEGIN { d = t - n; printf "%.3f", (d > 0 ? d : 0) }')"
+}
+
 # ctx_window PREFIX CLIENT_LOG CLIENT_PID LABEL:PID...: once the msg_gen
-# client has started its clock (its 'requests in' line), skips the warm-up
-# and snapshots the context switches of every thread (the client's msg_gen
-# is CLIENT_PID's child: timeout runs it) at the start and near the end of
-# the measured window (PREFIX.before, PREFIX.after). A sampling point, not a
-# condition: the sleeps are the window.
+# client has started its clock (its 'requests in' line), snapshots the
+# context switches of every thread (the client's msg_gen is CLIENT_PID's
+# child: timeout runs it) inside its measured window: after the warm-up
+# plus a little, and a while before its end, so that the client is still
+# there on a loaded machine (PREFIX.before, PREFIX.after). Sampling points,
+# not conditions: the sleeps are the window.
 ctx_window() {
-	local prefix=$1 clog=$2 cpid=$3 child first span
+	local prefix=$1 clog=$2 cpid=$3 child t0 first last
 	shift 3
 	mn_wait_log "$clog" 'requests in' 30 "$cpid" || return 1
+	t0=$(date +%s.%N)
 	child=$(pgrep -P "$cpid" | head -n 1)
 	[ -n "$child" ] || return 1
-	read -r first span < <(python3 -c "d = $DURATION; m = min(0.5, d / 8); print($WARMUP + m, d - 2 * m)")
-	sleep "$first"
+	read -r first last < <(awk -v t="$t0" -v w="$WARMUP" -v d="$DURATION" 'BEGIN {
+		s = d / 8; if (s > 0.5) s = 0.5; e = d / 4; if (e > 1) e = 1
+		printf "%.3f %.3f\n", t + w + s, t + w + d - e }')
+	sleep_until "$first"
 	ctx_snap "$prefix.before" "$@" "msg_gen-client:$child"
-	sleep "$span"
+	sleep_until "$last"
 	ctx_snap "$prefix.after" "$@" "msg_gen-client:$child"
 }
 
