@@ -272,9 +272,10 @@ ctx_window() {
 	t0=$(date +%s.%N)
 	child=$(pgrep -P "$cpid" | head -n 1)
 	[ -n "$child" ] || return 1
+	# msg_gen measures from its warm-up's end to --duration after its start
 	read -r first last < <(awk -v t="$t0" -v w="$WARMUP" -v d="$DURATION" 'BEGIN {
-		s = d / 8; if (s > 0.5) s = 0.5; e = d / 4; if (e > 1) e = 1
-		printf "%.3f %.3f\n", t + w + s, t + w + d - e }')
+		m = d - w; s = m / 8; if (s > 0.3) s = 0.3; e = m / 4; if (e > 0.5) e = 0.5
+		printf "%.3f %.3f\n", t + w + s, t + d - e }')
 	sleep_until "$first"
 	ctx_snap "$prefix.before" "$@" "msg_gen-client:$child"
 	sleep_until "$last"
