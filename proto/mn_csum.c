@@ -3,24 +3,63 @@
 #include <string.h>
 
 /* Sum of buf[0..len) as 16-bit words in the CPU's byte order, folded to 16
- * bits. Eight bytes per step, split in 32-bit halves so the 64-bit
- * accumulators cannot overflow below 2^35 bytes: about 8x fewer operations
- * than a big-endian word loop (1 KB payloads are summed on every send and
- * every receive on ports without checksum offload). */
+ * bits. Every 1 KB payload is summed on each send and each receive on ports
+ * without checksum offload (memif), and for 64 KiB messages these sums were
+ * 60% of the stack's instructions (mn-cost under callgrind), so with gcc
+ * and clang the bulk is added 64 bits at a time with its carries counted
+ * (add, adc: half the instructions of the 32-bit-halves loop below, which
+ * stays for other compilers). Both are exact: 2^16 = 1 modulo 2^16 - 1, so
+ * any word width sums to the same ones'-complement value. */
 static uint16_t sum_native16(const uint8_t *p, size_t len)
 {
-	uint64_t a = 0, b = 0;
+	uint64_t a = 0;
 	uint64_t w0, w1;
 
-	while (len >= 16) {
-		memcpy(&w0, p, 8);
-		memcpy(&w1, p + 8, 8);
-		a += (w0 & 0xffffffffu) + (w0 >> 32);
-		b += (w1 & 0xffffffffu) + (w1 >> 32);
-		p += 16;
-		len -= 16;
+#if defined(__GNUC__) || defined(__clang__)
+	{
+		uint64_t w2, w3, sum = 0, carries = 0;
+
+		/* A 64-bit sum and its carries out of bit 63 (add, adc). */
+		while (len >= 32) {
+			memcpy(&w0, p, 8);
+			memcpy(&w1, p + 8, 8);
+			memcpy(&w2, p + 16, 8);
+			memcpy(&w3, p + 24, 8);
+			carries += __builtin_add_overflow(sum, w0, &sum);
+			carries += __builtin_add_overflow(sum, w1, &sum);
+			carries += __builtin_add_overflow(sum, w2, &sum);
+			carries += __builtin_add_overflow(sum, w3, &sum);
+			p += 32;
+			len -= 32;
+		}
+		while (len >= 8) {
+			memcpy(&w0, p, 8);
+			carries += __builtin_add_overflow(sum, w0, &sum);
+			p += 8;
+			len -= 8;
+		}
+		/* Each carry is worth 2^64 = 1 (end-around carry); below 2^32
+		 * carries (2^35 bytes) a stays below 2^34, and it is 0 only for
+		 * an all-zero sum. */
+		a = (sum & 0xffffffffu) + (sum >> 32) + carries;
 	}
-	a += b;
+#else
+	{
+		uint64_t b = 0;
+
+		/* Eight bytes per step in 32-bit halves: the 64-bit accumulators
+		 * cannot overflow below 2^35 bytes. */
+		while (len >= 16) {
+			memcpy(&w0, p, 8);
+			memcpy(&w1, p + 8, 8);
+			a += (w0 & 0xffffffffu) + (w0 >> 32);
+			b += (w1 & 0xffffffffu) + (w1 >> 32);
+			p += 16;
+			len -= 16;
+		}
+		a += b;
+	}
+#endif
 	while (len >= 2) {
 		uint16_t h;
 

@@ -277,6 +277,13 @@ void mn_proto_flush(struct mn_proto *ep, uint64_t now)
 	uint64_t wake = UINT64_MAX;
 
 	ep->now = now;
+	/* ack_wake is at most the ack_due of every listed flow (mn_ack_sched
+	 * lowers it; a piggybacked ACK only moves a due time later), so before
+	 * it nothing listed is due and the walk, which touches every flow with
+	 * an ACK pending (hundreds under many flows: mn-cost), is skipped.
+	 * Flows whose ACK went meanwhile stay listed until the next walk. */
+	if (now < ep->ack_wake)
+		return;
 	while (*pp) {
 		struct mn_flow *f = *pp;
 

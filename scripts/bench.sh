@@ -7,6 +7,7 @@
 #                    [--skip-floor] [--skip-stack] [--app-cpus LIST]
 #                    [--server-cpus LIST] [--client-cpus LIST]
 #                    [--conf-a FILE] [--conf-b FILE]
+#   scripts/bench.sh --cost [--cost-count N] [--cost-flows LIST] [--out DIR]
 #
 # Each repetition, for every size and window:
 #   floor  mn-rawecho: a reflector (memif server, CPU 1) and a client (memif
@@ -20,6 +21,14 @@
 #          CPUs read from the configs), yielding when idle like them, pass a
 #          token (and SIZE bytes) along the round trip's six hand-overs: the
 #          scheduling floor of this topology.
+# Every stack run also reads the context switches (voluntary and not) of
+# every thread of both machnetd and both msg_gen from /proc/PID/task/*/status
+# over a window inside the measured one: per request-reply = switches/s over
+# the run's RPC/s.
+# --cost runs only mn-cost (build/test/tools): the stack's own cost per 1 KB
+# request-reply and per 64 KiB message, both ends in one thread (no
+# scheduler, no link, no root or hugepages), at 1, 1,000 and 10,000 flows;
+# it prints its 'cost:' lines and writes OUT/cost.json.
 # mn-hiccup (1 s, each CPU) starts every repetition: how often a CPU is taken
 # from a thread that never yields (timer ticks, interrupts, the hypervisor),
 # the stalls a round trip's P99.9 is made of.
@@ -30,7 +39,8 @@
 # the same repetition, size and window.
 #
 # Output: the table on stdout and in OUT/table.md; everything (every run's
-# JSON, both pingpongs, exit codes) in OUT/bench.json; logs in OUT/logs/.
+# JSON, both pingpongs, context switches, exit codes) in OUT/bench.json;
+# logs in OUT/logs/.
 # Needs root (hugepages). Processes and waits are scripts/lib/mn.sh's: every
 # wait is bounded; at exit it kills by PID whatever this script started and
 # removes the hugepage files, DPDK runtime dirs and lock files of the
@@ -56,9 +66,12 @@ SERVER_CPUS=1	# msg_gen server (an app of A), beside engine B (conf/mn-b.conf)
 CLIENT_CPUS=0	# msg_gen client (an app of B), beside engine A (conf/mn-a.conf)
 CONF_A=$top/conf/mn-a.conf
 CONF_B=$top/conf/mn-b.conf
+COST=0
+COST_COUNT=200000
+COST_FLOWS=1,1000,10000
 
 usage() {
-	sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'
+	awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"
 	cat <<USAGE
 Options:
   --reps N         repetitions (default $REPS)
@@ -75,6 +88,10 @@ Options:
   --app-cpus LIST  CPUs of both msg_gen processes
   --conf-a FILE    machnetd A's config (default conf/mn-a.conf)
   --conf-b FILE    machnetd B's config (default conf/mn-b.conf)
+  --cost           only the in-process cost benchmark (mn-cost), see above
+  --cost-count N   1 KB request-replies per flow count (default $COST_COUNT;
+                   64 KiB messages: N/100)
+  --cost-flows L   flow counts (default $COST_FLOWS)
   -h, --help       this text
 USAGE
 }
@@ -119,13 +136,34 @@ while [ $# -gt 0 ]; do
 		[ $# -ge 2 ] && [ -r "$2" ] || die "$1 wants a readable machnetd config"
 		if [ "$1" = --conf-a ]; then CONF_A=$(realpath "$2"); else CONF_B=$(realpath "$2"); fi
 		shift 2 ;;
+	--cost) COST=1; shift ;;
+	--cost-count) [ $# -ge 2 ] && is_uint "$2" && [ "$2" -ge 100 ] ||
+			die "--cost-count wants an integer >= 100"
+		COST_COUNT=$2; shift 2 ;;
+	--cost-flows) [ $# -ge 2 ] && is_list "$2" || die "--cost-flows wants a list like 1,1000"
+		COST_FLOWS=$2; shift 2 ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; die "unknown option '$1'" ;;
 	esac
 done
 
+# --cost: one process, no root, no hugepages, no other run.
+if [ $COST -eq 1 ]; then
+	COSTBIN=$BUILD/test/tools/mn-cost
+	[ -x "$COSTBIN" ] || die "$COSTBIN not found or not executable: build it (ninja -C $BUILD)"
+	[ -n "$OUT" ] || OUT=$BUILD/bench/cost-$(date +%Y%m%d-%H%M%S)
+	mkdir -p "$OUT" || die "cannot create $OUT"
+	"$COSTBIN" --flows "$COST_FLOWS" --count "$COST_COUNT" \
+		--count64 $((COST_COUNT / 100)) --json "$OUT/cost.json" | tee "$OUT/cost.txt"
+	rc=${PIPESTATUS[0]}
+	[ "$rc" -eq 0 ] || die "mn-cost failed (exit $rc)"
+	echo "[bench] cost: $OUT/cost.json" >&2
+	exit 0
+fi
+
 [ "$(id -u)" -eq 0 ] || die "must run as root (DPDK needs the hugepages and /run/machnet)"
 command -v python3 >/dev/null || die "python3 is needed to assemble the results"
+command -v pgrep >/dev/null || die "pgrep (procps) is needed to find the msg_gen client's threads"
 
 PINGPONG=$BUILD/apps/tools/mn-pingpong
 HICCUP=$BUILD/apps/tools/mn-hiccup
@@ -194,9 +232,54 @@ pingpong() {
 	timeout 5 "$PINGPONG" --json > "$1" 2>>"$OUT/logs/pingpong.err" || echo '{"mode": "error"}' > "$1"
 }
 
-# record REP TEST SIZE WINDOW JSON PP_BEFORE PP_AFTER RC
+# record REP TEST SIZE WINDOW JSON PP_BEFORE PP_AFTER RC [CTX_PREFIX]
 record() {
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >> "$MANIFEST"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "$7" "$8" \
+		"${9:-}" >> "$MANIFEST"
+}
+
+# ctx_snap FILE LABEL:PID...: the time, then for each process one grep of
+# its threads' /proc/PID/task/*/status (name, tid, voluntary and
+# nonvoluntary context switches so far), each line prefixed with LABEL. One
+# grep per process keeps the snapshot short; a thread that is gone is left
+# out.
+ctx_snap() {
+	local file=$1 lp
+	shift
+	date +%s.%N > "$file"
+	for lp in "$@"; do
+		grep -H -E '^(Name|Pid|voluntary_ctxt_switches|nonvoluntary_ctxt_switches):' \
+			/proc/"${lp#*:}"/task/*/status 2>/dev/null | sed "s/^/${lp%%:*}\t/" >> "$file"
+	done
+}
+
+# sleep_until T: sleeps until the epoch time T (seconds, fractions allowed).
+sleep_until() {
+	sleep "$(awk -v t="$1" -v n="$(date +%s.%N)" 'BEGIN { d = t - n; printf "%.3f", (d > 0 ? d : 0) }')"
+}
+
+# ctx_window PREFIX CLIENT_LOG CLIENT_PID LABEL:PID...: once the msg_gen
+# client has started its clock (its 'requests in' line), snapshots the
+# context switches of every thread (the client's msg_gen is CLIENT_PID's
+# child: timeout runs it) inside its measured window: after the warm-up
+# plus a little, and a while before its end, so that the client is still
+# there on a loaded machine (PREFIX.before, PREFIX.after). Sampling points,
+# not conditions: the sleeps are the window.
+ctx_window() {
+	local prefix=$1 clog=$2 cpid=$3 child t0 first last
+	shift 3
+	mn_wait_log "$clog" 'requests in' 30 "$cpid" || return 1
+	t0=$(date +%s.%N)
+	child=$(pgrep -P "$cpid" | head -n 1)
+	[ -n "$child" ] || return 1
+	# msg_gen measures from its warm-up's end to --duration after its start
+	read -r first last < <(awk -v t="$t0" -v w="$WARMUP" -v d="$DURATION" 'BEGIN {
+		m = d - w; s = m / 8; if (s > 0.3) s = 0.3; e = m / 4; if (e > 0.5) e = 0.5
+		printf "%.3f %.3f\n", t + w + s, t + d - e }')
+	sleep_until "$first"
+	ctx_snap "$prefix.before" "$@" "msg_gen-client:$child"
+	sleep_until "$last"
+	ctx_snap "$prefix.after" "$@" "msg_gen-client:$child"
 }
 
 # floor_run REP SIZE WINDOW
@@ -300,12 +383,15 @@ stack_rep() {
 				--local_ip 198.18.0.2 --remote_ip 198.18.0.1 --msg_size "$size" \
 				--msg_window "$win" --duration "$DURATION" --warmup "$WARMUP" \
 				--json "$OUT/$tag.json"
+			ctx_window "$OUT/$tag.ctx" "$OUT/logs/$tag-client.log" "$PID" \
+				"machnetd-a:$pa" "machnetd-b:$pb" "msg_gen-server:$ps" ||
+				log "stack $tag: no context switch window"
 			wait_exit "$PID" $((limit + 10))
 			local crc=$RC
 			pingpong "$OUT/$tag.pp-after.json"
 			[ $crc -eq 0 ] || { log "stack $tag: msg_gen client exit status $crc (see $OUT/logs/$tag-client.log)"; fails=$((fails + 1)); }
 			record "$rep" stack "$size" "$win" "$OUT/$tag.json" "$OUT/$tag.pp-before.json" \
-				"$OUT/$tag.pp-after.json" "$crc"
+				"$OUT/$tag.pp-after.json" "$crc" "$OUT/$tag.ctx"
 			log "stack $tag: rc $crc"
 		done
 		stop "$ps" INT 5
@@ -372,13 +458,60 @@ def load(path):
     except ValueError:
         return None
 
+def ctx_read(path):
+    try:
+        with open(path) as f:
+            t = float(f.readline())
+            raw = {}
+            for l in f:
+                # LABEL \t /proc/PID/task/TID/status:Field:\tvalue
+                label, rest = l.rstrip("\n").split("\t", 1)
+                path, field, value = rest.split(":", 2)
+                raw.setdefault((label, path.split("/")[4]), {})[field] = value.strip()
+            th = {}
+            for key, v in raw.items():
+                if "voluntary_ctxt_switches" in v and "nonvoluntary_ctxt_switches" in v:
+                    th[key] = (v.get("Name", "?"), int(v["voluntary_ctxt_switches"]),
+                               int(v["nonvoluntary_ctxt_switches"]))
+            return t, th
+    except (OSError, ValueError):
+        return None
+
+# Context switches of every thread over the sampled window; per request-reply
+# = switches/s over the run's RPC/s.
+def ctx_switches(prefix, rpc_per_s):
+    b, a = ctx_read(prefix + ".before"), ctx_read(prefix + ".after")
+    if not b or not a or a[0] <= b[0]:
+        return None
+    dt = a[0] - b[0]
+    threads, by_proc = [], {}
+    for key, (name, vol, nvol) in sorted(a[1].items()):
+        if key not in b[1]:
+            continue
+        dv, dn = vol - b[1][key][1], nvol - b[1][key][2]
+        per = (dv + dn) / dt / rpc_per_s if rpc_per_s else None
+        threads.append({"proc": key[0], "tid": int(key[1]), "name": name, "voluntary": dv,
+                        "nonvoluntary": dn, "per_s": (dv + dn) / dt, "per_rpc": per})
+        p = by_proc.setdefault(key[0], {"voluntary": 0, "nonvoluntary": 0})
+        p["voluntary"] += dv
+        p["nonvoluntary"] += dn
+    for p in by_proc.values():
+        p["per_s"] = (p["voluntary"] + p["nonvoluntary"]) / dt
+        p["per_rpc"] = p["per_s"] / rpc_per_s if rpc_per_s else None
+    # the engines: machnetd's lcore threads (rte-worker-*, DPDK's name)
+    eng = [t for t in threads if t["name"].startswith("rte-worker")]
+    return {"window_s": dt, "threads": threads, "by_proc": by_proc,
+            "engine_per_rpc": {t["proc"] + "/" + t["name"]: t["per_rpc"] for t in eng},
+            "rpc_per_engine_switch": {t["proc"] + "/" + t["name"]:
+                                      (1 / t["per_rpc"] if t["per_rpc"] else None) for t in eng}}
+
 def mode_of(pp):
     return pp.get("mode", "error") if pp else "none"
 
 runs = []
 with open(manifest) as f:
     for line in f:
-        rep, test, size, win, res, ppb, ppa, rc = line.rstrip("\n").split("\t")
+        rep, test, size, win, res, ppb, ppa, rc, ctx = line.rstrip("\n").split("\t")
         r = load(res)
         b, a = load(ppb), load(ppa)
         mb, ma = mode_of(b), mode_of(a)
@@ -393,6 +526,8 @@ with open(manifest) as f:
             rt = r.get("rtt_us", {})
             run["p50_us"], run["p99_us"], run["p999_us"] = rt.get("p50"), rt.get("p99"), rt.get("p999")
             run["rpc_per_s"] = r.get("frames_per_s") if test == "floor" else r.get("rpc_per_s")
+        if ctx:
+            run["ctx_switches"] = ctx_switches(ctx, run.get("rpc_per_s"))
         runs.append(run)
 
 floor = {(r["rep"], r["size"], r["window"]): r for r in runs
@@ -423,19 +558,27 @@ def rate(v):
 def ratio(v):
     return "-" if v is None else "%.2fx" % v
 
-hdr = ("| Test | size | window | rep | P50 | P99 | P99.9 | RPC/s | floor P50 | ratio | vCPU mode |\n"
-       "|---|---|---|---|---|---|---|---|---|---|---|\n")
+def cs(r):
+    c = r.get("ctx_switches")
+    if not c:
+        return "-"
+    short = {"machnetd-a": "A", "machnetd-b": "B", "msg_gen-server": "srv", "msg_gen-client": "cli"}
+    return " ".join("%s %.2f" % (short.get(p, p), v["per_rpc"])
+                    for p, v in sorted(c["by_proc"].items()) if v.get("per_rpc") is not None)
+
+hdr = ("| Test | size | window | rep | P50 | P99 | P99.9 | RPC/s | floor P50 | ratio | ctx sw/RPC | vCPU mode |\n"
+       "|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 rows = []
 for r in runs:
     if not r.get("p50_us"):
-        rows.append("| %s | %d | %d | %d | failed (exit %d) | | | | | | %s |" % (
+        rows.append("| %s | %d | %d | %d | failed (exit %d) | | | | | | | %s |" % (
             name(r["test"], r["window"]), r["size"], r["window"], r["rep"],
             r["exit_status"], r["vcpu_mode"]))
         continue
-    rows.append("| %s | %d | %d | %d | %s | %s | %s | %s | %s | %s | %s |" % (
+    rows.append("| %s | %d | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s |" % (
         name(r["test"], r["window"]), r["size"], r["window"], r["rep"], us(r["p50_us"]),
         us(r["p99_us"]), us(r["p999_us"]), rate(r["rpc_per_s"]), us(r.get("floor_p50_us")),
-        ratio(r.get("ratio")), r["vcpu_mode"]))
+        ratio(r.get("ratio")), cs(r), r["vcpu_mode"]))
 
 # medians over the repetitions taken in one and the same mode
 groups = {}
@@ -470,8 +613,24 @@ for rep, h in sorted(hiccup.items()):
             c["cpu"], c["stalls_per_s"], c["buckets_us"]["10_20"] + c["buckets_us"]["20_50"],
             c["max_us"], c["lost_pct"]) for c in h["cpus"]))
 
-table = "Every run:\n\n" + hdr + "\n".join(rows) + "\n"
+# every thread that switched, per stack run
+cs_lines = []
+for r in runs:
+    c = r.get("ctx_switches")
+    if not c:
+        continue
+    th = ", ".join("%s/%s %.2f (%d+%d)" % (t["proc"], t["name"], t["per_rpc"] or 0, t["voluntary"],
+                                          t["nonvoluntary"])
+                   for t in c["threads"] if t["voluntary"] + t["nonvoluntary"] > 0)
+    cs_lines.append("rep %d, size %d, window %d (%.2f s): %s" % (r["rep"], r["size"], r["window"],
+                                                                 c["window_s"], th))
+
+table = "Every run (ctx sw/RPC: context switches per request-reply of every thread of machnetd A,"
+table += " B, the msg_gen client and server, summed per process):\n\n" + hdr + "\n".join(rows) + "\n"
 table += "\nMedians over the runs taken in one vCPU mode:\n\n" + med_hdr + "\n".join(med_rows) + "\n"
+if cs_lines:
+    table += ("\nContext switches per request-reply of every thread that switched (voluntary +"
+              " nonvoluntary in the window):\n\n" + "\n".join("- " + l for l in cs_lines) + "\n")
 if stall_lines:
     table += ("\nCPU stalls of >= 5 us seen by a thread that never yields (mn-hiccup, 1 s at the"
               " start of each repetition):\n\n" + "\n".join("- " + l for l in stall_lines) + "\n")
