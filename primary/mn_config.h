@@ -100,6 +100,10 @@ struct mn_config {
 	/* apps */
 	uint32_t max_apps;		/* default 64 */
 	uint32_t channel_ring;		/* power of two, default 1024 */
+	uint32_t app_max_flows;		/* flows one app holds at once; 0 (default): a quarter
+					 * of an engine's flow table */
+	uint32_t app_max_listeners;	/* listeners one app holds; 0 (default): a quarter of
+					 * an engine's listener table */
 
 	/* extra EAL arguments (from the file's eal.args list) */
 	unsigned n_eal_args;

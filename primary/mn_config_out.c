@@ -63,7 +63,9 @@ static void print_summary(const struct mn_config *cfg, FILE *f)
 	if (cfg->spin_us && cfg->idle != MN_IDLE_BUSY)
 		fprintf(f, ", not before %u us after work", cfg->spin_us);
 	fprintf(f, "\n  arp             timeout %u s\n", cfg->arp_timeout_s);
-	fprintf(f, "  apps            max %u, channel ring %u\n", cfg->max_apps, cfg->channel_ring);
+	fprintf(f, "  apps            max %u, channel ring %u, max flows %u, max listeners %u "
+		"(0: a quarter of an engine's)\n", cfg->max_apps, cfg->channel_ring, cfg->app_max_flows,
+		cfg->app_max_listeners);
 	fprintf(f, "  eal             log level %s, %u extra args",
 		cfg->log_level[0] ? cfg->log_level : "(default)", cfg->n_eal_args);
 	for (unsigned i = 0; i < cfg->n_eal_args; i++)

@@ -201,6 +201,22 @@ static const struct key apps_keys[] = {
 	{ "channel_ring", KT_INT, C(channel_ring), .def = 1024, .lo = 64, .hi = 65536,
 	  .check_int = mn_cfg_check_pow2, .range_md = "power of two, 64..65536",
 	  .help = "Entries in each ring between an application and the engines." },
+	{ "max_flows", KT_INT, C(app_max_flows), .def = 0, .lo = 0, .hi = 1 << 20,
+	  .range_md = "0..1048576 (0 = a quarter of an engine's flows: 256)",
+	  .help = "Flows one application may hold at once, over all its channels and engines: connected "
+		  "and accepted ones, counted from the connect (or the accept) until the flow's end is "
+		  "reported, its close completes, or its channel is detached or its app dies. At the limit "
+		  "a connect fails with `EDQUOT` (not `ENOSPC`: closing the app's own flows helps, waiting "
+		  "for others does not), and a flow accepted on one of its listeners is reset at once (the "
+		  "peer's connect has succeeded; it sees `ECONNRESET`). Both are counted (`quota_flows` in "
+		  "`/machnet/stats`). Never more than an engine's flow table (1,024), so the default lets "
+		  "four busy applications share an engine. An application's flows live on the engines of "
+		  "its channels; the limit is per application, not per engine." },
+	{ "max_listeners", KT_INT, C(app_max_listeners), .def = 0, .lo = 0, .hi = 64,
+	  .range_md = "0..64 (0 = a quarter of an engine's listeners: 16)",
+	  .help = "Listeners one application may hold at once, over all its channels. At the limit "
+		  "`machnet_listen()` fails with `EDQUOT` (counted: `quota_listeners`). Released when the "
+		  "channel is detached or the application dies." },
 };
 
 static const struct key eal_keys[] = {

@@ -62,6 +62,9 @@ struct mn_tr_flow {
 	uint32_t npend;		/* messages of this flow parked */
 	uint32_t blocked;	/* round in which a send of it was refused */
 	uint32_t free_next;
+	/* The app quota this flow is charged to (apps.max_flows), NULL when
+	 * not (yet, or any more: orphaned flows are released at once). */
+	struct mn_app_quota *quota;
 	uint64_t arp_deadline;	/* ns */
 	struct mn_engine_cmd cmd;
 };
@@ -76,6 +79,7 @@ struct mn_tr_listener {
 	uint16_t port;
 	uint16_t chan;
 	uint8_t used;
+	struct mn_app_quota *quota;	/* charged to (apps.max_listeners) */
 };
 
 /* The glue's counters, one writer (the engine); telemetry reads them live.
@@ -88,11 +92,15 @@ struct mn_tr_listener {
  *   deliver_drop   deliveries dropped: channel gone, too many segments
  *   rx_multiseg    received frames in several mbufs (dropped)
  *   flows_full     connects/accepts refused: flow table full
- *   events_lost    event ring of a channel full */
+ *   events_lost    event ring of a channel full
+ *   quota_flows    connects refused (EDQUOT) and accepted flows reset: the
+ *                  app holds apps.max_flows
+ *   quota_listeners listens refused (EDQUOT): the app holds apps.max_listeners */
 #define MN_TRANSPORT_COUNTERS(X) \
 	X(msgs_tx, 1) X(msgs_rx, 1) X(send_failed, 1) X(send_parked, 1) X(deliver_busy, 1) \
 	X(deliver_drop, 1) X(rx_multiseg, 0) X(flows_full, 1) X(events_lost, 1) \
-	X(connects, 0) X(accepts, 0) X(resets, 0) X(closes, 0)
+	X(connects, 0) X(accepts, 0) X(resets, 0) X(closes, 0) \
+	X(quota_flows, 1) X(quota_listeners, 1)
 
 struct mn_transport_stats {
 #define MN_TRANSPORT_FIELD_(n, shown) uint64_t n;

@@ -58,6 +58,13 @@ static void cmd_connect(struct mn_transport *x, const struct mn_engine_cmd *cmd)
 		mn_chan_reply(x->ce, cmd, -ENOSPC, NULL);
 		return;
 	}
+	xf->state = XF_OPENING;	/* not XF_FREE, so that the free below takes it back */
+	r = mn_tr_flow_charge(x, xf, cmd->chan);
+	if (r < 0) {
+		mn_tr_flow_free(x, xf);
+		mn_chan_reply(x->ce, cmd, r, NULL);
+		return;
+	}
 	x->st.connects++;
 	xf->cmd = *cmd;
 	xf->has_cmd = 1;
@@ -141,6 +148,7 @@ static void cmd_close(struct mn_transport *x, const struct mn_engine_cmd *cmd)
 
 static void cmd_listen(struct mn_transport *x, const struct mn_engine_cmd *cmd)
 {
+	struct mn_app_quota *q = x->ce->chans[cmd->chan].quota;
 	unsigned i;
 	int r;
 
@@ -151,12 +159,21 @@ static void cmd_listen(struct mn_transport *x, const struct mn_engine_cmd *cmd)
 		mn_chan_reply(x->ce, cmd, -ENOSPC, NULL);
 		return;
 	}
+	/* EDQUOT for the app's own limit, as for flows (mn_tr_flow_charge). */
+	if (q != NULL && !mn_quota_take(&q->listeners, q->max_listeners)) {
+		x->st.quota_listeners++;
+		mn_chan_reply(x->ce, cmd, -EDQUOT, NULL);
+		return;
+	}
 	r = mn_proto_listen(x->ep, cmd->local_ip, cmd->local_port, lis_cookie(x, cmd->chan));
 	if (r == 0) {
 		x->lis[i].used = 1;
 		x->lis[i].ip = cmd->local_ip;
 		x->lis[i].port = cmd->local_port;
 		x->lis[i].chan = cmd->chan;
+		x->lis[i].quota = q;
+	} else if (q != NULL) {
+		mn_quota_put(&q->listeners);
 	}
 	mn_chan_reply(x->ce, cmd, r, NULL);
 }
@@ -179,6 +196,9 @@ static void cmd_chan_del(struct mn_transport *x, const struct mn_engine_cmd *cmd
 		if (x->lis[i].used && x->lis[i].chan == cmd->chan) {
 			mn_proto_unlisten(x->ep, x->lis[i].ip, x->lis[i].port);
 			x->lis[i].used = 0;
+			if (x->lis[i].quota != NULL)
+				mn_quota_put(&x->lis[i].quota->listeners);
+			x->lis[i].quota = NULL;
 		}
 	}
 	drain_chan(x, cmd->chan);
@@ -192,6 +212,10 @@ static void cmd_chan_del(struct mn_transport *x, const struct mn_engine_cmd *cmd
 			continue;
 		xf->orphan = 1;
 		xf->has_cmd = 0;
+		/* The app let go of it: its share is back now (the slot may be
+		 * reused as soon as this channel's release is confirmed), while
+		 * proto still closes the flow toward the peer. */
+		mn_tr_flow_uncharge(xf);
 		if (xf->f == NULL) {
 			/* Still resolving ARP: its parked messages fail. */
 			mn_tr_flow_free(x, xf);
