@@ -26,7 +26,7 @@ PORT2=7310
 MAXF=8
 MAXL=40
 mn_pair "/^transport = /d" "\$a transport = { cc = \"fixed\"; connect_timeout_ms = $CONNECT_TIMEOUT_MS; };" \
-	"/^apps = /d" "\$a apps = { max = 64; channel_ring = 1024; max_flows = $MAXF; max_listeners = $MAXL; };"
+	"s/^apps = .*/apps = { max = 64; channel_ring = 1024; max_flows = $MAXF; max_listeners = $MAXL; };/"
 
 mn_pool_base
 
