@@ -23,12 +23,16 @@ struct mn_tr_flow *mn_tr_flow_alloc(struct mn_transport *x, uint16_t chan)
 	struct mn_tr_flow *xf;
 	uint32_t gen;
 
-	if (x->free_head == 0) {
+	if (x->free_head != 0) {
+		xf = &x->flows[x->free_head - 1];
+		x->free_head = xf->free_next;
+	} else if (x->flows_hw < x->max_flows) {
+		/* Never used before: see flows_hw. */
+		xf = &x->flows[x->flows_hw++];
+	} else {
 		x->st.flows_full++;
 		return NULL;
 	}
-	xf = &x->flows[x->free_head - 1];
-	x->free_head = xf->free_next;
 	gen = xf->gen;
 	memset(xf, 0, sizeof(*xf));
 	xf->gen = gen;
@@ -526,7 +530,7 @@ int mn_transport_init(struct mn_transport *x, const struct mn_transport_env *env
 	pp.connect_timeout_ns = (uint64_t)cfg->connect_timeout_ms * 1000000;
 	/* The library waits a second for a close's reply. */
 	pp.close_timeout_ns = 500000000ull;
-	pp.max_flows = MN_TRANSPORT_FLOWS;
+	pp.max_flows = cfg->max_flows;
 	pp.max_listeners = MN_TRANSPORT_LIS;
 	/* A random start of the source ports (never 0, proto's lowest-free
 	 * mode): a restarted machnetd, or an app reconnecting, does not meet
@@ -538,7 +542,7 @@ int mn_transport_init(struct mn_transport *x, const struct mn_transport_env *env
 	x->csum_offload = offload;
 	x->connect_timeout_ns = pp.connect_timeout_ns;
 
-	x->max_flows = MN_TRANSPORT_FLOWS;
+	x->max_flows = cfg->max_flows;
 	x->flows = calloc(x->max_flows, sizeof(*x->flows));
 	x->max_segs = MN_MSS(mtu) ? (MN_MAX_MSG + MN_MSS(mtu) - 1) / MN_MSS(mtu) + 1 : 0;
 	if (x->max_segs > UINT16_MAX)
@@ -546,9 +550,9 @@ int mn_transport_init(struct mn_transport *x, const struct mn_transport_env *env
 	x->segs = calloc(x->max_segs, sizeof(*x->segs));
 	if (!x->flows || !x->segs)
 		goto nomem;
-	for (i = 0; i < x->max_flows; i++)
-		x->flows[i].free_next = i + 2 <= x->max_flows ? i + 2 : 0;
-	x->free_head = 1;
+	/* No free list yet (flows_hw): untouched entries cost no memory. */
+	x->free_head = 0;
+	x->flows_hw = 0;
 	x->ep = mn_proto_create(&pp, &ops, clock_ns(x));
 	if (x->ep == NULL) {
 		int err = errno;

@@ -38,7 +38,6 @@
 
 #define MN_TRANSPORT_PEND	256	/* messages parked by send-queue backpressure */
 #define MN_TRANSPORT_LIS	64	/* listeners per engine */
-#define MN_TRANSPORT_FLOWS	1024	/* flows per engine */
 
 struct mn_proto;
 struct mn_txq;
@@ -139,6 +138,11 @@ struct mn_transport {
 	uint32_t n_arp;			/* flows waiting for ARP */
 	struct mn_tr_flow *flows;
 	uint32_t max_flows, free_head;	/* free_head: index + 1 */
+	/* flows[flows_hw..max_flows) were never used (taken in order when the
+	 * free list is empty): their pages are never touched, and the scans
+	 * over the table (a channel going away, ARP) stop at flows_hw, the
+	 * most flows the engine ever held at once, not max_flows. */
+	uint32_t flows_hw;
 	uint32_t n_flows;
 	struct mn_seg *segs;		/* scratch: one message's segments */
 	uint32_t max_segs;

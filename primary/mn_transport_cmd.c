@@ -90,7 +90,7 @@ static struct mn_tr_flow *cmd_flow(struct mn_transport *x, const struct mn_engin
 {
 	struct mn_tr_flow *xf = NULL;
 
-	if (cmd->flow_id >= 1 && cmd->flow_id <= x->max_flows) {
+	if (cmd->flow_id >= 1 && cmd->flow_id <= x->flows_hw) {
 		xf = &x->flows[cmd->flow_id - 1];
 		if (xf->lip != cmd->local_ip || xf->rip != cmd->remote_ip ||
 		    xf->lport != cmd->local_port || xf->rport != cmd->remote_port)
@@ -205,7 +205,7 @@ static void cmd_chan_del(struct mn_transport *x, const struct mn_engine_cmd *cmd
 	for (i = 0; i < x->npend; i++)
 		if (x->pend[i].msg.chan == cmd->chan)
 			x->pend[i].msg.chan = CHAN_GONE;
-	for (i = 0; i < x->max_flows; i++) {
+	for (i = 0; i < x->flows_hw; i++) {
 		struct mn_tr_flow *xf = &x->flows[i];
 
 		if (xf->state == XF_FREE || xf->chan != cmd->chan || xf->orphan)
@@ -262,7 +262,7 @@ void mn_transport_arp_resolved(struct mn_transport *x, unsigned port, uint32_t i
 	if (x->n_arp == 0)
 		return;
 	x->now = clock_ns(x);
-	for (uint32_t i = 0; i < x->max_flows && x->n_arp; i++) {
+	for (uint32_t i = 0; i < x->flows_hw && x->n_arp; i++) {
 		struct mn_tr_flow *xf = &x->flows[i];
 
 		if (xf->state == XF_ARP && xf->port == port &&
@@ -277,7 +277,7 @@ void mn_transport_tick(struct mn_transport *x)
 
 	if (x->n_arp == 0)
 		return;
-	for (uint32_t i = 0; i < x->max_flows && x->n_arp; i++) {
+	for (uint32_t i = 0; i < x->flows_hw && x->n_arp; i++) {
 		struct mn_tr_flow *xf = &x->flows[i];
 		int r;
 

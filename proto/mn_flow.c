@@ -176,10 +176,15 @@ struct mn_flow *mn_flow_alloc(struct mn_proto *ep, int li, uint32_t lip, uint16_
 	struct mn_flow *f;
 	uint32_t idx = ep->free_flow;
 
-	if (idx == NIL)
+	if (idx != NIL) {
+		f = &ep->flows[idx];
+		ep->free_flow = f->free_next;
+	} else if (ep->flows_hw < ep->p.max_flows) {
+		idx = ep->flows_hw++;
+		f = &ep->flows[idx];
+	} else {
 		return NULL;
-	f = &ep->flows[idx];
-	ep->free_flow = f->free_next;
+	}
 	memset(f, 0, sizeof(*f));
 	memset(f->win, 0xff, sizeof(f->win));
 	memset(f->ooo, 0xff, sizeof(f->ooo));

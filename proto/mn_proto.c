@@ -101,9 +101,10 @@ struct mn_proto *mn_proto_create(const struct mn_proto_params *p, const struct m
 	if (mn_wheel_init(&ep->wheel, 14, 16, now) < 0)	/* 16384 x 65.5 us: 1.07 s */
 		goto nomem;
 	memset(ep->ht, 0xff, htsize * sizeof(*ep->ht));
-	for (i = 0; i < p->max_flows; i++)
-		ep->flows[i].free_next = i + 1 < p->max_flows ? i + 1 : NIL;
-	ep->free_flow = 0;
+	/* No free list yet: mn_flow_alloc() takes never-used entries in order
+	 * (flows_hw), so the table's pages stay untouched until needed. */
+	ep->free_flow = NIL;
+	ep->flows_hw = 0;
 	for (i = 0; i < p->pool_pkts; i++)
 		ep->pool[i].next = i + 1 < p->pool_pkts ? i + 1 : NIL;
 	ep->pool_free = 0;
@@ -123,7 +124,7 @@ void mn_proto_destroy(struct mn_proto *ep)
 
 	if (!ep)
 		return;
-	for (i = 0; i < ep->p.max_flows; i++)
+	for (i = 0; i < ep->flows_hw; i++)
 		if (ep->flows[i].state != ST_FREE)
 			mn_flow_free(&ep->flows[i]);
 	mn_wheel_fini(&ep->wheel);

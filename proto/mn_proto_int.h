@@ -134,6 +134,10 @@ struct mn_proto {
 
 	struct mn_flow *flows;
 	uint32_t free_flow;
+	/* Entries flows[flows_hw..max_flows) were never used: they are taken in
+	 * order once the free list is empty, so an endpoint sized for a million
+	 * flows touches (and keeps resident) only as many as it ever held. */
+	uint32_t flows_hw;
 	uint32_t nflows;
 	uint32_t nhalf;
 	uint32_t *ht;

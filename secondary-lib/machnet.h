@@ -185,8 +185,8 @@ int machnet_listen(void *channel_ctx, const char *local_ip, uint16_t port);
  * handshake), EHOSTUNREACH (nobody answered ARP for remote_ip, or for its
  * gateway, within machnetd's ARP retries: this can come before the connect
  * timeout), ETIMEDOUT (no answer to the handshake), ENOSPC (machnetd has no
- * free flow), EDQUOT (this application holds apps.max_flows flows, 256 by
- * default: close some), EAGAIN (machnetd's engine is busy: retry), or the
+ * free flow), EDQUOT (this application holds apps.max_flows flows, a
+ * quarter of an engine's by default: close some), EAGAIN (machnetd's engine is busy: retry), or the
  * control and common ones. */
 int machnet_connect(void *channel_ctx, const char *local_ip, const char *remote_ip,
 		    uint16_t remote_port, MachnetFlow_t *flow);

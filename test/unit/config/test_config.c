@@ -47,6 +47,7 @@ static void check_defaults_except_ifaces(const struct mn_config *c)
 	CU_ASSERT_EQUAL(c->max_rto_us, 1000000);
 	CU_ASSERT_EQUAL(c->max_retries, 8);
 	CU_ASSERT_EQUAL(c->give_up_ms, 60000);
+	CU_ASSERT_EQUAL(c->max_flows, 65536);
 	CU_ASSERT_EQUAL(c->window, 32);
 	CU_ASSERT_EQUAL(c->cc, MN_CC_AUTO);
 	CU_ASSERT_EQUAL(c->target_delay_us, 50);
@@ -171,6 +172,7 @@ static void test_full_file(void)
 	CU_ASSERT_EQUAL(c.max_rto_us, 200);
 	CU_ASSERT_EQUAL(c.max_retries, 64);
 	CU_ASSERT_EQUAL(c.give_up_ms, 86400000);
+	CU_ASSERT_EQUAL(c.max_flows, 1048576);
 	CU_ASSERT_EQUAL(c.window, 256);
 	CU_ASSERT_EQUAL(c.cc, MN_CC_FIXED);
 	CU_ASSERT_EQUAL(c.target_delay_us, 120);
@@ -278,6 +280,8 @@ static const struct bad_case {
 	{ "ring-pow2.conf", 10, "'apps.channel_ring' must be a power of two" },
 	{ "app-flows-range.conf", 9, "'apps.max_flows' must be in 0..1048576 (got 2000000)" },
 	{ "app-listeners-range.conf", 8, "'apps.max_listeners' must be in 0..64 (got 65)" },
+	{ "app-flows-over.conf", 10, "'apps.max_flows' 5000 must be <= 'transport.max_flows' 4096" },
+	{ "flows-range.conf", 9, "'transport.max_flows' must be in 16..1048576 (got 1048577)" },
 	{ "apps-max.conf", 8, "'apps.max' must be in 1..128 (got 129)" },
 	{ "dup-engines.conf", 5, "duplicate lcore: CPU 1" },
 	{ "no-engines.conf", 1, "'lcores.engines' must list 1..16 CPUs (got 0)" },
