@@ -48,7 +48,9 @@
  * machnet_connect() / machnet_listen(), where ENOSPC means machnetd itself
  * is full. Flows count from the connect (or accept) until their end is
  * reported, the close returns, or their channel is detached or the app
- * exits or dies.
+ * exits or dies (then as soon as machnetd has taken the channel back:
+ * machnet_detach() does not wait for that, and a dead app is noticed within
+ * milliseconds).
  *
  * Events: a plain Machnet program never calls machnet_poll_event(). Its
  * channel's event ring (channel_ring entries, 1,024 by default) then fills
