@@ -357,6 +357,10 @@ static int init_ctrl(void)
 	cp.max_apps = g_cfg.max_apps;
 	cp.ring_size = g_cfg.channel_ring;
 	cp.connect_timeout_ms = g_cfg.connect_timeout_ms;
+	cp.engine_flows = g_cfg.max_flows;
+	cp.engine_listeners = MN_TRANSPORT_LIS;
+	cp.app_max_flows = g_cfg.app_max_flows;
+	cp.app_max_listeners = g_cfg.app_max_listeners;
 	if (mn_ctrl_init(&cp, err, sizeof(err))) {
 		mn_log("%s", err);
 		return -1;

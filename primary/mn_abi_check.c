@@ -26,4 +26,10 @@ _Static_assert(sizeof(((struct mn_info *)0)->instance) > MN_INSTANCE_MAX_LEN,
 	       "mn_info.instance holds an instance name");
 _Static_assert(sizeof(((struct mn_ctrl_shm *)0)->instance) > MN_INSTANCE_MAX_LEN,
 	       "mn_ctrl_shm.instance holds an instance name");
-_Static_assert(MN_TRANSPORT_FLOWS < UINT32_MAX, "flow ids fit mn_event.flow_id");
+/* Flow ids are an engine's flow-table index + 1, for tables of up to
+ * transport.max_flows entries. */
+_Static_assert(MN_CFG_MAX_FLOWS < UINT32_MAX &&
+	       MN_CFG_MAX_FLOWS <= (1ull << (8 * sizeof(((struct mn_event *)0)->flow_id))) - 1,
+	       "flow ids fit mn_event.flow_id");
+_Static_assert(MN_CFG_MAX_FLOWS <= (1u << 24), "mn_proto_create takes transport.max_flows");
+_Static_assert(MN_CFG_ENGINE_LISTENERS == MN_TRANSPORT_LIS, "apps.max_listeners is bounded by the engine's");

@@ -86,11 +86,44 @@ int mn_chain_check(const struct mn_objmap *m, const uint16_t *owner, uint16_t ta
 
 /* ---- engine part (EAL) ---- */
 
+/* One app's share of the engines' flows and listeners (apps.max_flows,
+ * apps.max_listeners). mn_ctrl owns one per app slot, in the primary's own
+ * memory (an app cannot write it); the engines that serve the app's
+ * channels charge and release it, with atomics, as one app's channels may
+ * live on several engines. Everything charged on a channel is released
+ * before the engine confirms the channel's CHAN_DEL, so an app slot is
+ * freed (and reused) with its counts at 0. */
+struct mn_app_quota {
+	uint32_t flows, listeners;		/* held now (atomic) */
+	uint32_t max_flows, max_listeners;	/* set at registration */
+};
+
+/* Takes one unit of *held if that stays within max: 1, or 0 at the limit. */
+static inline int mn_quota_take(uint32_t *held, uint32_t max)
+{
+	uint32_t v = __atomic_load_n(held, __ATOMIC_RELAXED);
+
+	do {
+		if (v >= max)
+			return 0;
+	} while (!__atomic_compare_exchange_n(held, &v, v + 1, 0, __ATOMIC_RELAXED,
+					      __ATOMIC_RELAXED));
+	return 1;
+}
+
+static inline void mn_quota_put(uint32_t *held)
+{
+	__atomic_fetch_sub(held, 1, __ATOMIC_RELAXED);
+}
+
 /* A channel as the primary sees it; one per channel id, owned by mn_ctrl. */
 struct mn_chan {
 	uint16_t id;
 	uint16_t tag;		/* owner tag: id + 1 (0 = the engine) */
 	uint32_t gen;
+	/* Its app's quota; set by mn_ctrl at attach, before the engine is told
+	 * of the channel (MN_CMD_CHAN_ADD), and left until the next attach. */
+	struct mn_app_quota *quota;
 	struct rte_ring *tx, *rx, *fill, *used, *ev;
 	struct mn_chan_shm *shm;
 	/* engine counters */

@@ -604,6 +604,11 @@ static int cross_checks(struct ctx *c, const struct lines *ln)
 					 cfg->ack_delay_us, cfg->min_rto_us / 2);
 		c->cfg->ack_delay_us = cfg->min_rto_us / 2;
 	}
+	/* An app's share is at most an engine's whole table. */
+	if (cfg->app_max_flows > cfg->max_flows)
+		return mn_cfg_fail_line(c, ln->app_max_flows ? ln->app_max_flows : ln->max_flows,
+				 "'apps.max_flows' %u must be <= 'transport.max_flows' %u",
+				 cfg->app_max_flows, cfg->max_flows);
 	if (cfg->fault.enabled) {
 		int line;
 		uint64_t held = fault_held_max(cfg, &line, ln);
@@ -639,10 +644,12 @@ static int parse_plain_sections(struct ctx *c, const config_setting_t *root, str
 	ln->max_rto = lines[K_TR_MAX_RTO];
 	ln->ack_delay = lines[K_TR_ACK_DELAY];
 	ln->plain_min_rto = lines[K_TR_PLAIN_MIN_RTO];
+	ln->max_flows = lines[K_TR_MAX_FLOWS];
 	if ((r = parse_section(c, root, G_ENGINE, &g, lines)) ||
 	    (r = parse_section(c, root, G_ARP, &g, lines)) ||
 	    (r = parse_section(c, root, G_APPS, &g, lines)))
 		return r;
+	ln->app_max_flows = lines[K_APP_MAX_FLOWS];
 	return 0;
 }
 

@@ -20,6 +20,12 @@
 #define MN_CFG_NAME_LEN     32
 #define MN_CFG_STR_LEN      256
 #define MN_CFG_ERR_LEN      512
+/* transport.max_flows: flows per engine. Flow ids are table index + 1 in a
+ * uint32_t (mn_abi_check.c); proto takes up to 2^24. */
+#define MN_CFG_DEFAULT_FLOWS (1u << 16)
+#define MN_CFG_MAX_FLOWS     (1u << 20)
+/* Listeners per engine (MN_TRANSPORT_LIS; the per-app default is a quarter). */
+#define MN_CFG_ENGINE_LISTENERS 64
 
 enum mn_idle_policy {
 	MN_IDLE_BUSY = 0,	/* spin: for dedicated cores */
@@ -87,6 +93,7 @@ struct mn_config {
 	uint32_t connect_timeout_ms;	/* default 3000 */
 	uint32_t keepalive_ms;		/* idle time before a keepalive probe, default 1000, 0 = off */
 	uint32_t ack_delay_us;		/* piggybacked ACKs: wait for data this long, default 50, 0 = off */
+	uint32_t max_flows;		/* per engine, default MN_CFG_DEFAULT_FLOWS */
 
 	/* engine idle policy */
 	enum mn_idle_policy idle;	/* default yield */
@@ -100,6 +107,10 @@ struct mn_config {
 	/* apps */
 	uint32_t max_apps;		/* default 64 */
 	uint32_t channel_ring;		/* power of two, default 1024 */
+	uint32_t app_max_flows;		/* flows one app holds at once, <= max_flows; 0
+					 * (default): a quarter of max_flows */
+	uint32_t app_max_listeners;	/* listeners one app holds; 0 (default): a quarter of
+					 * an engine's listener table */
 
 	/* extra EAL arguments (from the file's eal.args list) */
 	unsigned n_eal_args;

@@ -63,7 +63,11 @@ static void print_summary(const struct mn_config *cfg, FILE *f)
 	if (cfg->spin_us && cfg->idle != MN_IDLE_BUSY)
 		fprintf(f, ", not before %u us after work", cfg->spin_us);
 	fprintf(f, "\n  arp             timeout %u s\n", cfg->arp_timeout_s);
-	fprintf(f, "  apps            max %u, channel ring %u\n", cfg->max_apps, cfg->channel_ring);
+	/* The per-app limits as machnetd applies them (0: a quarter). */
+	fprintf(f, "  apps            max %u, channel ring %u; flows: %u per engine, %u per app; "
+		"listeners: %u per app\n", cfg->max_apps, cfg->channel_ring, cfg->max_flows,
+		cfg->app_max_flows ? cfg->app_max_flows : cfg->max_flows / 4,
+		cfg->app_max_listeners ? cfg->app_max_listeners : MN_CFG_ENGINE_LISTENERS / 4);
 	fprintf(f, "  eal             log level %s, %u extra args",
 		cfg->log_level[0] ? cfg->log_level : "(default)", cfg->n_eal_args);
 	for (unsigned i = 0; i < cfg->n_eal_args; i++)

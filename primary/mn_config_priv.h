@@ -42,6 +42,8 @@ struct lines {
 	int max_rto;
 	int ack_delay;
 	int plain_min_rto;
+	int max_flows;		/* transport.max_flows */
+	int app_max_flows;	/* apps.max_flows */
 	int mtu[MN_CFG_MAX_IFACES];
 	int fault_queue[2];	/* rx, tx */
 };
@@ -96,7 +98,8 @@ struct group {
 /* Indexes of the rows the group code reads (their order in mn_config_table.c). */
 enum { K_MEM_MBUFS, K_MEM_CACHE, K_MEM_DATA, K_MEM_HUGE };
 enum { K_IF_PREFIX = 5, K_IF_MTU = 7 };
-enum { K_TR_MIN_RTO, K_TR_MAX_RTO, K_TR_ACK_DELAY = 8, K_TR_PLAIN_MIN_RTO = 9 };	/* row order in transport_keys */
+enum { K_TR_MIN_RTO, K_TR_MAX_RTO, K_TR_ACK_DELAY = 8, K_TR_PLAIN_MIN_RTO = 9, K_TR_MAX_FLOWS = 11 };	/* row order in transport_keys */
+enum { K_APP_MAX_FLOWS = 2 };	/* row order in apps_keys */
 enum { K_FD_JITTER = 6, K_FD_MIN_OFF = 8, K_FD_MAX_OFF = 9, K_FD_QUEUE = 10 };
 enum { G_TOP, G_LCORES, G_MEMORY, G_IFACES, G_TRANSPORT, G_ENGINE, G_ARP, G_APPS, G_EAL, G_FAULT,
        G_FAULT_RX, G_FAULT_TX, G_COUNT };

@@ -169,6 +169,13 @@ static const struct key transport_keys[] = {
 		  "`keepalive_ms` on an idle flow), where `max_retries` alone takes about 0.5 s with the "
 		  "defaults (0 restores that). Linux TCP's tcp_retries2 gives up after about 15 minutes. "
 		  "Handshakes are bounded by `connect_timeout_ms` instead." },
+	{ "max_flows", KT_INT, C(max_flows), .def = MN_CFG_DEFAULT_FLOWS, .lo = 16, .hi = MN_CFG_MAX_FLOWS,
+	  .range_md = "16..1048576",
+	  .help = "Flows each engine can hold at once (connecting, open or closing; the connects and accepts "
+		  "past it fail with `ENOSPC`, counted in `flows_full`). The table is allocated at start "
+		  "but its entries are touched only when first used, so memory grows with the most flows "
+		  "ever held at once: about 2.7 KB per flow (measured, \"Flow memory\" above), "
+		  "plus 8 bytes per configured flow for the lookup hash, always." },
 };
 
 static const struct key engine_keys[] = {
@@ -201,6 +208,22 @@ static const struct key apps_keys[] = {
 	{ "channel_ring", KT_INT, C(channel_ring), .def = 1024, .lo = 64, .hi = 65536,
 	  .check_int = mn_cfg_check_pow2, .range_md = "power of two, 64..65536",
 	  .help = "Entries in each ring between an application and the engines." },
+	{ "max_flows", KT_INT, C(app_max_flows), .def = 0, .lo = 0, .hi = MN_CFG_MAX_FLOWS,
+	  .range_md = "0..1048576, <= `transport.max_flows` (0 = a quarter of it: 16384)",
+	  .help = "Flows one application may hold at once, over all its channels and engines: connected "
+		  "and accepted ones, counted from the connect (or the accept) until the flow's end is "
+		  "reported, its close completes, or its channel is detached or its app dies. At the limit "
+		  "a connect fails with `EDQUOT` (not `ENOSPC`: closing the app's own flows helps, waiting "
+		  "for others does not), and a flow accepted on one of its listeners is reset at once (the "
+		  "peer's connect has succeeded; it sees `ECONNRESET`). Both are counted (`quota_flows` in "
+		  "`/machnet/stats`). The default lets four applications fill an engine. An application's "
+		  "flows live on the engines of its channels; the limit is per application, not per "
+		  "engine." },
+	{ "max_listeners", KT_INT, C(app_max_listeners), .def = 0, .lo = 0, .hi = MN_CFG_ENGINE_LISTENERS,
+	  .range_md = "0..64 (0 = a quarter of an engine's listeners: 16)",
+	  .help = "Listeners one application may hold at once, over all its channels. At the limit "
+		  "`machnet_listen()` fails with `EDQUOT` (counted: `quota_listeners`). Released when the "
+		  "channel is detached or the application dies." },
 };
 
 static const struct key eal_keys[] = {

@@ -36,6 +36,8 @@ static struct {
 	unsigned engine_chans[MN_ABI_MAX_ENGINES];
 	unsigned n_engines, max_apps, n_chans;
 	int pidfd[MN_MAX_APPS];
+	struct mn_app_quota quota[MN_MAX_APPS];	/* per slot; charged by the engines */
+	uint32_t app_max_flows, app_max_listeners;
 	pthread_t thread;
 	volatile int running;
 	int action_registered, inited;
@@ -51,6 +53,12 @@ void mn_ctrl_get_stats(struct mn_ctrl_stats *out)
 {
 	pthread_mutex_lock(&g.lock);
 	*out = g.st;
+	out->app_max_flows = g.app_max_flows;
+	out->app_max_listeners = g.app_max_listeners;
+	for (unsigned s = 0; s < g.max_apps; s++) {
+		out->app_flows += __atomic_load_n(&g.quota[s].flows, __ATOMIC_RELAXED);
+		out->app_listeners += __atomic_load_n(&g.quota[s].listeners, __ATOMIC_RELAXED);
+	}
 	pthread_mutex_unlock(&g.lock);
 }
 
@@ -112,6 +120,19 @@ int mn_ctrl_init(const struct mn_ctrl_params *p, char *err, size_t errlen)
 	snprintf(g.shm->instance, sizeof(g.shm->instance), "%s", p->instance ? p->instance : "");
 	g.n_engines = p->n_engines;
 	g.max_apps = p->max_apps;
+	/* An app may not hold more than one engine's table, whatever the file
+	 * says; the default leaves room for four apps on a full engine. */
+	g.app_max_flows = p->app_max_flows ? p->app_max_flows : p->engine_flows / 4;
+	if (g.app_max_flows > p->engine_flows)
+		g.app_max_flows = p->engine_flows;
+	if (g.app_max_flows == 0)
+		g.app_max_flows = 1;
+	g.app_max_listeners = p->app_max_listeners ? p->app_max_listeners : p->engine_listeners / 4;
+	if (g.app_max_listeners > p->engine_listeners)
+		g.app_max_listeners = p->engine_listeners;
+	if (g.app_max_listeners == 0)
+		g.app_max_listeners = 1;
+	memset(g.quota, 0, sizeof(g.quota));
 	g.n_chans = n_chans;
 	for (i = 0; i < MN_MAX_APPS; i++)
 		g.pidfd[i] = -1;
@@ -270,6 +291,18 @@ static int do_hello(const struct mn_ctrl_req *r, struct mn_ctrl_rep *rep)
 	g.shm->slots[s].gen++;
 	g.shm->slots[s].lcore_id = r->lcore_id;
 	g.shm->slots[s].n_chans = 0;
+	/* The slot's last app released everything before the slot was freed
+	 * (engines release a channel's charges before confirming its
+	 * CHAN_DEL); a count left over is a bug, counted rather than
+	 * inherited. */
+	if (__atomic_load_n(&g.quota[s].flows, __ATOMIC_RELAXED) ||
+	    __atomic_load_n(&g.quota[s].listeners, __ATOMIC_RELAXED)) {
+		g.st.quota_leaks++;
+		__atomic_store_n(&g.quota[s].flows, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&g.quota[s].listeners, 0, __ATOMIC_RELAXED);
+	}
+	g.quota[s].max_flows = g.app_max_flows;
+	g.quota[s].max_listeners = g.app_max_listeners;
 	g.shm->slots[s].state = MN_SLOT_LIVE;
 	rep->slot = s;
 	rep->slot_gen = g.shm->slots[s].gen;
@@ -304,6 +337,8 @@ static int do_attach(const struct mn_ctrl_req *r, struct mn_ctrl_rep *rep)
 	c->engine = best;
 	c->fill_want = 0;
 	g.chans[ch].gen = c->gen;
+	/* Before CHAN_ADD: the engine reads it from then on. */
+	g.chans[ch].quota = &g.quota[r->slot];
 	c->state = MN_CHAN_LIVE;
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.op = MN_CMD_CHAN_ADD;

@@ -13,6 +13,9 @@
  *   (or says goodbye) each of its channels is handed back to its engine
  *   (MN_CMD_CHAN_DEL), and when the engine confirms, the rings are reset and
  *   the channel and slot are free again. Other apps are not affected.
+ * - Each registered app has a quota of flows and listeners (struct
+ *   mn_app_quota, apps.max_flows / max_listeners) that the engines charge;
+ *   it is back at 0 when the app's slot is freed (see mn_chan.h).
  * - Control code never runs on an engine lcore and never touches mbufs.
  */
 #ifndef MN_CTRL_H
@@ -37,6 +40,10 @@ struct mn_ctrl_params {
 	uint32_t ring_size;			/* power of two, >= 64 */
 	uint32_t fill_target;			/* 0: 256 */
 	uint32_t connect_timeout_ms;
+	uint32_t engine_flows;			/* flows (listeners) of one engine's table: */
+	uint32_t engine_listeners;		/* the per-app limits never exceed them */
+	uint32_t app_max_flows;			/* apps.max_flows; 0: engine_flows / 4 */
+	uint32_t app_max_listeners;		/* apps.max_listeners; 0: engine_listeners / 4 */
 };
 
 /* Creates the control memzone, channels and engine contexts. Primary, after
@@ -61,6 +68,12 @@ void mn_ctrl_fini(void);
 struct mn_ctrl_stats {
 	uint64_t requests, bad_requests, apps_registered, apps_died, apps_left;
 	uint64_t chans_attached, chans_released, mbufs_reclaimed, cmd_ring_full;
+	/* Now, over every app: flows and listeners charged to app quotas. */
+	uint64_t app_flows, app_listeners;
+	/* Apps registered into a slot whose quota was not back at 0 (a leak:
+	 * it is reset, and counted here). */
+	uint64_t quota_leaks;
+	uint32_t app_max_flows, app_max_listeners;	/* the limits in force */
 };
 void mn_ctrl_get_stats(struct mn_ctrl_stats *out);
 

@@ -114,6 +114,12 @@ static void tel_transport(struct rte_tel_data *d, int engine)
 	rte_tel_data_add_dict_u64(d, "chans_attached", cs.chans_attached);
 	rte_tel_data_add_dict_u64(d, "chans_released", cs.chans_released);
 	rte_tel_data_add_dict_u64(d, "mbufs_reclaimed", cs.mbufs_reclaimed);
+	/* Per-app limits: what apps hold now (all engines), and the limits. */
+	rte_tel_data_add_dict_u64(d, "app_flows", cs.app_flows);
+	rte_tel_data_add_dict_u64(d, "app_listeners", cs.app_listeners);
+	rte_tel_data_add_dict_u64(d, "app_max_flows", cs.app_max_flows);
+	rte_tel_data_add_dict_u64(d, "app_max_listeners", cs.app_max_listeners);
+	rte_tel_data_add_dict_u64(d, "quota_leaks", cs.quota_leaks);
 }
 
 static bool ready(void)

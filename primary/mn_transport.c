@@ -8,6 +8,7 @@
 #include <rte_cycles.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
+#include <rte_random.h>
 #include <rte_udp.h>
 
 #include "mn_proto.h"
@@ -22,12 +23,16 @@ struct mn_tr_flow *mn_tr_flow_alloc(struct mn_transport *x, uint16_t chan)
 	struct mn_tr_flow *xf;
 	uint32_t gen;
 
-	if (x->free_head == 0) {
+	if (x->free_head != 0) {
+		xf = &x->flows[x->free_head - 1];
+		x->free_head = xf->free_next;
+	} else if (x->flows_hw < x->max_flows) {
+		/* Never used before: see flows_hw. */
+		xf = &x->flows[x->flows_hw++];
+	} else {
 		x->st.flows_full++;
 		return NULL;
 	}
-	xf = &x->flows[x->free_head - 1];
-	x->free_head = xf->free_next;
 	gen = xf->gen;
 	memset(xf, 0, sizeof(*xf));
 	xf->gen = gen;
@@ -36,10 +41,36 @@ struct mn_tr_flow *mn_tr_flow_alloc(struct mn_transport *x, uint16_t chan)
 	return xf;
 }
 
+/* EDQUOT, not ENOSPC, at an app's own limit: ENOSPC says the engine is
+ * full (waiting for other apps may help), EDQUOT that this app holds its
+ * share (only closing its own flows helps); machnet.h documents both. */
+int mn_tr_flow_charge(struct mn_transport *x, struct mn_tr_flow *xf, uint16_t chan)
+{
+	struct mn_app_quota *q = x->ce->chans[chan].quota;
+
+	if (q == NULL)
+		return 0;	/* a channel mn_ctrl did not attach: unit tests */
+	if (!mn_quota_take(&q->flows, q->max_flows)) {
+		x->st.quota_flows++;
+		return -EDQUOT;
+	}
+	xf->quota = q;
+	return 0;
+}
+
+void mn_tr_flow_uncharge(struct mn_tr_flow *xf)
+{
+	if (xf->quota == NULL)
+		return;
+	mn_quota_put(&xf->quota->flows);
+	xf->quota = NULL;
+}
+
 void mn_tr_flow_free(struct mn_transport *x, struct mn_tr_flow *xf)
 {
 	if (xf->state == XF_FREE)
 		return;
+	mn_tr_flow_uncharge(xf);
 	if (xf->state == XF_ARP)
 		x->n_arp--;
 	xf->f = NULL;
@@ -84,6 +115,11 @@ void mn_tr_reply_cmd(struct mn_transport *x, struct mn_tr_flow *xf, int status)
 	if (!xf->has_cmd)
 		return;
 	xf->has_cmd = 0;
+	/* A failed connect, or any close's answer, ends the flow for the app:
+	 * its share is back before it hears so (its next connect may run on
+	 * another engine at once). */
+	if (status != 0 || xf->cmd.op == MN_CMD_CLOSE)
+		mn_tr_flow_uncharge(xf);
 	if (xf->orphan)
 		return;
 	mn_tr_flow_event(x, xf, 0, status, &ev);
@@ -209,6 +245,17 @@ static void on_accepted(struct mn_transport *x, struct mn_flow *f, void *cookie)
 		mn_proto_close(f, x->now);
 		return;
 	}
+	xf->state = XF_OPEN;	/* not XF_FREE, so that the free below takes it back */
+	if (mn_tr_flow_charge(x, xf, chan) < 0) {
+		/* The app holds its share of flows: the peer's flow is reset at
+		 * once (RST, the entry freed before we return) and never
+		 * reaches the app. The handshake is already complete here, so
+		 * the peer sees ECONNRESET rather than ECONNREFUSED. */
+		mn_tr_flow_free(x, xf);
+		mn_flow_set_cookie(f, NULL);
+		mn_proto_abort(f, x->now);
+		return;
+	}
 	mn_flow_info(f, &fi);
 	xf->f = f;
 	xf->lip = fi.local_ip;
@@ -234,6 +281,10 @@ static void op_event(void *ctx, struct mn_flow *f, void *cookie, enum mn_proto_e
 	}
 	if (xf == NULL)
 		return;
+	/* Every other event is terminal: the share is back before the app
+	 * hears of the end. */
+	if (pev != MN_PROTO_EV_CONNECTED)
+		mn_tr_flow_uncharge(xf);
 	switch (pev) {
 	case MN_PROTO_EV_CONNECTED:
 		xf->state = XF_OPEN;
@@ -479,14 +530,19 @@ int mn_transport_init(struct mn_transport *x, const struct mn_transport_env *env
 	pp.connect_timeout_ns = (uint64_t)cfg->connect_timeout_ms * 1000000;
 	/* The library waits a second for a close's reply. */
 	pp.close_timeout_ns = 500000000ull;
-	pp.max_flows = MN_TRANSPORT_FLOWS;
+	pp.max_flows = cfg->max_flows;
 	pp.max_listeners = MN_TRANSPORT_LIS;
+	/* A random start of the source ports (never 0, proto's lowest-free
+	 * mode): a restarted machnetd, or an app reconnecting, does not meet
+	 * the tuple a just-closed flow had, so a stale flow handle or a late
+	 * packet of that flow cannot address the new one. */
+	pp.port_seed = (uint32_t)rte_rand() | 1;
 	pp.tx_csum = offload ? MN_ENC_CSUM_NONE : (MN_ENC_CSUM_IP | MN_ENC_CSUM_UDP);
 	pp.rx_check_csum = rx_csum;
 	x->csum_offload = offload;
 	x->connect_timeout_ns = pp.connect_timeout_ns;
 
-	x->max_flows = MN_TRANSPORT_FLOWS;
+	x->max_flows = cfg->max_flows;
 	x->flows = calloc(x->max_flows, sizeof(*x->flows));
 	x->max_segs = MN_MSS(mtu) ? (MN_MAX_MSG + MN_MSS(mtu) - 1) / MN_MSS(mtu) + 1 : 0;
 	if (x->max_segs > UINT16_MAX)
@@ -494,9 +550,9 @@ int mn_transport_init(struct mn_transport *x, const struct mn_transport_env *env
 	x->segs = calloc(x->max_segs, sizeof(*x->segs));
 	if (!x->flows || !x->segs)
 		goto nomem;
-	for (i = 0; i < x->max_flows; i++)
-		x->flows[i].free_next = i + 2 <= x->max_flows ? i + 2 : 0;
-	x->free_head = 1;
+	/* No free list yet (flows_hw): untouched entries cost no memory. */
+	x->free_head = 0;
+	x->flows_hw = 0;
 	x->ep = mn_proto_create(&pp, &ops, clock_ns(x));
 	if (x->ep == NULL) {
 		int err = errno;

@@ -38,7 +38,6 @@
 
 #define MN_TRANSPORT_PEND	256	/* messages parked by send-queue backpressure */
 #define MN_TRANSPORT_LIS	64	/* listeners per engine */
-#define MN_TRANSPORT_FLOWS	1024	/* flows per engine */
 
 struct mn_proto;
 struct mn_txq;
@@ -62,6 +61,9 @@ struct mn_tr_flow {
 	uint32_t npend;		/* messages of this flow parked */
 	uint32_t blocked;	/* round in which a send of it was refused */
 	uint32_t free_next;
+	/* The app quota this flow is charged to (apps.max_flows), NULL when
+	 * not (yet, or any more: orphaned flows are released at once). */
+	struct mn_app_quota *quota;
 	uint64_t arp_deadline;	/* ns */
 	struct mn_engine_cmd cmd;
 };
@@ -76,6 +78,7 @@ struct mn_tr_listener {
 	uint16_t port;
 	uint16_t chan;
 	uint8_t used;
+	struct mn_app_quota *quota;	/* charged to (apps.max_listeners) */
 };
 
 /* The glue's counters, one writer (the engine); telemetry reads them live.
@@ -88,11 +91,15 @@ struct mn_tr_listener {
  *   deliver_drop   deliveries dropped: channel gone, too many segments
  *   rx_multiseg    received frames in several mbufs (dropped)
  *   flows_full     connects/accepts refused: flow table full
- *   events_lost    event ring of a channel full */
+ *   events_lost    event ring of a channel full
+ *   quota_flows    connects refused (EDQUOT) and accepted flows reset: the
+ *                  app holds apps.max_flows
+ *   quota_listeners listens refused (EDQUOT): the app holds apps.max_listeners */
 #define MN_TRANSPORT_COUNTERS(X) \
 	X(msgs_tx, 1) X(msgs_rx, 1) X(send_failed, 1) X(send_parked, 1) X(deliver_busy, 1) \
 	X(deliver_drop, 1) X(rx_multiseg, 0) X(flows_full, 1) X(events_lost, 1) \
-	X(connects, 0) X(accepts, 0) X(resets, 0) X(closes, 0)
+	X(connects, 0) X(accepts, 0) X(resets, 0) X(closes, 0) \
+	X(quota_flows, 1) X(quota_listeners, 1)
 
 struct mn_transport_stats {
 #define MN_TRANSPORT_FIELD_(n, shown) uint64_t n;
@@ -131,6 +138,11 @@ struct mn_transport {
 	uint32_t n_arp;			/* flows waiting for ARP */
 	struct mn_tr_flow *flows;
 	uint32_t max_flows, free_head;	/* free_head: index + 1 */
+	/* flows[flows_hw..max_flows) were never used (taken in order when the
+	 * free list is empty): their pages are never touched, and the scans
+	 * over the table (a channel going away, ARP) stop at flows_hw, the
+	 * most flows the engine ever held at once, not max_flows. */
+	uint32_t flows_hw;
 	uint32_t n_flows;
 	struct mn_seg *segs;		/* scratch: one message's segments */
 	uint32_t max_segs;

@@ -58,6 +58,13 @@ static void cmd_connect(struct mn_transport *x, const struct mn_engine_cmd *cmd)
 		mn_chan_reply(x->ce, cmd, -ENOSPC, NULL);
 		return;
 	}
+	xf->state = XF_OPENING;	/* not XF_FREE, so that the free below takes it back */
+	r = mn_tr_flow_charge(x, xf, cmd->chan);
+	if (r < 0) {
+		mn_tr_flow_free(x, xf);
+		mn_chan_reply(x->ce, cmd, r, NULL);
+		return;
+	}
 	x->st.connects++;
 	xf->cmd = *cmd;
 	xf->has_cmd = 1;
@@ -83,7 +90,7 @@ static struct mn_tr_flow *cmd_flow(struct mn_transport *x, const struct mn_engin
 {
 	struct mn_tr_flow *xf = NULL;
 
-	if (cmd->flow_id >= 1 && cmd->flow_id <= x->max_flows) {
+	if (cmd->flow_id >= 1 && cmd->flow_id <= x->flows_hw) {
 		xf = &x->flows[cmd->flow_id - 1];
 		if (xf->lip != cmd->local_ip || xf->rip != cmd->remote_ip ||
 		    xf->lport != cmd->local_port || xf->rport != cmd->remote_port)
@@ -141,6 +148,7 @@ static void cmd_close(struct mn_transport *x, const struct mn_engine_cmd *cmd)
 
 static void cmd_listen(struct mn_transport *x, const struct mn_engine_cmd *cmd)
 {
+	struct mn_app_quota *q = x->ce->chans[cmd->chan].quota;
 	unsigned i;
 	int r;
 
@@ -151,12 +159,21 @@ static void cmd_listen(struct mn_transport *x, const struct mn_engine_cmd *cmd)
 		mn_chan_reply(x->ce, cmd, -ENOSPC, NULL);
 		return;
 	}
+	/* EDQUOT for the app's own limit, as for flows (mn_tr_flow_charge). */
+	if (q != NULL && !mn_quota_take(&q->listeners, q->max_listeners)) {
+		x->st.quota_listeners++;
+		mn_chan_reply(x->ce, cmd, -EDQUOT, NULL);
+		return;
+	}
 	r = mn_proto_listen(x->ep, cmd->local_ip, cmd->local_port, lis_cookie(x, cmd->chan));
 	if (r == 0) {
 		x->lis[i].used = 1;
 		x->lis[i].ip = cmd->local_ip;
 		x->lis[i].port = cmd->local_port;
 		x->lis[i].chan = cmd->chan;
+		x->lis[i].quota = q;
+	} else if (q != NULL) {
+		mn_quota_put(&q->listeners);
 	}
 	mn_chan_reply(x->ce, cmd, r, NULL);
 }
@@ -179,19 +196,26 @@ static void cmd_chan_del(struct mn_transport *x, const struct mn_engine_cmd *cmd
 		if (x->lis[i].used && x->lis[i].chan == cmd->chan) {
 			mn_proto_unlisten(x->ep, x->lis[i].ip, x->lis[i].port);
 			x->lis[i].used = 0;
+			if (x->lis[i].quota != NULL)
+				mn_quota_put(&x->lis[i].quota->listeners);
+			x->lis[i].quota = NULL;
 		}
 	}
 	drain_chan(x, cmd->chan);
 	for (i = 0; i < x->npend; i++)
 		if (x->pend[i].msg.chan == cmd->chan)
 			x->pend[i].msg.chan = CHAN_GONE;
-	for (i = 0; i < x->max_flows; i++) {
+	for (i = 0; i < x->flows_hw; i++) {
 		struct mn_tr_flow *xf = &x->flows[i];
 
 		if (xf->state == XF_FREE || xf->chan != cmd->chan || xf->orphan)
 			continue;
 		xf->orphan = 1;
 		xf->has_cmd = 0;
+		/* The app let go of it: its share is back now (the slot may be
+		 * reused as soon as this channel's release is confirmed), while
+		 * proto still closes the flow toward the peer. */
+		mn_tr_flow_uncharge(xf);
 		if (xf->f == NULL) {
 			/* Still resolving ARP: its parked messages fail. */
 			mn_tr_flow_free(x, xf);
@@ -238,7 +262,7 @@ void mn_transport_arp_resolved(struct mn_transport *x, unsigned port, uint32_t i
 	if (x->n_arp == 0)
 		return;
 	x->now = clock_ns(x);
-	for (uint32_t i = 0; i < x->max_flows && x->n_arp; i++) {
+	for (uint32_t i = 0; i < x->flows_hw && x->n_arp; i++) {
 		struct mn_tr_flow *xf = &x->flows[i];
 
 		if (xf->state == XF_ARP && xf->port == port &&
@@ -253,7 +277,7 @@ void mn_transport_tick(struct mn_transport *x)
 
 	if (x->n_arp == 0)
 		return;
-	for (uint32_t i = 0; i < x->max_flows && x->n_arp; i++) {
+	for (uint32_t i = 0; i < x->flows_hw && x->n_arp; i++) {
 		struct mn_tr_flow *xf = &x->flows[i];
 		int r;
 

@@ -46,6 +46,12 @@ static inline struct mn_tr_flow *mn_tr_flow_find(const struct mn_transport *x, u
 /* A free entry for channel chan (counted in flows_full when none), or NULL. */
 struct mn_tr_flow *mn_tr_flow_alloc(struct mn_transport *x, uint16_t chan);
 void mn_tr_flow_free(struct mn_transport *x, struct mn_tr_flow *xf);
+/* Charges xf, a new flow of channel chan, to its app's quota: 0, or
+ * -EDQUOT when the app holds apps.max_flows (counted in quota_flows; xf is
+ * left uncharged for the caller to free). */
+int mn_tr_flow_charge(struct mn_transport *x, struct mn_tr_flow *xf, uint16_t chan);
+/* Releases xf's charge, if any (its end, or its app let go of it). */
+void mn_tr_flow_uncharge(struct mn_tr_flow *xf);
 /* ev describes xf's flow (type, status). */
 void mn_tr_flow_event(const struct mn_transport *x, const struct mn_tr_flow *xf, uint16_t type,
 		      int status, struct mn_event *ev);

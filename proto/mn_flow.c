@@ -107,6 +107,51 @@ void mn_port_mark(struct mn_proto *ep, int li, uint16_t port, int used)
 		ep->ports[li][port >> 5] &= ~(1u << (port & 31));
 }
 
+void mn_port_cursor_init(struct mn_proto *ep)
+{
+	const uint32_t range = 65536 - MN_PROTO_FIRST_PORT;
+
+	for (uint32_t li = 0; li < MN_PROTO_MAX_LOCAL; li++) {
+		/* splitmix64 of (seed, address index): every address of an
+		 * endpoint, and every restart of machnetd, starts elsewhere. */
+		uint64_t z = ((uint64_t)ep->p.port_seed << 8 | li) + 0x9e3779b97f4a7c15ull;
+
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+		z ^= z >> 31;
+		ep->port_next[li] = (uint16_t)(MN_PROTO_FIRST_PORT + z % range);
+	}
+}
+
+int mn_port_pick(struct mn_proto *ep, int li, uint32_t lip, uint32_t rip, uint16_t rport)
+{
+	const uint32_t range = 65536 - MN_PROTO_FIRST_PORT;
+	uint32_t p = ep->p.port_seed ? ep->port_next[li] : MN_PROTO_FIRST_PORT, seen = 0;
+
+	/* One pass at most: `seen` counts the ports looked at. */
+	while (seen < range) {
+		uint32_t port = p;
+
+		if ((port & 31) == 0 && port + 32 <= 65536 && seen + 32 <= range &&
+		    ep->ports[li][port >> 5] == UINT32_MAX) {
+			/* 32 ports in use: skip the whole bitmap word. */
+			seen += 32;
+			p = port + 32 == 65536 ? MN_PROTO_FIRST_PORT : port + 32;
+			continue;
+		}
+		seen++;
+		p = port + 1 == 65536 ? MN_PROTO_FIRST_PORT : port + 1;
+		if (mn_port_used(ep, li, (uint16_t)port) ||
+		    mn_listener_find(ep, lip, (uint16_t)port) ||
+		    mn_flow_lookup(ep, lip, (uint16_t)port, rip, rport))
+			continue;
+		if (ep->p.port_seed)
+			ep->port_next[li] = (uint16_t)p;
+		return (int)port;
+	}
+	return -1;
+}
+
 struct listener *mn_listener_find(struct mn_proto *ep, uint32_t ip, uint16_t port)
 {
 	struct listener *any = NULL;
@@ -131,10 +176,15 @@ struct mn_flow *mn_flow_alloc(struct mn_proto *ep, int li, uint32_t lip, uint16_
 	struct mn_flow *f;
 	uint32_t idx = ep->free_flow;
 
-	if (idx == NIL)
+	if (idx != NIL) {
+		f = &ep->flows[idx];
+		ep->free_flow = f->free_next;
+	} else if (ep->flows_hw < ep->p.max_flows) {
+		idx = ep->flows_hw++;
+		f = &ep->flows[idx];
+	} else {
 		return NULL;
-	f = &ep->flows[idx];
-	ep->free_flow = f->free_next;
+	}
 	memset(f, 0, sizeof(*f));
 	memset(f->win, 0xff, sizeof(f->win));
 	memset(f->ooo, 0xff, sizeof(f->ooo));

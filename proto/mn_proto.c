@@ -101,13 +101,15 @@ struct mn_proto *mn_proto_create(const struct mn_proto_params *p, const struct m
 	if (mn_wheel_init(&ep->wheel, 14, 16, now) < 0)	/* 16384 x 65.5 us: 1.07 s */
 		goto nomem;
 	memset(ep->ht, 0xff, htsize * sizeof(*ep->ht));
-	for (i = 0; i < p->max_flows; i++)
-		ep->flows[i].free_next = i + 1 < p->max_flows ? i + 1 : NIL;
-	ep->free_flow = 0;
+	/* No free list yet: mn_flow_alloc() takes never-used entries in order
+	 * (flows_hw), so the table's pages stay untouched until needed. */
+	ep->free_flow = NIL;
+	ep->flows_hw = 0;
 	for (i = 0; i < p->pool_pkts; i++)
 		ep->pool[i].next = i + 1 < p->pool_pkts ? i + 1 : NIL;
 	ep->pool_free = 0;
 	ep->zombies = NIL;
+	mn_port_cursor_init(ep);
 	return ep;
 nomem:
 	if (ep)
@@ -122,7 +124,7 @@ void mn_proto_destroy(struct mn_proto *ep)
 
 	if (!ep)
 		return;
-	for (i = 0; i < ep->p.max_flows; i++)
+	for (i = 0; i < ep->flows_hw; i++)
 		if (ep->flows[i].state != ST_FREE)
 			mn_flow_free(&ep->flows[i]);
 	mn_wheel_fini(&ep->wheel);
@@ -177,8 +179,8 @@ struct mn_flow *mn_proto_connect(struct mn_proto *ep, uint32_t local_ip, uint32_
                                  uint16_t remote_port, const uint8_t remote_mac[6], void *cookie,
                                  uint64_t now)
 {
-	int li = mn_local_index(ep, local_ip);
-	uint32_t port;
+	int li = mn_local_index(ep, local_ip), pr;
+	uint16_t port;
 	struct mn_flow *f;
 
 	ep->now = now;
@@ -186,23 +188,18 @@ struct mn_flow *mn_proto_connect(struct mn_proto *ep, uint32_t local_ip, uint32_
 		errno = EADDRNOTAVAIL;
 		return NULL;
 	}
-	for (port = MN_PROTO_FIRST_PORT; port < 65536; port++) {
-		if (mn_port_used(ep, li, (uint16_t)port) ||
-		    mn_listener_find(ep, local_ip, (uint16_t)port) ||
-		    mn_flow_lookup(ep, local_ip, (uint16_t)port, remote_ip, remote_port))
-			continue;
-		break;
-	}
-	if (port >= 65536) {
+	pr = mn_port_pick(ep, li, local_ip, remote_ip, remote_port);
+	if (pr < 0) {
 		errno = EADDRNOTAVAIL;
 		return NULL;
 	}
-	f = mn_flow_alloc(ep, li, local_ip, (uint16_t)port, remote_ip, remote_port);
+	port = (uint16_t)pr;
+	f = mn_flow_alloc(ep, li, local_ip, port, remote_ip, remote_port);
 	if (!f) {
 		errno = ENOSPC;
 		return NULL;
 	}
-	mn_port_mark(ep, li, (uint16_t)port, 1);
+	mn_port_mark(ep, li, port, 1);
 	memcpy(f->rmac, remote_mac, 6);
 	f->cookie = cookie;
 	f->state = ST_SYN_SENT;

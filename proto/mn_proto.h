@@ -117,7 +117,7 @@
 #define MN_PROTO_MAX_INFLIGHT	256	/* packets in flight toward an extension peer */
 #define MN_PROTO_PLAIN_INFLIGHT	32	/* ... toward a plain Machnet peer */
 #define MN_PROTO_MAX_MSG	(8u << 20)	/* largest message, bytes */
-#define MN_PROTO_FIRST_PORT	1024	/* source ports are allocated first-free from here */
+#define MN_PROTO_FIRST_PORT	1024	/* lowest source port a connect is given */
 #define MN_PROTO_ACK_EVERY	2	/* ACK at least every second packet (RFC 5681) */
 #define MN_PROTO_MAX_KEEPALIVE_NS	(86400ull * 1000000000ull)	/* one day */
 #define MN_PROTO_MAX_GIVE_UP_NS		(86400ull * 1000000000ull)	/* one day */
@@ -228,6 +228,9 @@ struct mn_proto_params {
 					 * min_rto_ns / 2 */
 	uint64_t give_up_ns;		/* 60 s (0: retries alone): see "Giving up" above; at
 					 * most MN_PROTO_MAX_GIVE_UP_NS */
+	uint32_t port_seed;		/* 0: source ports first-free from MN_PROTO_FIRST_PORT
+					 * (the simulator's tests of tuple reuse); else see
+					 * mn_proto_connect() */
 };
 
 /* Per-endpoint counters; read them with mn_proto_stats(). */
@@ -304,9 +307,17 @@ uint32_t mn_proto_mss(const struct mn_proto *ep);
 int mn_proto_listen(struct mn_proto *ep, uint32_t ip, uint16_t port, void *cookie);
 int mn_proto_unlisten(struct mn_proto *ep, uint32_t ip, uint16_t port);
 
-/* Opens a flow from local_ip (first free source port from 1024) to
- * remote_ip:remote_port via next-hop MAC remote_mac (the owner resolves it)
- * and sends the SYN. MN_PROTO_EV_CONNECTED or MN_PROTO_EV_CONNECT_FAILED
+/* Opens a flow from local_ip to remote_ip:remote_port via next-hop MAC
+ * remote_mac (the owner resolves it) and sends the SYN. The source port:
+ * with params.port_seed != 0, each local address has a cursor that starts at
+ * a point of 1024..65535 drawn from the seed and moves past every port it
+ * hands out, skipping ports in use (a flow, a listener, or this tuple), so a
+ * reconnect to the same peer gets a new 4-tuple and a handle of the closed
+ * flow (or a late packet of it) cannot address the new one until the
+ * 64,512 ports have come round. Bounded: at most one pass over the ports
+ * (a bitmap word of 32 used ports is skipped at once; worst case, all but
+ * one in use, 2,016 words plus the free ports' listener checks). With
+ * port_seed 0 the lowest free port is taken (deterministic reuse). MN_PROTO_EV_CONNECTED or MN_PROTO_EV_CONNECT_FAILED
  * follows. Data may be queued with mn_proto_send*() before it is connected. Returns the
  * flow, or NULL with errno EADDRNOTAVAIL (not a local IP, or no free port),
  * ENOSPC (flow table full). */

@@ -134,12 +134,17 @@ struct mn_proto {
 
 	struct mn_flow *flows;
 	uint32_t free_flow;
+	/* Entries flows[flows_hw..max_flows) were never used: they are taken in
+	 * order once the free list is empty, so an endpoint sized for a million
+	 * flows touches (and keeps resident) only as many as it ever held. */
+	uint32_t flows_hw;
 	uint32_t nflows;
 	uint32_t nhalf;
 	uint32_t *ht;
 	uint32_t ht_mask;
 	struct listener *ls;
 	uint32_t *ports[MN_PROTO_MAX_LOCAL];	/* bitmap of active source ports */
+	uint16_t port_next[MN_PROTO_MAX_LOCAL];	/* source-port cursor (port_seed != 0) */
 
 	struct pkt *pool;
 	uint32_t pool_free;
@@ -255,6 +260,11 @@ struct mn_flow *mn_flow_lookup(const struct mn_proto *ep, uint32_t lip, uint16_t
 int mn_local_index(const struct mn_proto *ep, uint32_t ip);
 int mn_port_used(const struct mn_proto *ep, int li, uint16_t port);
 void mn_port_mark(struct mn_proto *ep, int li, uint16_t port, int used);
+/* Sets each local address's source-port cursor from params.port_seed. */
+void mn_port_cursor_init(struct mn_proto *ep);
+/* A free source port of local address li toward (rip, rport) (see
+ * mn_proto_connect()), or -1 when none is left. Does not mark it. */
+int mn_port_pick(struct mn_proto *ep, int li, uint32_t lip, uint32_t rip, uint16_t rport);
 struct listener *mn_listener_find(struct mn_proto *ep, uint32_t ip, uint16_t port);
 struct mn_flow *mn_flow_alloc(struct mn_proto *ep, int li, uint32_t lip, uint16_t lport,
                               uint32_t rip, uint16_t rport);

@@ -36,10 +36,21 @@
  *
  * Flows: a flow is its four numbers below, nothing more. After a flow ends
  * (machnet_close(), MACHNET_EV_RESET) a send on it fails asynchronously
- * (MACHNET_EV_SEND_FAILED, ENOTCONN) and a close is ENOENT, until machnetd
- * gives a new flow the same four numbers: a new connect to the same peer
- * may get a local port an ended flow had. Forget a flow when its end is
- * reported.
+ * (MACHNET_EV_SEND_FAILED, ENOTCONN) and a close is ENOENT. machnetd hands
+ * out local ports from a cursor that starts at a random port and moves on
+ * past every port it gives (wrapping from 65535 to 1024), so a new flow
+ * gets an ended flow's four numbers only after the other 64,511 local
+ * ports have been handed out on that address. Forget a flow when its end is
+ * reported all the same.
+ *
+ * Limits per application (machnetd's apps.max_flows, apps.max_listeners;
+ * docs/CONFIG.md): an app that holds its share gets EDQUOT from
+ * machnet_connect() / machnet_listen(), where ENOSPC means machnetd itself
+ * is full. Flows count from the connect (or accept) until their end is
+ * reported, the close returns, or their channel is detached or the app
+ * exits or dies (then as soon as machnetd has taken the channel back:
+ * machnet_detach() does not wait for that, and a dead app is noticed within
+ * milliseconds).
  *
  * Events: a plain Machnet program never calls machnet_poll_event(). Its
  * channel's event ring (channel_ring entries, 1,024 by default) then fills
@@ -155,8 +166,12 @@ void *machnet_attach(void);
  * neither 0.0.0.0 nor one of machnetd's addresses), EADDRINUSE (someone
  * listens on local_ip:port already, or on the port on every address, or
  * local_ip is 0.0.0.0 and someone listens on the port on any address),
- * ENOSPC (the engine's listener table, 64 entries, is full), EAGAIN
- * (machnetd's engine is busy: retry), or the control and common ones. */
+ * ENOSPC (the engine's listener table, 64 entries, is full), EDQUOT (this
+ * application holds apps.max_listeners listeners, 16 by default), EAGAIN
+ * (machnetd's engine is busy: retry), or the control and common ones.
+ * A flow a peer opens to a listener of an application that holds
+ * apps.max_flows flows is reset at once (the peer sees its connect succeed,
+ * then ECONNRESET) and never reported here. */
 int machnet_listen(void *channel_ctx, const char *local_ip, uint16_t port);
 
 /* Opens a flow from local_ip to remote_ip:remote_port and waits for the
@@ -172,8 +187,9 @@ int machnet_listen(void *channel_ctx, const char *local_ip, uint16_t port);
  * handshake), EHOSTUNREACH (nobody answered ARP for remote_ip, or for its
  * gateway, within machnetd's ARP retries: this can come before the connect
  * timeout), ETIMEDOUT (no answer to the handshake), ENOSPC (machnetd has no
- * free flow), EAGAIN (machnetd's engine is busy: retry), or the control and
- * common ones. */
+ * free flow), EDQUOT (this application holds apps.max_flows flows, a
+ * quarter of an engine's by default: close some), EAGAIN (machnetd's engine is busy: retry), or the
+ * control and common ones. */
 int machnet_connect(void *channel_ctx, const char *local_ip, const char *remote_ip,
 		    uint16_t remote_port, MachnetFlow_t *flow);
 

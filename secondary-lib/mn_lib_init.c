@@ -419,6 +419,9 @@ const char *machnet_strerror(int errnum)
 		return "machnetd has no free app slot, channel, flow or listener";
 	case EMFILE:
 		return "this process has too many channels";
+	case EDQUOT:
+		return "this application holds its limit of flows or listeners (apps.max_flows, "
+		       "apps.max_listeners)";
 	case EACCES:
 		return "permission denied (hugepages, run directory: run as root)";
 	case EADDRNOTAVAIL:

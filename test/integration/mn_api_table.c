@@ -8,13 +8,27 @@
  *   mn_api_table table LIP RIP PORT DEAD_IP
  *       RIP runs "serve PORT"; DEAD_IP is an address of LIP's subnet that
  *       nobody answers ARP for.
+ *   mn_api_table hog LIP RIP PORT N L [wait]
+ *       The per-app limits (machnetd run with apps.max_flows = N,
+ *       apps.max_listeners = L): N connects to RIP:PORT succeed and the next
+ *       is EDQUOT, L listens succeed and the next is EDQUOT. With "wait":
+ *       prints "full", waits for SIGUSR1, then closes its flows (the share
+ *       is back: N connects again, then EDQUOT), detaches and re-attaches
+ *       (the same for flows and listeners), prints "refilled" and waits to
+ *       be killed.
+ *   mn_api_table other LIP RIP PORT2 PORT1 NLIS
+ *       A second app on the same engine while "hog" holds its share:
+ *       connects to RIP:PORT2 and gets its echo; connects to RIP:PORT1,
+ *       whose listening app holds its share of flows, and sees the flow
+ *       reset; takes NLIS listeners and the next is ENOSPC (the engine's
+ *       table is full); tells the PORT2 server to quit.
  * MN_STRICT_FLOWS=1 makes a reconnect that reuses a closed flow's four
- * numbers a failure (machnetd picks the lowest free port today; see
- * machnet.h "Flows").
+ * numbers a failure (machnet.h "Flows": local ports rotate).
  * Exit 0 when every row held; each row is printed.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -36,9 +50,9 @@ static const struct doc {
 	int errs[MAX_ERRS];
 } g_doc[] = {
 	{ "attach", { ENOTCONN, ESHUTDOWN, ENOSPC, EMFILE, EAGAIN, ESRCH, K } },
-	{ "listen", { EADDRNOTAVAIL, EADDRINUSE, ENOSPC, EAGAIN, K, C } },
+	{ "listen", { EADDRNOTAVAIL, EADDRINUSE, ENOSPC, EDQUOT, EAGAIN, K, C } },
 	{ "connect", { ENETUNREACH, EADDRNOTAVAIL, ECONNREFUSED, ECONNRESET, EHOSTUNREACH,
-		       ENOSPC, EAGAIN, K, C } },
+		       ENOSPC, EDQUOT, EAGAIN, K, C } },
 	{ "close", { ENOENT, EAGAIN, K, C } },
 	{ "detach", { K, C } },
 	{ "send", { EMSGSIZE, EAGAIN, C } },
@@ -85,6 +99,7 @@ static const char *name_of(int err)
 	case EPROTO: return "EPROTO";
 	case ENOTCONN: return "ENOTCONN";
 	case ENOSPC: return "ENOSPC";
+	case EDQUOT: return "EDQUOT";
 	case EMFILE: return "EMFILE";
 	case EAGAIN: return "EAGAIN";
 	case ESRCH: return "ESRCH";
@@ -260,7 +275,9 @@ static int table(const char *lip, const char *rip, uint16_t port, const char *de
 	    EADDRINUSE);
 	ROW("listen", "0.0.0.0:Q again", machnet_listen(ch, "0.0.0.0", (uint16_t)(port + 2)),
 	    EADDRINUSE);
-	/* The engine's listener table is bounded (64): the next one is ENOSPC. */
+	/* An app's listeners are bounded (apps.max_listeners, below the
+	 * engine's 64 here): the next one is EDQUOT. The engine's own limit
+	 * (ENOSPC) takes a second app: "other". */
 	lch = machnet_attach();
 	for (i = 0, p = (uint16_t)(port + 100); i < 80; i++, p++)
 		if (machnet_listen(lch, lip, p) != 0)
@@ -268,7 +285,7 @@ static int table(const char *lip, const char *rip, uint16_t port, const char *de
 	saved = errno;
 	printf("     (%d more listeners taken)\n", i);
 	errno = saved;
-	row("listen", "one more than the table holds", i < 80, ENOSPC, 0);
+	row("listen", "one more than the app's share", i < 80, EDQUOT, 0);
 	ROW("detach", "the channel holding them", machnet_detach(lch), 0);
 	lch = machnet_attach();
 	ROW("listen", "after they were freed", machnet_listen(lch, lip, (uint16_t)(port + 100)), 0);
@@ -415,12 +432,163 @@ static int table(const char *lip, const char *rip, uint16_t port, const char *de
 	return g_fail;
 }
 
+/* ---- per-app limits ---- */
+
+/* Opens flows to rip:port until one fails: n must succeed and the next get
+ * EDQUOT. The flows are left in fl[0..n). */
+static void fill_flows(void *ch, const char *lip, const char *rip, uint16_t port, int n,
+		       MachnetFlow_t *fl, const char *when)
+{
+	char what[96];
+
+	int i, saved;
+
+	for (i = 0; i <= n; i++)
+		if (machnet_connect(ch, lip, rip, port, &fl[i]) != 0)
+			break;
+	saved = errno;
+	snprintf(what, sizeof(what), "%d flows %s (%d taken)", n, when, i);
+	errno = saved;
+	row("connect", what, i <= n, EDQUOT, 0);
+	if (i != n) {
+		printf("FAIL %d connects succeeded, want %d\n", i, n);
+		g_fail = 1;
+	}
+	if (i > n)
+		machnet_close(ch, &fl[n]);
+}
+
+static void fill_listeners(void *ch, const char *lip, uint16_t base, int n, int want,
+			   const char *when)
+{
+	char what[96];
+
+	int i, saved;
+
+	for (i = 0; i <= n; i++)
+		if (machnet_listen(ch, lip, (uint16_t)(base + i)) != 0)
+			break;
+	saved = errno;
+	snprintf(what, sizeof(what), "%d listeners %s (%d taken)", n, when, i);
+	errno = saved;
+	row("listen", what, i <= n, want, 0);
+	if (i != n) {
+		printf("FAIL %d listens succeeded, want %d\n", i, n);
+		g_fail = 1;
+	}
+}
+
+/* Waits (bounded) for SIGUSR1, which the calling thread has blocked. */
+static int wait_usr1(int seconds)
+{
+	struct timespec ts = { seconds, 0 };
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	return sigtimedwait(&set, NULL, &ts) == SIGUSR1 ? 0 : -1;
+}
+
+static int hog(const char *lip, const char *rip, uint16_t port, int n, int nlis, int wait)
+{
+	static MachnetFlow_t fl[1 << 16];	/* n + 1 at most */
+	void *ch;
+	int i;
+
+	if (n < 1 || n >= (1 << 16) - 1)
+		return 2;
+	if (machnet_init() != 0 || (ch = machnet_attach()) == NULL) {
+		printf("FAIL init/attach: %s\n", machnet_strerror(errno));
+		return 1;
+	}
+	fill_flows(ch, lip, rip, port, n, fl, "at once, then EDQUOT");
+	fill_listeners(ch, lip, (uint16_t)(port + 400), nlis, EDQUOT, "at once, then EDQUOT");
+	if (!wait) {
+		ROW("detach", "the channel", machnet_detach(ch), 0);
+		printf("%s: %d rows\n", g_fail ? "FAIL" : "all rows as documented", g_rows);
+		return g_fail;
+	}
+	printf("full\n");
+	fflush(stdout);
+	if (wait_usr1(60) != 0) {
+		printf("FAIL no SIGUSR1 within 60 s\n");
+		return 1;
+	}
+	/* Closed flows give their share back at once. */
+	for (i = 0; i < n; i++)
+		ROW("close", "one of the app's flows", machnet_close(ch, &fl[i]), 0);
+	fill_flows(ch, lip, rip, port, n, fl, "again after closing them");
+	/* So does a detach, for flows and listeners. */
+	ROW("detach", "the full channel", machnet_detach(ch), 0);
+	ch = machnet_attach();
+	ROWP("attach", "a new channel", ch, 0);
+	if (ch == NULL)
+		return 1;
+	fill_flows(ch, lip, rip, port, n, fl, "again after the detach");
+	fill_listeners(ch, lip, (uint16_t)(port + 400), nlis, EDQUOT, "again after the detach");
+	printf("%s: %d rows\n", g_fail ? "FAIL" : "refilled", g_rows);
+	fflush(stdout);
+	/* Killed here (SIGKILL) by the test. */
+	wait_usr1(60);
+	printf("FAIL not killed within 60 s\n");
+	return 1;
+}
+
+static int other(const char *lip, const char *rip, uint16_t port2, uint16_t port1, int nlis)
+{
+	MachnetFlow_t f, g, from;
+	MachnetEvent_t ev;
+	double end;
+	char in[8];
+	ssize_t n;
+	void *ch;
+	int got = 0;
+
+	if (machnet_init() != 0 || (ch = machnet_attach()) == NULL) {
+		printf("FAIL init/attach: %s\n", machnet_strerror(errno));
+		return 1;
+	}
+	ROW("connect", "a second app while the first holds its share",
+	    machnet_connect(ch, lip, rip, port2, &f), 0);
+	ROW("send", "on it", machnet_send(ch, f, "ping", 4), 0);
+	n = recv_some(ch, in, sizeof(in), &from);
+	check(n == 4 && memcmp(in, "ping", 4) == 0, "recv its echo");
+	/* The listening app holds its share of flows: the accepted flow is
+	 * reset at once. */
+	ROW("connect", "to an app holding its share", machnet_connect(ch, lip, rip, port1, &g), 0);
+	for (end = mn_now_s() + 5; !got && mn_now_s() < end;)
+		got = machnet_poll_event(ch, &ev) == 1 && ev.type == MACHNET_EV_RESET &&
+		      ev.flow.src_port == g.src_port;
+	check(got && ev.error == ECONNRESET, "that flow is reset (ECONNRESET)");
+	fill_listeners(ch, lip, (uint16_t)(port1 + 600), nlis, ENOSPC,
+		       "to the engine's limit, then ENOSPC");
+	while (machnet_send(ch, f, "quit", 4) != 0 && errno == EAGAIN)
+		;
+	ROW("detach", "the channel", machnet_detach(ch), 0);
+	printf("%s: %d rows\n", g_fail ? "FAIL" : "all rows as documented", g_rows);
+	return g_fail;
+}
+
 int main(int argc, char **argv)
 {
+	sigset_t set;
+
+	/* Blocked in every thread (before DPDK starts its own), for hog's
+	 * sigtimedwait. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if ((argc == 7 || argc == 8) && strcmp(argv[1], "hog") == 0)
+		return hog(argv[2], argv[3], (uint16_t)atoi(argv[4]), atoi(argv[5]), atoi(argv[6]),
+			   argc == 8);
+	if (argc == 7 && strcmp(argv[1], "other") == 0)
+		return other(argv[2], argv[3], (uint16_t)atoi(argv[4]), (uint16_t)atoi(argv[5]),
+			     atoi(argv[6]));
 	if (argc == 4 && strcmp(argv[1], "serve") == 0)
 		return serve((uint16_t)atoi(argv[2]), atof(argv[3]));
 	if (argc == 6 && strcmp(argv[1], "table") == 0)
 		return table(argv[2], argv[3], (uint16_t)atoi(argv[4]), argv[5]);
-	fprintf(stderr, "usage: mn_api_table serve PORT SECONDS | table LIP RIP PORT DEAD_IP\n");
+	fprintf(stderr, "usage: mn_api_table serve PORT SECONDS | table LIP RIP PORT DEAD_IP |\n"
+		"       hog LIP RIP PORT N L [wait] | other LIP RIP PORT2 PORT1 NLIS\n");
 	return 2;
 }

@@ -47,6 +47,7 @@ static void check_defaults_except_ifaces(const struct mn_config *c)
 	CU_ASSERT_EQUAL(c->max_rto_us, 1000000);
 	CU_ASSERT_EQUAL(c->max_retries, 8);
 	CU_ASSERT_EQUAL(c->give_up_ms, 60000);
+	CU_ASSERT_EQUAL(c->max_flows, 65536);
 	CU_ASSERT_EQUAL(c->window, 32);
 	CU_ASSERT_EQUAL(c->cc, MN_CC_AUTO);
 	CU_ASSERT_EQUAL(c->target_delay_us, 50);
@@ -59,6 +60,8 @@ static void check_defaults_except_ifaces(const struct mn_config *c)
 	CU_ASSERT_EQUAL(c->arp_timeout_s, 300);
 	CU_ASSERT_EQUAL(c->max_apps, 64);
 	CU_ASSERT_EQUAL(c->channel_ring, 1024);
+	CU_ASSERT_EQUAL(c->app_max_flows, 0);	/* a quarter of an engine's */
+	CU_ASSERT_EQUAL(c->app_max_listeners, 0);
 	CU_ASSERT_EQUAL(c->n_eal_args, 0);
 	CU_ASSERT_STRING_EQUAL(c->log_level, "");
 	CU_ASSERT_FALSE(c->fault.enabled);
@@ -169,6 +172,7 @@ static void test_full_file(void)
 	CU_ASSERT_EQUAL(c.max_rto_us, 200);
 	CU_ASSERT_EQUAL(c.max_retries, 64);
 	CU_ASSERT_EQUAL(c.give_up_ms, 86400000);
+	CU_ASSERT_EQUAL(c.max_flows, 1048576);
 	CU_ASSERT_EQUAL(c.window, 256);
 	CU_ASSERT_EQUAL(c.cc, MN_CC_FIXED);
 	CU_ASSERT_EQUAL(c.target_delay_us, 120);
@@ -181,6 +185,8 @@ static void test_full_file(void)
 	CU_ASSERT_EQUAL(c.arp_timeout_s, 30);
 	CU_ASSERT_EQUAL(c.max_apps, 128);
 	CU_ASSERT_EQUAL(c.channel_ring, 65536);
+	CU_ASSERT_EQUAL(c.app_max_flows, 1048576);	/* the tops of the ranges */
+	CU_ASSERT_EQUAL(c.app_max_listeners, 64);
 	CU_ASSERT_STRING_EQUAL(c.log_level, "pmd.net.memif:debug");
 	CU_ASSERT_EQUAL_FATAL(c.n_eal_args, 2);
 	CU_ASSERT_STRING_EQUAL(c.eal_args[0], "--huge-dir=/dev/hugepages");
@@ -272,6 +278,10 @@ static const struct bad_case {
 	{ "plain-rto-max.conf", 10, "'transport.plain_min_rto_us' 6000 must be <= 'transport.max_rto_us' 5000" },
 	{ "ring-range.conf", 8, "'apps.channel_ring' must be in 64..65536 (got 32)" },
 	{ "ring-pow2.conf", 10, "'apps.channel_ring' must be a power of two" },
+	{ "app-flows-range.conf", 9, "'apps.max_flows' must be in 0..1048576 (got 2000000)" },
+	{ "app-listeners-range.conf", 8, "'apps.max_listeners' must be in 0..64 (got 65)" },
+	{ "app-flows-over.conf", 10, "'apps.max_flows' 5000 must be <= 'transport.max_flows' 4096" },
+	{ "flows-range.conf", 9, "'transport.max_flows' must be in 16..1048576 (got 1048577)" },
 	{ "apps-max.conf", 8, "'apps.max' must be in 1..128 (got 129)" },
 	{ "dup-engines.conf", 5, "duplicate lcore: CPU 1" },
 	{ "no-engines.conf", 1, "'lcores.engines' must list 1..16 CPUs (got 0)" },

@@ -369,7 +369,7 @@ static void test_strerror(void)
 	const int documented[] = { EINVAL, EBADF, ENOTCONN, ESHUTDOWN, EAGAIN, EMSGSIZE,
 				   ECONNRESET, ETIMEDOUT, ECONNREFUSED, ENOENT, EPROTO, ENOSPC,
 				   EMFILE, EBUSY, EACCES, EADDRNOTAVAIL, EADDRINUSE, EIO, ESRCH,
-				   EHOSTUNREACH, ENETUNREACH };
+				   EHOSTUNREACH, ENETUNREACH, EDQUOT };
 	const unsigned n = sizeof(documented) / sizeof(documented[0]);
 	const char *unknown = machnet_strerror(123456);
 	unsigned i, j;
