@@ -327,6 +327,11 @@ void mn_chan_engine_fini(struct mn_chan_engine *e)
 	free(e->buf_iova);
 	free(e->idx);
 	e->idx = NULL;
+	free(e->seg_acct);
+	free(e->acct);
+	e->seg_acct = NULL;
+	e->acct = NULL;
+	e->n_acct = 0;
 	mn_objmap_fini(&e->map);
 	e->cmd = e->done = NULL;
 	e->owner = NULL;
@@ -384,8 +389,21 @@ void mn_chan_destroy(struct mn_chan *c)
 
 /* The fields a pool and a NIC trust, rewritten from the engine's records:
  * an app could have scribbled over any of them. */
+/* A delivered segment came back from its channel: it no longer counts. */
+static inline void unaccount(struct mn_chan_engine *e, uint32_t ix)
+{
+	uint32_t a = e->seg_acct[ix], id = a & 0xffff, tag = e->owner[ix];
+	e->seg_acct[ix] = 0;
+	if (tag != 0 && tag <= MN_MAX_CHANNELS && e->chans[tag - 1].rx_held)
+		e->chans[tag - 1].rx_held--;
+	if (id < e->n_acct && e->acct[id].gen == (uint16_t)(a >> 16) && e->acct[id].held)
+		e->acct[id].held--;
+}
+
 static inline void adopt_seg(struct mn_chan_engine *e, struct rte_mbuf *m, uint32_t ix)
 {
+	if (e->seg_acct && e->seg_acct[ix])
+		unaccount(e, ix);
 	m->pool = e->mp;
 	m->buf_addr = (char *)m + sizeof(struct rte_mbuf) + e->priv_size;
 	m->buf_iova = e->buf_iova[ix];
@@ -712,13 +730,34 @@ unsigned mn_chan_poll_tx_one(struct mn_chan_engine *e, uint16_t chan, struct mn_
 	return got;
 }
 
-int mn_chan_deliver(struct mn_chan_engine *e, uint16_t chan, struct rte_mbuf *head,
-		    const struct mn_msg_meta *meta)
+int mn_chan_acct_init(struct mn_chan_engine *e, uint32_t n)
+{
+	e->seg_acct = calloc(e->map.cap, sizeof(*e->seg_acct));
+	e->acct = calloc(n, sizeof(*e->acct));
+	if (e->seg_acct == NULL || e->acct == NULL || n == 0 || n > 0xffffu) {
+		free(e->seg_acct);
+		free(e->acct);
+		e->seg_acct = NULL;
+		e->acct = NULL;
+		return -ENOMEM;
+	}
+	e->n_acct = n;
+	return 0;
+}
+
+void mn_chan_acct_open(struct mn_chan_engine *e, uint32_t id)
+{
+	if (id != 0 && id < e->n_acct)
+		e->acct[id] = (struct mn_chan_acct){ 0, (uint16_t)(e->acct[id].gen + 1) };
+}
+
+int mn_chan_deliver_acct(struct mn_chan_engine *e, uint16_t chan, struct rte_mbuf *head,
+			 const struct mn_msg_meta *meta, uint32_t id)
 {
 	struct mn_chan *c = active_chan(e, chan);
 	struct rte_mbuf *m;
 	struct mn_msg_meta *dst;
-	uint32_t k, nsegs = head->nb_segs;
+	uint32_t k, ix, nsegs = head->nb_segs, acct = 0;
 
 	if (c == NULL)
 		return -ENOENT;
@@ -728,14 +767,32 @@ int mn_chan_deliver(struct mn_chan_engine *e, uint16_t chan, struct rte_mbuf *he
 	dst = meta_of(e, head);
 	*dst = *meta;
 	dst->chan = chan;
-	for (m = head, k = 0; m != NULL && k < nsegs; m = m->next, k++)
-		e->owner[mn_objmap_find(&e->map, m)] = c->tag;
+	/* Counted: any non-zero mark, the account's when there is one. */
+	if (e->seg_acct != NULL)
+		acct = id != 0 && id < e->n_acct ? id | (uint32_t)e->acct[id].gen << 16 : 0xffffu;
+	/* Marked before the enqueue: after it the chain is the app's, and its
+	 * next pointers are no longer ours to walk. */
+	for (m = head, k = 0; m != NULL && k < nsegs; m = m->next, k++) {
+		ix = (uint32_t)mn_objmap_find(&e->map, m);
+		e->owner[ix] = c->tag;
+		if (acct)
+			e->seg_acct[ix] = acct;
+	}
 	if (rte_ring_enqueue(c->rx, head) != 0) {
-		for (m = head, k = 0; m != NULL && k < nsegs; m = m->next, k++)
-			e->owner[mn_objmap_find(&e->map, m)] = 0;
+		for (m = head, k = 0; m != NULL && k < nsegs; m = m->next, k++) {
+			ix = (uint32_t)mn_objmap_find(&e->map, m);
+			e->owner[ix] = 0;
+			if (acct)
+				e->seg_acct[ix] = 0;
+		}
 		c->rx_full++;
 		return -ENOBUFS;
 	}
 	c->rx_msgs++;
+	if (acct) {
+		c->rx_held += nsegs;
+		if (acct != 0xffffu)
+			e->acct[id].held += nsegs;
+	}
 	return 0;
 }

@@ -95,6 +95,17 @@ struct mn_chan {
 	struct mn_chan_shm *shm;
 	/* engine counters */
 	uint64_t tx_msgs, tx_invalid, rx_msgs, rx_full, ev_drops, fill_given, used_back, used_invalid;
+	/* Received mbufs the channel holds: delivered to its rx ring and not
+	 * yet given back (used ring, or sent on as they are). */
+	uint32_t rx_held;
+};
+
+/* A receive account (one per transport flow): mbufs delivered under it
+ * that its channel has not given back. gen tells a reused account's
+ * buffers from those of the flow that had it before. */
+struct mn_chan_acct {
+	uint32_t held;
+	uint16_t gen;
 };
 
 /* What mn_chan_poll_tx() returns: a validated message, now the engine's. */
@@ -120,6 +131,13 @@ struct mn_chan_engine {
 	unsigned n_active;
 	unsigned rr;		/* TX poll starts here: fairness between channels */
 	uint64_t cmd_bad, done_full, alloc_fail;
+	/* Receive accounting (mn_chan_acct_init; NULL: none): per object, the
+	 * account a delivered segment counts against (id | gen << 16, 0 =
+	 * none). Cleared where the segment comes back (adopt_seg), whatever
+	 * chain the app returns it in, so the counts are the engine's own. */
+	uint32_t *seg_acct;
+	struct mn_chan_acct *acct;
+	uint32_t n_acct;
 };
 
 /* Registers the message-metadata dynfield (idempotent). Offset or -errno. */
@@ -183,7 +201,32 @@ unsigned mn_chan_poll_tx_one(struct mn_chan_engine *e, uint16_t chan, struct mn_
  * 0: the chain now belongs to the app. -ENOENT (no such active channel),
  * -ENOBUFS (its RX ring is full: counted, the chain is still the caller's),
  * -EINVAL (a segment is not from this engine's pool). */
-int mn_chan_deliver(struct mn_chan_engine *e, uint16_t chan, struct rte_mbuf *head,
-		    const struct mn_msg_meta *meta);
+int mn_chan_deliver_acct(struct mn_chan_engine *e, uint16_t chan, struct rte_mbuf *head,
+			 const struct mn_msg_meta *meta, uint32_t id);
+static inline int mn_chan_deliver(struct mn_chan_engine *e, uint16_t chan, struct rte_mbuf *head,
+				  const struct mn_msg_meta *meta)
+{
+	return mn_chan_deliver_acct(e, chan, head, meta, 0);
+}
+
+/* Receive accounting, for flow control (the transport's receive windows).
+ * mn_chan_acct_init: n accounts (ids 1..n-1 usable), main thread, after
+ * mn_chan_engine_init; 0 or -ENOMEM. mn_chan_acct_open: a new owner for
+ * account id (its count starts at 0; buffers of the previous owner no
+ * longer count). mn_chan_deliver_acct: mn_chan_deliver, counting every
+ * segment against account id (0: none) and the channel until it comes
+ * back. */
+int mn_chan_acct_init(struct mn_chan_engine *e, uint32_t n);
+void mn_chan_acct_open(struct mn_chan_engine *e, uint32_t id);
+
+static inline uint32_t mn_chan_acct_held(const struct mn_chan_engine *e, uint32_t id)
+{
+	return id < e->n_acct ? e->acct[id].held : 0;
+}
+
+static inline uint32_t mn_chan_rx_held(const struct mn_chan_engine *e, uint16_t chan)
+{
+	return chan < MN_MAX_CHANNELS ? e->chans[chan].rx_held : 0;
+}
 
 #endif

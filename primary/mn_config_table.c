@@ -169,6 +169,26 @@ static const struct key transport_keys[] = {
 		  "`keepalive_ms` on an idle flow), where `max_retries` alone takes about 0.5 s with the "
 		  "defaults (0 restores that). Linux TCP's tcp_retries2 gives up after about 15 minutes. "
 		  "Handshakes are bounded by `connect_timeout_ms` instead." },
+	{ "rx_flow_pkts", KT_INT, C(rx_flow_pkts), .def = 0, .lo = 0, .hi = 1 << 24,
+	  .range_md = "0..16777216 (0 = `memory.mbufs` / 8)",
+	  .help = "Receive window of a flow, in packets (mbufs): what the stack holds for it (reassembly, "
+		  "out of order) plus what it delivered to the app and the app has not taken and given back. "
+		  "Data beyond it is dropped unACKed (counter `rx_window_closed`), the flow stays up, and a "
+		  "peer running this stack stops sending and probes until the app reads (docs/RELIABILITY.md). "
+		  "While the app holds nothing of the flow one message of any size is still taken, so a "
+		  "message larger than the window passes. The default (2047 with 16383 mbufs) holds two "
+		  "1 MiB messages." },
+	{ "rx_chan_pkts", KT_INT, C(rx_chan_pkts), .def = 0, .lo = 0, .hi = 1 << 24,
+	  .range_md = "0..16777216 (0 = `memory.mbufs` / 4)",
+	  .help = "Received mbufs all the flows of one channel (one app) may hold, delivered and not given "
+		  "back (gauge `rx_app_held`, high-water `chan_rx_held_max`): one app that stops reading "
+		  "cannot take the pool from the others. A flow of a channel over it closes its window as "
+		  "above." },
+	{ "tx_flow_pkts", KT_INT, C(tx_flow_pkts), .def = 0, .lo = 0, .hi = 1 << 24,
+	  .range_md = "0..16777216 (0 = `memory.mbufs` / 8)",
+	  .help = "Send buffer of a flow, in packets: queued and unacknowledged in the stack. A message "
+		  "that does not fit waits in the engine (bounded, then `machnet_send` fails with `EAGAIN`); "
+		  "a flow with nothing queued takes one message of any size." },
 };
 
 static const struct key engine_keys[] = {

@@ -8,6 +8,7 @@
 #include <rte_cycles.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
+#include <rte_mempool.h>
 #include <rte_udp.h>
 
 #include "mn_proto.h"
@@ -33,6 +34,9 @@ struct mn_tr_flow *mn_tr_flow_alloc(struct mn_transport *x, uint16_t chan)
 	xf->gen = gen;
 	xf->chan = chan;
 	x->n_flows++;
+	/* Buffers a previous flow of this entry left with its app no longer
+	 * count against the new one. */
+	mn_chan_acct_open(x->ce, (uint32_t)(xf - x->flows) + 1);
 	return xf;
 }
 
@@ -177,7 +181,7 @@ static int op_deliver(void *ctx, struct mn_flow *f, void *cookie, const struct m
 	meta.src_port = xf->lport;
 	meta.dst_port = xf->rport;
 	meta.flow_id = flow_id(x, xf);
-	r = mn_chan_deliver(x->ce, xf->chan, head, &meta);
+	r = mn_chan_deliver_acct(x->ce, xf->chan, head, &meta, meta.flow_id);
 	if (r == -ENOBUFS) {
 		/* proto keeps the message, stops taking new data on this flow
 		 * and retries: backpressure to the peer. */
@@ -190,7 +194,39 @@ static int op_deliver(void *ctx, struct mn_flow *f, void *cookie, const struct m
 		return 0;
 	}
 	x->st.msgs_rx++;
+	if (mn_chan_rx_held(x->ce, xf->chan) > x->st.chan_rx_held_max)
+		x->st.chan_rx_held_max = mn_chan_rx_held(x->ce, xf->chan);
 	return 0;
+}
+
+/* The receive window (proto's Flow control): what the flow's app can still
+ * take. held (proto's, for this flow) plus what the app holds of the flow
+ * stays under rx_flow_pkts, and plus what the app holds of all its flows
+ * under rx_chan_pkts. An app that holds nothing always gets one more
+ * message, whatever its size: else a message larger than the window could
+ * never complete. */
+static int op_rx_room(void *ctx, struct mn_flow *f, void *cookie, uint32_t held)
+{
+	struct mn_transport *x = ctx;
+	struct mn_tr_flow *xf = cookie;
+	uint32_t fh, ch;
+
+	(void)f;
+	if (xf == NULL || xf->orphan)
+		return 1;	/* delivered to nobody: dropped at once */
+	fh = mn_chan_acct_held(x->ce, flow_id(x, xf));
+	ch = mn_chan_rx_held(x->ce, xf->chan);
+	if (ch == 0)
+		return 1;
+	if (fh + held >= x->rx_flow_pkts) {
+		x->st.rx_flow_full++;
+		return 0;
+	}
+	if (ch + held >= x->rx_chan_pkts) {
+		x->st.rx_chan_full++;
+		return 0;
+	}
+	return 1;
 }
 
 static void on_accepted(struct mn_transport *x, struct mn_flow *f, void *cookie)
@@ -444,6 +480,7 @@ int mn_transport_init(struct mn_transport *x, const struct mn_transport_env *env
 	struct mn_proto_ops ops = {
 		.ctx = x, .tx = op_tx, .hold = op_hold, .release = op_release,
 		.alloc = op_alloc, .deliver = op_deliver, .event = op_event,
+		.rx_room = op_rx_room,
 	};
 	uint32_t mtu = UINT32_MAX, i;
 	int offload = 1, rx_csum = 1;
@@ -485,6 +522,13 @@ int mn_transport_init(struct mn_transport *x, const struct mn_transport_env *env
 	pp.rx_check_csum = rx_csum;
 	x->csum_offload = offload;
 	x->connect_timeout_ns = pp.connect_timeout_ns;
+	/* Flow control's budgets, by default shares of the pool: a flow's
+	 * window an eighth, a channel's a quarter, a flow's send buffer an
+	 * eighth, so that one app that stops reading (or a peer that does)
+	 * leaves most of the pool to the others. */
+	x->rx_flow_pkts = cfg->rx_flow_pkts ? cfg->rx_flow_pkts : env->pool->size / 8;
+	x->rx_chan_pkts = cfg->rx_chan_pkts ? cfg->rx_chan_pkts : env->pool->size / 4;
+	pp.sndq_max_pkts = cfg->tx_flow_pkts ? cfg->tx_flow_pkts : env->pool->size / 8;
 
 	x->max_flows = MN_TRANSPORT_FLOWS;
 	x->flows = calloc(x->max_flows, sizeof(*x->flows));
@@ -497,6 +541,8 @@ int mn_transport_init(struct mn_transport *x, const struct mn_transport_env *env
 	for (i = 0; i < x->max_flows; i++)
 		x->flows[i].free_next = i + 2 <= x->max_flows ? i + 2 : 0;
 	x->free_head = 1;
+	if (ce->seg_acct == NULL && mn_chan_acct_init(ce, x->max_flows + 1) < 0)
+		goto nomem;
 	x->ep = mn_proto_create(&pp, &ops, clock_ns(x));
 	if (x->ep == NULL) {
 		int err = errno;

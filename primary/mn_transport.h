@@ -88,11 +88,15 @@ struct mn_tr_listener {
  *   deliver_drop   deliveries dropped: channel gone, too many segments
  *   rx_multiseg    received frames in several mbufs (dropped)
  *   flows_full     connects/accepts refused: flow table full
- *   events_lost    event ring of a channel full */
+ *   events_lost    event ring of a channel full
+ *   rx_flow_full   data refused: its flow's receive window (rx_flow_pkts) used
+ *   rx_chan_full   data refused: its channel's share (rx_chan_pkts) used
+ *   chan_rx_held_max  high-water of received mbufs one channel held */
 #define MN_TRANSPORT_COUNTERS(X) \
 	X(msgs_tx, 1) X(msgs_rx, 1) X(send_failed, 1) X(send_parked, 1) X(deliver_busy, 1) \
 	X(deliver_drop, 1) X(rx_multiseg, 0) X(flows_full, 1) X(events_lost, 1) \
-	X(connects, 0) X(accepts, 0) X(resets, 0) X(closes, 0)
+	X(connects, 0) X(accepts, 0) X(resets, 0) X(closes, 0) \
+	X(rx_flow_full, 1) X(rx_chan_full, 1) X(chan_rx_held_max, 1)
 
 struct mn_transport_stats {
 #define MN_TRANSPORT_FIELD_(n, shown) uint64_t n;
@@ -126,6 +130,8 @@ struct mn_transport {
 	uint64_t tsc0;
 	double ns_per_tsc;
 	uint64_t connect_timeout_ns;
+	uint32_t rx_flow_pkts;		/* receive window of a flow (transport.rx_flow_pkts) */
+	uint32_t rx_chan_pkts;		/* received mbufs a channel may hold */
 	int csum_offload;		/* every port fills IPv4/UDP checksums */
 	uint32_t round;
 	uint32_t n_arp;			/* flows waiting for ARP */
