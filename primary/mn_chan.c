@@ -389,21 +389,10 @@ void mn_chan_destroy(struct mn_chan *c)
 
 /* The fields a pool and a NIC trust, rewritten from the engine's records:
  * an app could have scribbled over any of them. */
-/* A delivered segment came back from its channel: it no longer counts. */
-static inline void unaccount(struct mn_chan_engine *e, uint32_t ix)
-{
-	uint32_t a = e->seg_acct[ix], id = a & 0xffff, tag = e->owner[ix];
-	e->seg_acct[ix] = 0;
-	if (tag != 0 && tag <= MN_MAX_CHANNELS && e->chans[tag - 1].rx_held)
-		e->chans[tag - 1].rx_held--;
-	if (id < e->n_acct && e->acct[id].gen == (uint16_t)(a >> 16) && e->acct[id].held)
-		e->acct[id].held--;
-}
-
 static inline void adopt_seg(struct mn_chan_engine *e, struct rte_mbuf *m, uint32_t ix)
 {
 	if (e->seg_acct && e->seg_acct[ix])
-		unaccount(e, ix);
+		mn_chan_unaccount(e, ix);
 	m->pool = e->mp;
 	m->buf_addr = (char *)m + sizeof(struct rte_mbuf) + e->priv_size;
 	m->buf_iova = e->buf_iova[ix];
@@ -448,6 +437,14 @@ static void refill(struct mn_chan_engine *e, struct mn_chan *c)
 	if (have >= target)
 		return;
 	n = target - have;
+	/* The channel's share of the pool for sending (fill, app, TX ring,
+	 * engine, unACKed): beyond it the app sees EAGAIN. A channel with
+	 * nothing out but its fill ring still gets one message's worth, of any
+	 * size. */
+	if (e->seg_acct && c->tx_held >= e->tx_chan_pkts && c->tx_held > have) {
+		e->tx_chan_full++;
+		return;
+	}
 	if (n > REFILL_MAX)
 		n = REFILL_MAX;
 	if (rte_pktmbuf_alloc_bulk(e->mp, m, n) != 0) {
@@ -459,8 +456,10 @@ static void refill(struct mn_chan_engine *e, struct mn_chan *c)
 
 		/* Cannot fail for this pool's objects; checked so a bug cannot
 		 * index the owner table out of bounds. */
-		if (ix >= 0)
+		if (ix >= 0) {
 			e->owner[ix] = c->tag;
+			mn_chan_mark_tx(e, c, (uint32_t)ix);
+		}
 	}
 	/* The engine is the only producer and the app only takes, so the room
 	 * seen above can only have grown. */
@@ -681,8 +680,12 @@ static unsigned take_tx(struct mn_chan_engine *e, struct mn_chan *c, struct mn_t
 			post(c, &ev);
 			continue;
 		}
-		for (s = 0; s < (uint32_t)segs; s++)
+		/* The engine's now, still the channel's share until proto is
+		 * done with them (mn_chan_tx_release). */
+		for (s = 0; s < (uint32_t)segs; s++) {
 			adopt_seg(e, e->map.objs[idx[s]], idx[s]);
+			mn_chan_mark_tx(e, c, idx[s]);
+		}
 		out[got].head = m[k];
 		out[got].chan = c->id;
 		out[got].meta = *meta_of(e, m[k]);
@@ -728,27 +731,6 @@ unsigned mn_chan_poll_tx_one(struct mn_chan_engine *e, uint16_t chan, struct mn_
 		got += k;
 	}
 	return got;
-}
-
-int mn_chan_acct_init(struct mn_chan_engine *e, uint32_t n)
-{
-	e->seg_acct = calloc(e->map.cap, sizeof(*e->seg_acct));
-	e->acct = calloc(n, sizeof(*e->acct));
-	if (e->seg_acct == NULL || e->acct == NULL || n == 0 || n > 0xffffu) {
-		free(e->seg_acct);
-		free(e->acct);
-		e->seg_acct = NULL;
-		e->acct = NULL;
-		return -ENOMEM;
-	}
-	e->n_acct = n;
-	return 0;
-}
-
-void mn_chan_acct_open(struct mn_chan_engine *e, uint32_t id)
-{
-	if (id != 0 && id < e->n_acct)
-		e->acct[id] = (struct mn_chan_acct){ 0, (uint16_t)(e->acct[id].gen + 1) };
 }
 
 int mn_chan_deliver_acct(struct mn_chan_engine *e, uint16_t chan, struct rte_mbuf *head,

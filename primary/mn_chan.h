@@ -19,6 +19,7 @@
 #ifndef MN_CHAN_H
 #define MN_CHAN_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "mn_abi.h"
@@ -98,6 +99,9 @@ struct mn_chan {
 	/* Received mbufs the channel holds: delivered to its rx ring and not
 	 * yet given back (used ring, or sent on as they are). */
 	uint32_t rx_held;
+	/* Mbufs of its share for sending: given through fill and not yet back
+	 * (used ring, or released by proto once ACKed: mn_chan_tx_release). */
+	uint32_t tx_held;
 };
 
 /* A receive account (one per transport flow): mbufs delivered under it
@@ -138,6 +142,8 @@ struct mn_chan_engine {
 	uint32_t *seg_acct;
 	struct mn_chan_acct *acct;
 	uint32_t n_acct;
+	uint32_t tx_chan_pkts;	/* a channel's share for sending */
+	uint64_t tx_chan_full;	/* refills withheld: share used */
 };
 
 /* Registers the message-metadata dynfield (idempotent). Offset or -errno. */
@@ -209,15 +215,49 @@ static inline int mn_chan_deliver(struct mn_chan_engine *e, uint16_t chan, struc
 	return mn_chan_deliver_acct(e, chan, head, meta, 0);
 }
 
-/* Receive accounting, for flow control (the transport's receive windows).
- * mn_chan_acct_init: n accounts (ids 1..n-1 usable), main thread, after
- * mn_chan_engine_init; 0 or -ENOMEM. mn_chan_acct_open: a new owner for
+/* Accounting, for flow control (mn_chan_acct.c; the transport's receive
+ * windows and the channels' shares of the pool).
+ * mn_chan_acct_init: n accounts (ids 1..n-1 usable) and tx_chan_pkts, a
+ * channel's share for sending; main thread, after mn_chan_engine_init; 0
+ * or -ENOMEM. mn_chan_acct_open: a new owner for
  * account id (its count starts at 0; buffers of the previous owner no
  * longer count). mn_chan_deliver_acct: mn_chan_deliver, counting every
  * segment against account id (0: none) and the channel until it comes
  * back. */
-int mn_chan_acct_init(struct mn_chan_engine *e, uint32_t n);
+int mn_chan_acct_init(struct mn_chan_engine *e, uint32_t n, uint32_t tx_chan_pkts);
 void mn_chan_acct_open(struct mn_chan_engine *e, uint32_t id);
+/* Every final release of a buffer taken from a channel (proto done with a
+ * sent segment, a failed send): it leaves the channel's share. Buffers
+ * never counted are ignored. */
+void mn_chan_tx_release(struct mn_chan_engine *e, const void *buf);
+
+#define MN_CHAN_TX_MARK 0x80000000u	/* seg_acct: counted in chans[low bits - 1].tx_held */
+
+/* A counted segment came back to the engine: it no longer counts. */
+static inline void mn_chan_unaccount(struct mn_chan_engine *e, uint32_t ix)
+{
+	uint32_t a = e->seg_acct[ix], id = a & 0xffff, tag = e->owner[ix];
+
+	e->seg_acct[ix] = 0;
+	if (a & MN_CHAN_TX_MARK) {
+		tag = a & 0xffff;
+		if (tag != 0 && tag <= MN_MAX_CHANNELS && e->chans[tag - 1].tx_held)
+			e->chans[tag - 1].tx_held--;
+		return;
+	}
+	if (tag != 0 && tag <= MN_MAX_CHANNELS && e->chans[tag - 1].rx_held)
+		e->chans[tag - 1].rx_held--;
+	if (id < e->n_acct && e->acct[id].gen == (uint16_t)(a >> 16) && e->acct[id].held)
+		e->acct[id].held--;
+}
+
+static inline void mn_chan_mark_tx(struct mn_chan_engine *e, struct mn_chan *c, uint32_t ix)
+{
+	if (e->seg_acct == NULL)
+		return;
+	e->seg_acct[ix] = MN_CHAN_TX_MARK | c->tag;
+	c->tx_held++;
+}
 
 static inline uint32_t mn_chan_acct_held(const struct mn_chan_engine *e, uint32_t id)
 {

@@ -189,6 +189,13 @@ static const struct key transport_keys[] = {
 	  .help = "Send buffer of a flow, in packets: queued and unacknowledged in the stack. A message "
 		  "that does not fit waits in the engine (bounded, then `machnet_send` fails with `EAGAIN`); "
 		  "a flow with nothing queued takes one message of any size." },
+	{ "tx_chan_pkts", KT_INT, C(tx_chan_pkts), .def = 0, .lo = 0, .hi = 1 << 24,
+	  .range_md = "0..16777216 (0 = `memory.mbufs` / 4)",
+	  .help = "Mbufs one channel (one app) may hold for sending: free buffers handed to it, messages it "
+		  "queued, and sent data not yet acknowledged. Beyond it the engine stops refilling the "
+		  "channel and `machnet_send` fails with `EAGAIN` until the peer acknowledges (counter "
+		  "`tx_chan_full`), so an app whose peer stops reading cannot take the pool from the others. "
+		  "A channel with nothing outstanding is still given one message of any size." },
 };
 
 static const struct key engine_keys[] = {

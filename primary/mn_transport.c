@@ -132,7 +132,10 @@ static void op_hold(void *ctx, void *buf)
 
 static void op_release(void *ctx, void *buf)
 {
-	(void)ctx;
+	struct mn_transport *x = ctx;
+
+	/* A sent segment ACKed leaves its channel's share of the pool. */
+	mn_chan_tx_release(x->ce, buf);
 	rte_pktmbuf_free_seg(buf);
 }
 
@@ -318,6 +321,8 @@ static void send_failed(struct mn_transport *x, const struct mn_tx_msg *msg, int
 	x->st.send_failed++;
 	if (msg->chan != CHAN_GONE)
 		post(x, msg->chan, &ev);
+	for (struct rte_mbuf *m = msg->head; m != NULL; m = m->next)
+		mn_chan_tx_release(x->ce, m);
 	rte_pktmbuf_free(msg->head);
 }
 
@@ -465,6 +470,7 @@ unsigned mn_transport_poll(struct mn_transport *x, unsigned rx_got)
 		mn_proto_flush(x->ep, x->now);
 	work += mn_tr_run_cmds(x);
 	mn_chan_service(x->ce);
+	x->st.tx_chan_full = x->ce->tx_chan_full;
 	if (x->npend)
 		work += retry_parked(x) + 1;
 	work += poll_sends(x);
@@ -524,8 +530,9 @@ int mn_transport_init(struct mn_transport *x, const struct mn_transport_env *env
 	x->connect_timeout_ns = pp.connect_timeout_ns;
 	/* Flow control's budgets, by default shares of the pool: a flow's
 	 * window an eighth, a channel's a quarter, a flow's send buffer an
-	 * eighth, so that one app that stops reading (or a peer that does)
-	 * leaves most of the pool to the others. */
+	 * eighth (and a channel's share for sending a quarter: mn_chan), so
+	 * that one app that stops reading (or whose peer does) leaves most of
+	 * the pool to the others. */
 	x->rx_flow_pkts = cfg->rx_flow_pkts ? cfg->rx_flow_pkts : env->pool->size / 8;
 	x->rx_chan_pkts = cfg->rx_chan_pkts ? cfg->rx_chan_pkts : env->pool->size / 4;
 	pp.sndq_max_pkts = cfg->tx_flow_pkts ? cfg->tx_flow_pkts : env->pool->size / 8;
@@ -541,7 +548,9 @@ int mn_transport_init(struct mn_transport *x, const struct mn_transport_env *env
 	for (i = 0; i < x->max_flows; i++)
 		x->flows[i].free_next = i + 2 <= x->max_flows ? i + 2 : 0;
 	x->free_head = 1;
-	if (ce->seg_acct == NULL && mn_chan_acct_init(ce, x->max_flows + 1) < 0)
+	if (ce->seg_acct == NULL &&
+	    mn_chan_acct_init(ce, x->max_flows + 1,
+			      cfg->tx_chan_pkts ? cfg->tx_chan_pkts : env->pool->size / 4) < 0)
 		goto nomem;
 	x->ep = mn_proto_create(&pp, &ops, clock_ns(x));
 	if (x->ep == NULL) {

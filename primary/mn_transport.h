@@ -91,12 +91,13 @@ struct mn_tr_listener {
  *   events_lost    event ring of a channel full
  *   rx_flow_full   data refused: its flow's receive window (rx_flow_pkts) used
  *   rx_chan_full   data refused: its channel's share (rx_chan_pkts) used
- *   chan_rx_held_max  high-water of received mbufs one channel held */
+ *   chan_rx_held_max  high-water of received mbufs one channel held
+ *   tx_chan_full   refills withheld: a channel's share for sending used */
 #define MN_TRANSPORT_COUNTERS(X) \
 	X(msgs_tx, 1) X(msgs_rx, 1) X(send_failed, 1) X(send_parked, 1) X(deliver_busy, 1) \
 	X(deliver_drop, 1) X(rx_multiseg, 0) X(flows_full, 1) X(events_lost, 1) \
 	X(connects, 0) X(accepts, 0) X(resets, 0) X(closes, 0) \
-	X(rx_flow_full, 1) X(rx_chan_full, 1) X(chan_rx_held_max, 1)
+	X(rx_flow_full, 1) X(rx_chan_full, 1) X(chan_rx_held_max, 1) X(tx_chan_full, 1)
 
 struct mn_transport_stats {
 #define MN_TRANSPORT_FIELD_(n, shown) uint64_t n;
