@@ -481,6 +481,7 @@ static void chan_add(struct mn_chan_engine *e, const struct mn_engine_cmd *cmd)
 		if (e->active[i] == cmd->chan)
 			return;
 	e->active[e->n_active++] = cmd->chan;
+	c->tx_hold = 0;
 	refill(e, c);
 	memset(&ev, 0, sizeof(ev));
 	ev.type = MN_EV_ATTACHED;
@@ -576,8 +577,11 @@ void mn_chan_release(struct mn_chan_engine *e, const struct mn_engine_cmd *cmd)
 			m->nb_segs = 1;
 			rte_pktmbuf_free_seg(m);
 			freed++;
+		} else if (e->seg_acct && e->seg_acct[i] == (MN_CHAN_TX_MARK | tag)) {
+			e->seg_acct[i] = 0;	/* sent, in proto: no longer this id's */
 		}
 	}
+	e->chans[cmd->chan].tx_held = e->chans[cmd->chan].rx_held = 0;
 	done.status = (int32_t)freed;
 	if (rte_ring_enqueue_elem(e->done, &done, sizeof(done)) != 0)
 		e->done_full++;
@@ -707,7 +711,8 @@ unsigned mn_chan_poll_tx(struct mn_chan_engine *e, struct mn_tx_msg *out, unsign
 
 		if (want > BURST)
 			want = BURST;
-		got += take_tx(e, &e->chans[e->active[slot]], out + got, want);
+		if (!e->chans[e->active[slot]].tx_hold)
+			got += take_tx(e, &e->chans[e->active[slot]], out + got, want);
 	}
 	e->rr = e->n_active ? (e->rr + 1) % e->n_active : 0;
 	return got;

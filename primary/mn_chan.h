@@ -102,6 +102,7 @@ struct mn_chan {
 	/* Mbufs of its share for sending: given through fill and not yet back
 	 * (used ring, or released by proto once ACKed: mn_chan_tx_release). */
 	uint32_t tx_held;
+	uint8_t tx_hold;	/* the transport parked enough of it: not polled */
 };
 
 /* A receive account (one per transport flow): mbufs delivered under it

@@ -367,6 +367,17 @@ static void park(struct mn_transport *x, struct mn_tr_flow *xf, const struct mn_
 	p->gen = xf->gen;
 	xf->npend++;
 	x->st.send_parked++;
+	if (msg->chan < MN_MAX_CHANNELS && ++x->chan_pend[msg->chan] >= MN_TRANSPORT_PEND_CHAN)
+		x->ce->chans[msg->chan].tx_hold = 1;
+}
+
+/* A parked message left the park (sent or failed). */
+static void unpark(struct mn_transport *x, const struct mn_tx_msg *msg)
+{
+	if (msg->chan >= MN_MAX_CHANNELS || x->chan_pend[msg->chan] == 0)
+		return;
+	if (--x->chan_pend[msg->chan] < MN_TRANSPORT_PEND_CHAN)
+		x->ce->chans[msg->chan].tx_hold = 0;
 }
 
 /* Retries parked messages in order; a flow refused once this round keeps
@@ -382,6 +393,7 @@ static unsigned retry_parked(struct mn_transport *x)
 		int r;
 
 		if (xf->gen != p->gen || xf->state == XF_FREE) {
+			unpark(x, &p->msg);
 			send_failed(x, &p->msg, -ECONNRESET);
 			done++;
 			continue;
@@ -397,6 +409,7 @@ static unsigned retry_parked(struct mn_transport *x)
 			continue;
 		}
 		xf->npend--;
+		unpark(x, &p->msg);
 		if (r < 0)
 			send_failed(x, &p->msg, r);
 		done++;

@@ -10,9 +10,13 @@
  * - Engine lcore only, after setup: no locks, no malloc, no logging; what
  *   cannot be done is counted (struct mn_transport_stats) and dropped.
  * - Per flow, messages leave in the order the app queued them; a flow whose
- *   send queue is full parks its messages (bounded: MN_TRANSPORT_PEND), and when
- *   the park is full the engine stops taking from the channels, so the app
- *   sees EAGAIN.
+ *   send queue is full parks its messages (bounded: MN_TRANSPORT_PEND, and
+ *   MN_TRANSPORT_PEND_CHAN per channel). A channel with that many parked
+ *   is not polled until one leaves (its ring fills: EAGAIN for its app, not
+ *   for the others); when the whole park is full the engine stops taking
+ *   from every channel. Before either, a channel's share of the pool for
+ *   sending (mn_chan, transport.tx_chan_pkts) usually runs out first: its
+ *   fill ring stays empty and its app sees EAGAIN.
  * - Connect = ARP (resumed the moment the reply arrives) + handshake; the
  *   result is the reply event. A channel that goes away (detach, app death)
  *   loses its listeners; every message its app had queued is still sent
@@ -37,6 +41,7 @@
 #include "mn_neigh.h"
 
 #define MN_TRANSPORT_PEND	256	/* messages parked by send-queue backpressure */
+#define MN_TRANSPORT_PEND_CHAN	32	/* ... of one channel: then its ring waits */
 #define MN_TRANSPORT_LIS	64	/* listeners per engine */
 #define MN_TRANSPORT_FLOWS	1024	/* flows per engine */
 
@@ -144,6 +149,7 @@ struct mn_transport {
 	struct mn_tr_listener lis[MN_TRANSPORT_LIS];
 	struct mn_tr_pend pend[MN_TRANSPORT_PEND];
 	unsigned npend;
+	uint16_t chan_pend[MN_MAX_CHANNELS];	/* parked messages per channel */
 	struct mn_transport_stats st;
 };
 
