@@ -484,8 +484,12 @@ unsigned mn_transport_poll(struct mn_transport *x, unsigned rx_got)
 	work += mn_tr_run_cmds(x);
 	mn_chan_service(x->ce);
 	x->st.tx_chan_full = x->ce->tx_chan_full;
+	/* Only messages that left count as work: a flow whose peer's window
+	 * is closed can keep messages parked for as long as its app does not
+	 * read, and an engine that counted them would never idle. What frees
+	 * them (ACKs, commands) is work of its own. */
 	if (x->npend)
-		work += retry_parked(x) + 1;
+		work += retry_parked(x);
 	work += poll_sends(x);
 	if (x->now >= x->deadline || work || rx_got)
 		x->deadline = mn_proto_poll(x->ep, x->now);
