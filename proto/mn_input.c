@@ -216,7 +216,8 @@ static void on_data(struct mn_flow *f, void *buf, uint8_t *frame, const struct m
 		mn_ack_sched(f, ACK_NOW);
 		return;
 	}
-	if (f->rwin_closed || !rx_room(f)) {
+	/* A closing flow's data is dropped after reassembly anyway. */
+	if (!f->closing && (f->rwin_closed || !rx_room(f))) {
 		rwin_refuse(f, buf, now);
 		return;
 	}
