@@ -94,8 +94,9 @@ struct mn_tr_listener {
  *   rx_multiseg    received frames in several mbufs (dropped)
  *   flows_full     connects/accepts refused: flow table full
  *   events_lost    event ring of a channel full
- *   rx_flow_full   data refused: its flow's receive window (rx_flow_pkts) used
- *   rx_chan_full   data refused: its channel's share (rx_chan_pkts) used
+ *   rx_flow_full   no room: the flow's receive window (rx_flow_pkts) used (per
+ *                  refused packet, and per 20 us re-check while closed)
+ *   rx_chan_full   no room: the channel's share (rx_chan_pkts) used (likewise)
  *   chan_rx_held_max  high-water of received mbufs one channel held
  *   tx_chan_full   refills withheld: a channel's share for sending used */
 #define MN_TRANSPORT_COUNTERS(X) \
