@@ -327,6 +327,11 @@ void mn_chan_engine_fini(struct mn_chan_engine *e)
 	free(e->buf_iova);
 	free(e->idx);
 	e->idx = NULL;
+	free(e->seg_acct);
+	free(e->acct);
+	e->seg_acct = NULL;
+	e->acct = NULL;
+	e->n_acct = 0;
 	mn_objmap_fini(&e->map);
 	e->cmd = e->done = NULL;
 	e->owner = NULL;
@@ -386,6 +391,8 @@ void mn_chan_destroy(struct mn_chan *c)
  * an app could have scribbled over any of them. */
 static inline void adopt_seg(struct mn_chan_engine *e, struct rte_mbuf *m, uint32_t ix)
 {
+	if (e->seg_acct && e->seg_acct[ix])
+		mn_chan_unaccount(e, ix);
 	m->pool = e->mp;
 	m->buf_addr = (char *)m + sizeof(struct rte_mbuf) + e->priv_size;
 	m->buf_iova = e->buf_iova[ix];
@@ -430,6 +437,14 @@ static void refill(struct mn_chan_engine *e, struct mn_chan *c)
 	if (have >= target)
 		return;
 	n = target - have;
+	/* The channel's share of the pool for sending (fill, app, TX ring,
+	 * engine, unACKed): beyond it the app sees EAGAIN. A channel with
+	 * nothing out but its fill ring still gets one message's worth, of any
+	 * size. */
+	if (e->seg_acct && c->tx_held >= e->tx_chan_pkts && c->tx_held > have) {
+		e->tx_chan_full++;
+		return;
+	}
 	if (n > REFILL_MAX)
 		n = REFILL_MAX;
 	if (rte_pktmbuf_alloc_bulk(e->mp, m, n) != 0) {
@@ -441,8 +456,10 @@ static void refill(struct mn_chan_engine *e, struct mn_chan *c)
 
 		/* Cannot fail for this pool's objects; checked so a bug cannot
 		 * index the owner table out of bounds. */
-		if (ix >= 0)
+		if (ix >= 0) {
 			e->owner[ix] = c->tag;
+			mn_chan_mark_tx(e, c, (uint32_t)ix);
+		}
 	}
 	/* The engine is the only producer and the app only takes, so the room
 	 * seen above can only have grown. */
@@ -464,6 +481,7 @@ static void chan_add(struct mn_chan_engine *e, const struct mn_engine_cmd *cmd)
 		if (e->active[i] == cmd->chan)
 			return;
 	e->active[e->n_active++] = cmd->chan;
+	c->tx_hold = 0;
 	refill(e, c);
 	memset(&ev, 0, sizeof(ev));
 	ev.type = MN_EV_ATTACHED;
@@ -559,8 +577,11 @@ void mn_chan_release(struct mn_chan_engine *e, const struct mn_engine_cmd *cmd)
 			m->nb_segs = 1;
 			rte_pktmbuf_free_seg(m);
 			freed++;
+		} else if (e->seg_acct && e->seg_acct[i] == (MN_CHAN_TX_MARK | tag)) {
+			e->seg_acct[i] = 0;	/* sent, in proto: no longer this id's */
 		}
 	}
+	e->chans[cmd->chan].tx_held = e->chans[cmd->chan].rx_held = 0;
 	done.status = (int32_t)freed;
 	if (rte_ring_enqueue_elem(e->done, &done, sizeof(done)) != 0)
 		e->done_full++;
@@ -663,8 +684,12 @@ static unsigned take_tx(struct mn_chan_engine *e, struct mn_chan *c, struct mn_t
 			post(c, &ev);
 			continue;
 		}
-		for (s = 0; s < (uint32_t)segs; s++)
+		/* The engine's now, still the channel's share until proto is
+		 * done with them (mn_chan_tx_release). */
+		for (s = 0; s < (uint32_t)segs; s++) {
 			adopt_seg(e, e->map.objs[idx[s]], idx[s]);
+			mn_chan_mark_tx(e, c, idx[s]);
+		}
 		out[got].head = m[k];
 		out[got].chan = c->id;
 		out[got].meta = *meta_of(e, m[k]);
@@ -686,7 +711,8 @@ unsigned mn_chan_poll_tx(struct mn_chan_engine *e, struct mn_tx_msg *out, unsign
 
 		if (want > BURST)
 			want = BURST;
-		got += take_tx(e, &e->chans[e->active[slot]], out + got, want);
+		if (!e->chans[e->active[slot]].tx_hold)
+			got += take_tx(e, &e->chans[e->active[slot]], out + got, want);
 	}
 	e->rr = e->n_active ? (e->rr + 1) % e->n_active : 0;
 	return got;
@@ -712,13 +738,14 @@ unsigned mn_chan_poll_tx_one(struct mn_chan_engine *e, uint16_t chan, struct mn_
 	return got;
 }
 
-int mn_chan_deliver(struct mn_chan_engine *e, uint16_t chan, struct rte_mbuf *head,
-		    const struct mn_msg_meta *meta)
+int mn_chan_deliver_acct(struct mn_chan_engine *e, uint16_t chan, struct rte_mbuf *head,
+			 const struct mn_msg_meta *meta, uint32_t id)
 {
 	struct mn_chan *c = active_chan(e, chan);
 	struct rte_mbuf *m;
 	struct mn_msg_meta *dst;
-	uint32_t k, nsegs = head->nb_segs;
+	uint32_t k, ix, nsegs = head->nb_segs;
+	uint64_t acct = 0;
 
 	if (c == NULL)
 		return -ENOENT;
@@ -728,14 +755,32 @@ int mn_chan_deliver(struct mn_chan_engine *e, uint16_t chan, struct rte_mbuf *he
 	dst = meta_of(e, head);
 	*dst = *meta;
 	dst->chan = chan;
-	for (m = head, k = 0; m != NULL && k < nsegs; m = m->next, k++)
-		e->owner[mn_objmap_find(&e->map, m)] = c->tag;
+	/* Counted: any non-zero mark, the account's when there is one. */
+	if (e->seg_acct != NULL)
+		acct = id != 0 && id < e->n_acct ? id | (uint64_t)e->acct[id].gen << 32 : MN_CHAN_ACCT_NONE;
+	/* Marked before the enqueue: after it the chain is the app's, and its
+	 * next pointers are no longer ours to walk. */
+	for (m = head, k = 0; m != NULL && k < nsegs; m = m->next, k++) {
+		ix = (uint32_t)mn_objmap_find(&e->map, m);
+		e->owner[ix] = c->tag;
+		if (acct)
+			e->seg_acct[ix] = acct;
+	}
 	if (rte_ring_enqueue(c->rx, head) != 0) {
-		for (m = head, k = 0; m != NULL && k < nsegs; m = m->next, k++)
-			e->owner[mn_objmap_find(&e->map, m)] = 0;
+		for (m = head, k = 0; m != NULL && k < nsegs; m = m->next, k++) {
+			ix = (uint32_t)mn_objmap_find(&e->map, m);
+			e->owner[ix] = 0;
+			if (acct)
+				e->seg_acct[ix] = 0;
+		}
 		c->rx_full++;
 		return -ENOBUFS;
 	}
 	c->rx_msgs++;
+	if (acct) {
+		c->rx_held += nsegs;
+		if (acct != MN_CHAN_ACCT_NONE)
+			e->acct[id].held += nsegs;
+	}
 	return 0;
 }

@@ -19,6 +19,7 @@
 #ifndef MN_CHAN_H
 #define MN_CHAN_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "mn_abi.h"
@@ -128,6 +129,21 @@ struct mn_chan {
 	struct mn_chan_shm *shm;
 	/* engine counters */
 	uint64_t tx_msgs, tx_invalid, rx_msgs, rx_full, ev_drops, fill_given, used_back, used_invalid;
+	/* Received mbufs the channel holds: delivered to its rx ring and not
+	 * yet given back (used ring, or sent on as they are). */
+	uint32_t rx_held;
+	/* Mbufs of its share for sending: given through fill and not yet back
+	 * (used ring, or released by proto once ACKed: mn_chan_tx_release). */
+	uint32_t tx_held;
+	uint8_t tx_hold;	/* the transport parked enough of it: not polled */
+};
+
+/* A receive account (one per transport flow): mbufs delivered under it
+ * that its channel has not given back. gen tells a reused account's
+ * buffers from those of the flow that had it before. */
+struct mn_chan_acct {
+	uint32_t held;
+	uint16_t gen;
 };
 
 /* What mn_chan_poll_tx() returns: a validated message, now the engine's. */
@@ -153,6 +169,15 @@ struct mn_chan_engine {
 	unsigned n_active;
 	unsigned rr;		/* TX poll starts here: fairness between channels */
 	uint64_t cmd_bad, done_full, alloc_fail;
+	/* Receive accounting (mn_chan_acct_init; NULL: none): per object, the
+	 * account a delivered segment counts against (id | gen << 32, 0 =
+	 * none). Cleared where the segment comes back (adopt_seg), whatever
+	 * chain the app returns it in, so the counts are the engine's own. */
+	uint64_t *seg_acct;
+	struct mn_chan_acct *acct;
+	uint32_t n_acct;
+	uint32_t tx_chan_pkts;	/* a channel's share for sending */
+	uint64_t tx_chan_full;	/* refills withheld: share used */
 };
 
 /* Registers the message-metadata dynfield (idempotent). Offset or -errno. */
@@ -216,7 +241,68 @@ unsigned mn_chan_poll_tx_one(struct mn_chan_engine *e, uint16_t chan, struct mn_
  * 0: the chain now belongs to the app. -ENOENT (no such active channel),
  * -ENOBUFS (its RX ring is full: counted, the chain is still the caller's),
  * -EINVAL (a segment is not from this engine's pool). */
-int mn_chan_deliver(struct mn_chan_engine *e, uint16_t chan, struct rte_mbuf *head,
-		    const struct mn_msg_meta *meta);
+int mn_chan_deliver_acct(struct mn_chan_engine *e, uint16_t chan, struct rte_mbuf *head,
+			 const struct mn_msg_meta *meta, uint32_t id);
+static inline int mn_chan_deliver(struct mn_chan_engine *e, uint16_t chan, struct rte_mbuf *head,
+				  const struct mn_msg_meta *meta)
+{
+	return mn_chan_deliver_acct(e, chan, head, meta, 0);
+}
+
+/* Accounting, for flow control (mn_chan_acct.c; the transport's receive
+ * windows and the channels' shares of the pool).
+ * mn_chan_acct_init: n accounts (ids 1..n-1 usable) and tx_chan_pkts, a
+ * channel's share for sending; main thread, after mn_chan_engine_init; 0
+ * or -ENOMEM. mn_chan_acct_open: a new owner for
+ * account id (its count starts at 0; buffers of the previous owner no
+ * longer count). mn_chan_deliver_acct: mn_chan_deliver, counting every
+ * segment against account id (0: none) and the channel until it comes
+ * back. */
+int mn_chan_acct_init(struct mn_chan_engine *e, uint32_t n, uint32_t tx_chan_pkts);
+void mn_chan_acct_open(struct mn_chan_engine *e, uint32_t id);
+/* Every final release of a buffer taken from a channel (proto done with a
+ * sent segment, a failed send): it leaves the channel's share. Buffers
+ * never counted are ignored. */
+void mn_chan_tx_release(struct mn_chan_engine *e, const void *buf);
+
+#define MN_CHAN_TX_MARK (1ull << 63)	/* seg_acct: counted in chans[low bits - 1].tx_held */
+#define MN_CHAN_ACCT_NONE 0xffffffffu	/* seg_acct: counted in its channel, no flow account */
+
+/* A counted segment came back to the engine: it no longer counts. */
+static inline void mn_chan_unaccount(struct mn_chan_engine *e, uint32_t ix)
+{
+	uint64_t a = e->seg_acct[ix];
+	uint32_t id = (uint32_t)a, tag = e->owner[ix];
+
+	e->seg_acct[ix] = 0;
+	if (a & MN_CHAN_TX_MARK) {
+		tag = (uint32_t)(a & 0xffff);
+		if (tag != 0 && tag <= MN_MAX_CHANNELS && e->chans[tag - 1].tx_held)
+			e->chans[tag - 1].tx_held--;
+		return;
+	}
+	if (tag != 0 && tag <= MN_MAX_CHANNELS && e->chans[tag - 1].rx_held)
+		e->chans[tag - 1].rx_held--;
+	if (id < e->n_acct && e->acct[id].gen == (uint16_t)(a >> 32) && e->acct[id].held)
+		e->acct[id].held--;
+}
+
+static inline void mn_chan_mark_tx(struct mn_chan_engine *e, struct mn_chan *c, uint32_t ix)
+{
+	if (e->seg_acct == NULL)
+		return;
+	e->seg_acct[ix] = MN_CHAN_TX_MARK | c->tag;
+	c->tx_held++;
+}
+
+static inline uint32_t mn_chan_acct_held(const struct mn_chan_engine *e, uint32_t id)
+{
+	return id < e->n_acct ? e->acct[id].held : 0;
+}
+
+static inline uint32_t mn_chan_rx_held(const struct mn_chan_engine *e, uint16_t chan)
+{
+	return chan < MN_MAX_CHANNELS ? e->chans[chan].rx_held : 0;
+}
 
 #endif

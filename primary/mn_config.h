@@ -94,6 +94,10 @@ struct mn_config {
 	uint32_t keepalive_ms;		/* idle time before a keepalive probe, default 1000, 0 = off */
 	uint32_t ack_delay_us;		/* piggybacked ACKs: wait for data this long, default 50, 0 = off */
 	uint32_t max_flows;		/* per engine, default MN_CFG_DEFAULT_FLOWS */
+	uint32_t rx_flow_pkts;		/* receive window per flow, packets; 0 = mbufs / 8 */
+	uint32_t rx_chan_pkts;		/* received mbufs one channel may hold; 0 = mbufs / 4 */
+	uint32_t tx_flow_pkts;		/* send buffer per flow, packets; 0 = mbufs / 8 */
+	uint32_t tx_chan_pkts;		/* mbufs one channel may hold for sending; 0 = mbufs / 4 */
 
 	/* engine idle policy */
 	enum mn_idle_policy idle;	/* default yield */

@@ -176,6 +176,33 @@ static const struct key transport_keys[] = {
 		  "but its entries are touched only when first used, so memory grows with the most flows "
 		  "ever held at once: about 2.7 KB per flow (measured, \"Flow memory\" above), "
 		  "plus 8 bytes per configured flow for the lookup hash, always." },
+	{ "rx_flow_pkts", KT_INT, C(rx_flow_pkts), .def = 0, .lo = 0, .hi = 1 << 24,
+	  .range_md = "0..16777216 (0 = `memory.mbufs` / 8)",
+	  .help = "Receive window of a flow, in packets (mbufs): what the stack holds for it (reassembly, "
+		  "out of order) plus what it delivered to the app and the app has not taken and given back. "
+		  "Data beyond it is dropped unACKed (counter `rx_window_closed`), the flow stays up, and a "
+		  "peer running this stack stops sending and probes until the app reads (docs/RELIABILITY.md). "
+		  "While the app holds nothing of the flow one message of any size is still taken, so a "
+		  "message larger than the window passes. The default (2047 with 16383 mbufs) holds two "
+		  "1 MiB messages." },
+	{ "rx_chan_pkts", KT_INT, C(rx_chan_pkts), .def = 0, .lo = 0, .hi = 1 << 24,
+	  .range_md = "0..16777216 (0 = `memory.mbufs` / 4)",
+	  .help = "Received mbufs all the flows of one channel (one app) may hold, delivered and not given "
+		  "back (gauge `rx_app_held`, high-water `chan_rx_held_max`): one app that stops reading "
+		  "cannot take the pool from the others. A flow of a channel over it closes its window as "
+		  "above." },
+	{ "tx_flow_pkts", KT_INT, C(tx_flow_pkts), .def = 0, .lo = 0, .hi = 1 << 24,
+	  .range_md = "0..16777216 (0 = `memory.mbufs` / 8)",
+	  .help = "Send buffer of a flow, in packets: queued and unacknowledged in the stack. A message "
+		  "that does not fit waits in the engine (bounded, then `machnet_send` fails with `EAGAIN`); "
+		  "a flow with nothing queued takes one message of any size." },
+	{ "tx_chan_pkts", KT_INT, C(tx_chan_pkts), .def = 0, .lo = 0, .hi = 1 << 24,
+	  .range_md = "0..16777216 (0 = `memory.mbufs` / 4)",
+	  .help = "Mbufs one channel (one app) may hold for sending: free buffers handed to it, messages it "
+		  "queued, and sent data not yet acknowledged. Beyond it the engine stops refilling the "
+		  "channel and `machnet_send` fails with `EAGAIN` until the peer acknowledges (counter "
+		  "`tx_chan_full`), so an app whose peer stops reading cannot take the pool from the others. "
+		  "A channel with nothing outstanding is still given one message of any size." },
 };
 
 static const struct key engine_keys[] = {

@@ -24,7 +24,8 @@
 	X(rx_dup_acks) X(rx_rst) X(rx_rst_ignored) X(rx_syn_ignored) X(rx_synack_ignored) \
 	X(rx_unexpected) X(retransmits) X(fast_retransmits) X(rtos) X(rtos_spurious) X(rst_sent) \
 	X(rst_unknown_sent) X(flows_opened) X(flows_failed) \
-	X(keepalives_sent) X(keepalive_failures) X(tx_piggy_acks) X(rx_piggy_acks)
+	X(keepalives_sent) X(keepalive_failures) X(tx_piggy_acks) X(rx_piggy_acks) \
+	X(rx_window_closed) X(zwin_probes) X(zwin_opened)
 
 static const struct mn_info *g_info;
 static const struct mn_engine *g_engines;
@@ -67,7 +68,7 @@ static void tel_transport(struct rte_tel_data *d, int engine)
 	struct mn_transport_stats xs;
 	struct mn_ctrl_stats cs;
 	uint64_t in_use = 0, flows = 0, msgs_sent = 0, msgs_delivered = 0, retransmits = 0;
-	uint64_t rtos = 0, rst_sent = 0, rx_backpressure = 0, rx_dropped = 0;
+	uint64_t rtos = 0, rst_sent = 0, rx_backpressure = 0, rx_dropped = 0, rx_window_closed = 0;
 	unsigned lo, hi;
 
 	memset(&xs, 0, sizeof(xs));
@@ -92,6 +93,7 @@ static void tel_transport(struct rte_tel_data *d, int engine)
 		rtos += ps->rtos;
 		rst_sent += ps->rst_sent + ps->rst_unknown_sent;
 		rx_backpressure += ps->rx_backpressure;
+		rx_window_closed += ps->rx_window_closed;
 		for (unsigned r = 1; r < MN_RX__COUNT; r++)
 			rx_dropped += ps->rx_drop[r];
 	}
@@ -107,6 +109,7 @@ static void tel_transport(struct rte_tel_data *d, int engine)
 	rte_tel_data_add_dict_u64(d, "rtos", rtos);
 	rte_tel_data_add_dict_u64(d, "rst_sent", rst_sent);
 	rte_tel_data_add_dict_u64(d, "rx_backpressure", rx_backpressure);
+	rte_tel_data_add_dict_u64(d, "rx_window_closed", rx_window_closed);
 	rte_tel_data_add_dict_u64(d, "rx_codec_drops", rx_dropped);
 	rte_tel_data_add_dict_u64(d, "apps_registered", cs.apps_registered);
 	rte_tel_data_add_dict_u64(d, "apps_died", cs.apps_died);

@@ -8,6 +8,7 @@
 #include <rte_cycles.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
+#include <rte_mempool.h>
 #include <rte_random.h>
 #include <rte_udp.h>
 
@@ -38,6 +39,9 @@ struct mn_tr_flow *mn_tr_flow_alloc(struct mn_transport *x, uint16_t chan)
 	xf->gen = gen;
 	xf->chan = chan;
 	x->n_flows++;
+	/* Buffers a previous flow of this entry left with its app no longer
+	 * count against the new one. */
+	mn_chan_acct_open(x->ce, (uint32_t)(xf - x->flows) + 1);
 	return xf;
 }
 
@@ -164,7 +168,10 @@ static void op_hold(void *ctx, void *buf)
 
 static void op_release(void *ctx, void *buf)
 {
-	(void)ctx;
+	struct mn_transport *x = ctx;
+
+	/* A sent segment ACKed leaves its channel's share of the pool. */
+	mn_chan_tx_release(x->ce, buf);
 	rte_pktmbuf_free_seg(buf);
 }
 
@@ -213,7 +220,7 @@ static int op_deliver(void *ctx, struct mn_flow *f, void *cookie, const struct m
 	meta.src_port = xf->lport;
 	meta.dst_port = xf->rport;
 	meta.flow_id = flow_id(x, xf);
-	r = mn_chan_deliver(x->ce, xf->chan, head, &meta);
+	r = mn_chan_deliver_acct(x->ce, xf->chan, head, &meta, meta.flow_id);
 	if (r == -ENOBUFS) {
 		/* proto keeps the message, stops taking new data on this flow
 		 * and retries: backpressure to the peer. */
@@ -226,7 +233,39 @@ static int op_deliver(void *ctx, struct mn_flow *f, void *cookie, const struct m
 		return 0;
 	}
 	x->st.msgs_rx++;
+	if (mn_chan_rx_held(x->ce, xf->chan) > x->st.chan_rx_held_max)
+		x->st.chan_rx_held_max = mn_chan_rx_held(x->ce, xf->chan);
 	return 0;
+}
+
+/* The receive window (proto's Flow control): what the flow's app can still
+ * take. held (proto's, for this flow) plus what the app holds of the flow
+ * stays under rx_flow_pkts, and plus what the app holds of all its flows
+ * under rx_chan_pkts. An app that holds nothing always gets one more
+ * message, whatever its size: else a message larger than the window could
+ * never complete. */
+static int op_rx_room(void *ctx, struct mn_flow *f, void *cookie, uint32_t held)
+{
+	struct mn_transport *x = ctx;
+	struct mn_tr_flow *xf = cookie;
+	uint32_t fh, ch;
+
+	(void)f;
+	if (xf == NULL || xf->orphan)
+		return 1;	/* delivered to nobody: dropped at once */
+	fh = mn_chan_acct_held(x->ce, flow_id(x, xf));
+	ch = mn_chan_rx_held(x->ce, xf->chan);
+	if (ch == 0)
+		return 1;
+	if (fh + held >= x->rx_flow_pkts) {
+		x->st.rx_flow_full++;
+		return 0;
+	}
+	if (ch + held >= x->rx_chan_pkts) {
+		x->st.rx_chan_full++;
+		return 0;
+	}
+	return 1;
 }
 
 static void on_accepted(struct mn_transport *x, struct mn_flow *f, void *cookie)
@@ -333,6 +372,8 @@ static void send_failed(struct mn_transport *x, const struct mn_tx_msg *msg, int
 	x->st.send_failed++;
 	if (msg->chan != CHAN_GONE)
 		post(x, msg->chan, &ev);
+	for (struct rte_mbuf *m = msg->head; m != NULL; m = m->next)
+		mn_chan_tx_release(x->ce, m);
 	rte_pktmbuf_free(msg->head);
 }
 
@@ -377,6 +418,17 @@ static void park(struct mn_transport *x, struct mn_tr_flow *xf, const struct mn_
 	p->gen = xf->gen;
 	xf->npend++;
 	x->st.send_parked++;
+	if (msg->chan < MN_MAX_CHANNELS && ++x->chan_pend[msg->chan] >= MN_TRANSPORT_PEND_CHAN)
+		x->ce->chans[msg->chan].tx_hold = 1;
+}
+
+/* A parked message left the park (sent or failed). */
+static void unpark(struct mn_transport *x, const struct mn_tx_msg *msg)
+{
+	if (msg->chan >= MN_MAX_CHANNELS || x->chan_pend[msg->chan] == 0)
+		return;
+	if (--x->chan_pend[msg->chan] < MN_TRANSPORT_PEND_CHAN)
+		x->ce->chans[msg->chan].tx_hold = 0;
 }
 
 /* Retries parked messages in order; a flow refused once this round keeps
@@ -392,6 +444,7 @@ static unsigned retry_parked(struct mn_transport *x)
 		int r;
 
 		if (xf->gen != p->gen || xf->state == XF_FREE) {
+			unpark(x, &p->msg);
 			send_failed(x, &p->msg, -ECONNRESET);
 			done++;
 			continue;
@@ -407,6 +460,7 @@ static unsigned retry_parked(struct mn_transport *x)
 			continue;
 		}
 		xf->npend--;
+		unpark(x, &p->msg);
 		if (r < 0)
 			send_failed(x, &p->msg, r);
 		done++;
@@ -480,8 +534,13 @@ unsigned mn_transport_poll(struct mn_transport *x, unsigned rx_got)
 		mn_proto_flush(x->ep, x->now);
 	work += mn_tr_run_cmds(x);
 	mn_chan_service(x->ce);
+	x->st.tx_chan_full = x->ce->tx_chan_full;
+	/* Only messages that left count as work: a flow whose peer's window
+	 * is closed can keep messages parked for as long as its app does not
+	 * read, and an engine that counted them would never idle. What frees
+	 * them (ACKs, commands) is work of its own. */
 	if (x->npend)
-		work += retry_parked(x) + 1;
+		work += retry_parked(x);
 	work += poll_sends(x);
 	if (x->now >= x->deadline || work || rx_got)
 		x->deadline = mn_proto_poll(x->ep, x->now);
@@ -495,6 +554,7 @@ int mn_transport_init(struct mn_transport *x, const struct mn_transport_env *env
 	struct mn_proto_ops ops = {
 		.ctx = x, .tx = op_tx, .hold = op_hold, .release = op_release,
 		.alloc = op_alloc, .deliver = op_deliver, .event = op_event,
+		.rx_room = op_rx_room,
 	};
 	uint32_t mtu = UINT32_MAX, i;
 	int offload = 1, rx_csum = 1;
@@ -541,6 +601,14 @@ int mn_transport_init(struct mn_transport *x, const struct mn_transport_env *env
 	pp.rx_check_csum = rx_csum;
 	x->csum_offload = offload;
 	x->connect_timeout_ns = pp.connect_timeout_ns;
+	/* Flow control's budgets, by default shares of the pool: a flow's
+	 * window an eighth, a channel's a quarter, a flow's send buffer an
+	 * eighth (and a channel's share for sending a quarter: mn_chan), so
+	 * that one app that stops reading (or whose peer does) leaves most of
+	 * the pool to the others. */
+	x->rx_flow_pkts = cfg->rx_flow_pkts ? cfg->rx_flow_pkts : env->pool->size / 8;
+	x->rx_chan_pkts = cfg->rx_chan_pkts ? cfg->rx_chan_pkts : env->pool->size / 4;
+	pp.sndq_max_pkts = cfg->tx_flow_pkts ? cfg->tx_flow_pkts : env->pool->size / 8;
 
 	x->max_flows = cfg->max_flows;
 	x->flows = calloc(x->max_flows, sizeof(*x->flows));
@@ -553,6 +621,10 @@ int mn_transport_init(struct mn_transport *x, const struct mn_transport_env *env
 	/* No free list yet (flows_hw): untouched entries cost no memory. */
 	x->free_head = 0;
 	x->flows_hw = 0;
+	if (ce->seg_acct == NULL &&
+	    mn_chan_acct_init(ce, x->max_flows + 1,
+			      cfg->tx_chan_pkts ? cfg->tx_chan_pkts : env->pool->size / 4) < 0)
+		goto nomem;
 	x->ep = mn_proto_create(&pp, &ops, clock_ns(x));
 	if (x->ep == NULL) {
 		int err = errno;

@@ -10,9 +10,13 @@
  * - Engine lcore only, after setup: no locks, no malloc, no logging; what
  *   cannot be done is counted (struct mn_transport_stats) and dropped.
  * - Per flow, messages leave in the order the app queued them; a flow whose
- *   send queue is full parks its messages (bounded: MN_TRANSPORT_PEND), and when
- *   the park is full the engine stops taking from the channels, so the app
- *   sees EAGAIN.
+ *   send queue is full parks its messages (bounded: MN_TRANSPORT_PEND, and
+ *   MN_TRANSPORT_PEND_CHAN per channel). A channel with that many parked
+ *   is not polled until one leaves (its ring fills: EAGAIN for its app, not
+ *   for the others); when the whole park is full the engine stops taking
+ *   from every channel. Before either, a channel's share of the pool for
+ *   sending (mn_chan, transport.tx_chan_pkts) usually runs out first: its
+ *   fill ring stays empty and its app sees EAGAIN.
  * - Connect = ARP (resumed the moment the reply arrives) + handshake; the
  *   result is the reply event. A channel that goes away (detach, app death)
  *   loses its listeners; every message its app had queued is still sent
@@ -37,6 +41,7 @@
 #include "mn_neigh.h"
 
 #define MN_TRANSPORT_PEND	256	/* messages parked by send-queue backpressure */
+#define MN_TRANSPORT_PEND_CHAN	32	/* ... of one channel: then its ring waits */
 #define MN_TRANSPORT_LIS	64	/* listeners per engine */
 
 struct mn_proto;
@@ -94,12 +99,18 @@ struct mn_tr_listener {
  *   events_lost    event ring of a channel full
  *   quota_flows    connects refused (EDQUOT) and accepted flows reset: the
  *                  app holds apps.max_flows
- *   quota_listeners listens refused (EDQUOT): the app holds apps.max_listeners */
+ *   quota_listeners listens refused (EDQUOT): the app holds apps.max_listeners
+ *   rx_flow_full   no room: the flow's receive window (rx_flow_pkts) used (per
+ *                  refused packet, and per 20 us re-check while closed)
+ *   rx_chan_full   no room: the channel's share (rx_chan_pkts) used (likewise)
+ *   chan_rx_held_max  high-water of received mbufs one channel held
+ *   tx_chan_full   refills withheld: a channel's share for sending used */
 #define MN_TRANSPORT_COUNTERS(X) \
 	X(msgs_tx, 1) X(msgs_rx, 1) X(send_failed, 1) X(send_parked, 1) X(deliver_busy, 1) \
 	X(deliver_drop, 1) X(rx_multiseg, 0) X(flows_full, 1) X(events_lost, 1) \
 	X(connects, 0) X(accepts, 0) X(resets, 0) X(closes, 0) \
-	X(quota_flows, 1) X(quota_listeners, 1)
+	X(quota_flows, 1) X(quota_listeners, 1) \
+	X(rx_flow_full, 1) X(rx_chan_full, 1) X(chan_rx_held_max, 1) X(tx_chan_full, 1)
 
 struct mn_transport_stats {
 #define MN_TRANSPORT_FIELD_(n, shown) uint64_t n;
@@ -133,6 +144,8 @@ struct mn_transport {
 	uint64_t tsc0;
 	double ns_per_tsc;
 	uint64_t connect_timeout_ns;
+	uint32_t rx_flow_pkts;		/* receive window of a flow (transport.rx_flow_pkts) */
+	uint32_t rx_chan_pkts;		/* received mbufs a channel may hold */
 	int csum_offload;		/* every port fills IPv4/UDP checksums */
 	uint32_t round;
 	uint32_t n_arp;			/* flows waiting for ARP */
@@ -149,6 +162,7 @@ struct mn_transport {
 	struct mn_tr_listener lis[MN_TRANSPORT_LIS];
 	struct mn_tr_pend pend[MN_TRANSPORT_PEND];
 	unsigned npend;
+	uint16_t chan_pend[MN_MAX_CHANNELS];	/* parked messages per channel */
 	struct mn_transport_stats st;
 };
 

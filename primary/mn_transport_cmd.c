@@ -205,6 +205,7 @@ static void cmd_chan_del(struct mn_transport *x, const struct mn_engine_cmd *cmd
 	for (i = 0; i < x->npend; i++)
 		if (x->pend[i].msg.chan == cmd->chan)
 			x->pend[i].msg.chan = CHAN_GONE;
+	x->chan_pend[cmd->chan] = 0;
 	for (i = 0; i < x->flows_hw; i++) {
 		struct mn_tr_flow *xf = &x->flows[i];
 

@@ -22,6 +22,7 @@ void mn_rx_deliver(struct mn_flow *f, uint64_t now)
 				uint32_t next = k->next, last = k->mflags & MN_MF_LAST;
 
 				rx_pkt_free(ep, i);
+				f->rx_held--;
 				i = next;
 				if (last)
 					break;
@@ -82,6 +83,7 @@ void mn_rx_deliver(struct mn_flow *f, uint64_t now)
 		for (i = first; n--; i = last) {
 			last = ep->pool[i].next;
 			pool_put(ep, i);
+			f->rx_held--;
 		}
 		ep->st.msgs_delivered++;
 	}
@@ -90,6 +92,49 @@ void mn_rx_deliver(struct mn_flow *f, uint64_t now)
 		f->rx_blocked = 0;
 		mn_send_ack(f);
 	}
+}
+
+/* May f take one more data packet? The owner's budget (mn_proto.h, Flow
+ * control). */
+static int rx_room(const struct mn_flow *f)
+{
+	const struct mn_proto *ep = f->ep;
+
+	return !ep->ops.rx_room || ep->ops.rx_room(ep->ops.ctx, (struct mn_flow *)f, f->cookie,
+						   f->rx_held);
+}
+
+/* The receiver's timer: asks the owner again while the window is closed,
+ * and when it opens tells an extension peer at once (an ACK without the
+ * closed bit); a plain peer finds out by retransmitting. */
+void mn_rwin_recheck(struct mn_flow *f, uint64_t now)
+{
+	if (!f->rwin_closed || now < f->rx_retry_at)
+		return;
+	if (!rx_room(f)) {
+		f->rx_retry_at = now + f->ep->p.rx_retry_ns;
+		return;
+	}
+	f->rwin_closed = 0;
+	if (f->ext && !f->rx_blocked)
+		mn_send_ack(f);
+}
+
+/* Data the owner has no room for: dropped and not ACKed. An extension
+ * peer hears that the window is closed (mn_send_ack sets the bit). */
+static void rwin_refuse(struct mn_flow *f, void *buf, uint64_t now)
+{
+	struct mn_proto *ep = f->ep;
+
+	ep->st.rx_window_closed++;
+	ep->ops.release(ep->ops.ctx, buf);
+	if (!f->rwin_closed) {
+		f->rwin_closed = 1;
+		if (!f->rx_blocked)
+			f->rx_retry_at = now + ep->p.rx_retry_ns;
+	}
+	if (f->ext)
+		mn_ack_sched(f, ACK_NOW);
 }
 
 /* Appends an in-order packet; -EPROTO when msg_flags do not frame messages. */
@@ -171,6 +216,11 @@ static void on_data(struct mn_flow *f, void *buf, uint8_t *frame, const struct m
 		mn_ack_sched(f, ACK_NOW);
 		return;
 	}
+	/* A closing flow's data is dropped after reassembly anyway. */
+	if (!f->closing && (f->rwin_closed || !rx_room(f))) {
+		rwin_refuse(f, buf, now);
+		return;
+	}
 	if (ep->pool_used >= ep->p.pool_pkts || (i = pool_get(ep)) == NIL) {
 		/* Not ACKed: the peer will send it again. */
 		ep->st.rx_nomem++;
@@ -184,6 +234,7 @@ static void on_data(struct mn_flow *f, void *buf, uint8_t *frame, const struct m
 	k->mflags = fr->hdr.msg_flags & (uint8_t)~MN_MF_IGNORE;
 	k->sacked = 0;
 	k->ntx = 0;
+	f->rx_held++;
 	ep->st.rx_data++;
 	if (off > 0) {
 		f->ooo[seq & WIN_MASK] = i;
@@ -382,8 +433,9 @@ static void on_rst(struct mn_proto *ep, struct mn_flow *f, const struct mn_hdr *
 		ok = (mn_seq_ge(h->seqno, f->rcv_nxt) &&
 		      mn_seq_lt(h->seqno, f->rcv_nxt + MN_PROTO_RX_AHEAD)) ||
 		      (mn_seq_gt(h->ackno, f->snd_una) && mn_seq_le(h->ackno, f->snd_nxt)) ||
-		      /* a peer that lost the flow answers our probe (snd_nxt - 1) */
-		     (f->ka_n && h->ackno == f->snd_nxt);
+		      /* a peer that lost the flow answers our keepalive or
+		       * window probe (snd_una - 1) */
+		     ((f->ka_n || f->peer_zwin) && h->ackno == f->snd_una);
 		if (!ok)
 			break;
 		ep->st.rx_rst++;

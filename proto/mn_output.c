@@ -89,6 +89,11 @@ void mn_send_ack(struct mn_flow *f)
 		for (i = 1; i < MN_PROTO_RX_AHEAD; i++)
 			if (f->ooo[(f->rcv_nxt + i) & WIN_MASK] != NIL)
 				mn_sack_set(sack, i - 1);
+	/* Our peer (only: a plain one gets no new meaning in old fields)
+	 * learns that we drop its data because the application does not read,
+	 * not because of loss (mn_proto.h, Flow control). */
+	if (f->ext && (f->rwin_closed || f->rx_blocked))
+		mn_sack_set(sack, ZWIN_BIT);
 	flow_addr(f, &a);
 	mn_send_ctrl(f->ep, f->local_idx, &a, MN_NF_ACK, f->snd_nxt, f->rcv_nxt, sack,
 	             (uint16_t)f->ooo_count, ack_echo(f));
@@ -184,7 +189,8 @@ void mn_flow_push(struct mn_flow *f, uint64_t now)
 	struct mn_proto *ep = f->ep;
 	uint32_t limit;
 
-	if (f->state != ST_ESTABLISHED)
+	/* The peer's window is closed: probes only (mn_zwin_probe). */
+	if (f->state != ST_ESTABLISHED || f->peer_zwin)
 		return;
 	limit = mn_cc_window(&f->cc);
 	if (limit > f->cap)
@@ -248,7 +254,7 @@ void mn_send_synack(struct mn_flow *f, uint64_t now)
 	send_hs(f, MN_NF_SYNACK, 1, f->ext, now);
 }
 
-/* A probe: one byte at snd_nxt - 1, which the peer has ACKed, so its
+/* A probe: one byte at snd_una - 1, which the peer has ACKed, so its
  * receiver drops it as a duplicate and ACKs at once; a peer that lost the
  * flow answers RST. One byte, not none: our codec (and so any peer of ours)
  * rejects an empty data packet before the flow sees it, as BSD TCP's
@@ -263,7 +269,11 @@ void mn_send_keepalive(struct mn_flow *f, uint64_t now)
 	h.magic = MN_MAGIC;
 	h.net_flags = MN_NF_DATA;
 	h.msg_flags = MN_MF_FIRST | MN_MF_LAST;
-	h.seqno = f->snd_nxt - 1;
+	/* snd_una - 1, not snd_nxt - 1: as a window probe it goes out with
+	 * data in flight, and what lies beyond snd_una may not have arrived,
+	 * so the peer would take our byte as data. Keepalive (nothing in
+	 * flight) sends the same number as before. */
+	h.seqno = f->snd_una - 1;
 	h.ackno = MN_ACKNO_NONE;
 	h.timestamp = nonzero_ts(now);
 	flow_addr(f, &a);

@@ -231,7 +231,10 @@ int mn_proto_sendv(struct mn_flow *f, const struct mn_seg *segs, uint32_t nsegs,
 	}
 	if (total > MN_PROTO_MAX_MSG)
 		return -EMSGSIZE;
-	if (f->sq_len + (f->snd_nxt - f->snd_una) + nsegs > ep->p.sndq_max_pkts ||
+	/* An empty flow takes one message of any size (sndq_max_pkts may be
+	 * smaller than the largest message). */
+	if ((f->sq_len + (f->snd_nxt - f->snd_una) + nsegs > ep->p.sndq_max_pkts &&
+	     (f->sq_len || f->snd_nxt != f->snd_una)) ||
 	    ep->tx_used + nsegs > ep->tx_pool_cap || ep->pool_used + nsegs > ep->p.pool_pkts)
 		return -EAGAIN;
 	for (n = 0; n < nsegs; n++) {
@@ -284,7 +287,10 @@ int mn_proto_send_bytes(struct mn_flow *f, const void *data, uint32_t len, uint6
 	if (f->state != ST_ESTABLISHED && f->state != ST_SYN_SENT)
 		return -ECONNRESET;
 	nsegs = (len + ep->mss - 1) / ep->mss;
-	if (f->sq_len + (f->snd_nxt - f->snd_una) + nsegs > ep->p.sndq_max_pkts ||
+	/* An empty flow takes one message of any size (sndq_max_pkts may be
+	 * smaller than the largest message). */
+	if ((f->sq_len + (f->snd_nxt - f->snd_una) + nsegs > ep->p.sndq_max_pkts &&
+	     (f->sq_len || f->snd_nxt != f->snd_una)) ||
 	    ep->tx_used + nsegs > ep->tx_pool_cap || ep->pool_used + nsegs > ep->p.pool_pkts)
 		return -EAGAIN;
 	for (n = 0; n < nsegs; n++) {

@@ -40,7 +40,7 @@
  * (an app waiting for a reply) would wait forever for a peer stack that
  * died. An established flow with nothing queued or unACKed that has heard
  * nothing from the peer for keepalive_ns sends a probe: a data packet of
- * one byte at seqno snd_nxt - 1 (already ACKed; FIRST|LAST, ackno
+ * one byte at seqno snd_una - 1 = snd_nxt - 1 (already ACKed; FIRST|LAST, ackno
  * 0xffffffff, timestamped), which the peer's receiver counts as a duplicate
  * (rx_dup), never delivers, and ACKs at once. A peer that lost the flow
  * (restarted) answers RST: MN_PROTO_EV_RESET, -ECONNRESET. A peer that is
@@ -100,6 +100,32 @@
  *     catching up on originals, and the recovery probe (about two RTTs)
  *     resends snd_una only if no further ACK arrives.
  * The extension path (timestamps, SACK, RACK) is unchanged.
+ *
+ * Flow control (ops.rx_room; a departure from Machnet, which has none and
+ * whose receiver buffers until its pool is gone): the receive window of a
+ * flow is what its application can still take. A data packet the owner
+ * has no room for (rx_room says no) is dropped, never ACKed and counted in
+ * rx_window_closed, as is data arriving while a delivery is refused
+ * (rx_backpressure); the flow stays up. Every rx_retry_ns the endpoint asks
+ * again, and when room is back an ACK tells the sender at once.
+ *   - Toward an extension peer (this stack) the ACKs sent while the window
+ *     is closed carry the last SACK bit (bit 255, which never names a held
+ *     packet) as "window closed". The sender then sends no new data and no
+ *     retransmission: it probes with the keepalive probe (one byte at
+ *     snd_una - 1, already ACKed, so never taken as data), at the RTO
+ *     backed off up to max_rto_ns. A probe answered (any in-window ACK)
+ *     resets the retry count: a flow whose peer is alive but does not read
+ *     is never failed. Unanswered probes count like timeouts (max_retries
+ *     and give_up_ns). An ACK without the bit opens the window: the packets
+ *     sent into the closed window (not SACKed) are resent at once, without
+ *     touching congestion state (they were refused, not lost). A peer of an
+ *     older version ignores the bit and sees plain loss.
+ *   - Toward a plain Machnet peer nothing on the wire changes: the refused
+ *     packets are simply not ACKed and the peer's sender retransmits them
+ *     on its own timeout (about 3 s in Machnet); whether it gives up on a
+ *     receiver that stays closed depends on its retry budget, not on ours.
+ *   - Our own sender facing a plain receiver: refused data looks like loss
+ *     (RTO, backoff, give_up_ns).
  *
  * IPs and ports are host order. Times are ns on any monotonic clock.
  */
@@ -185,6 +211,12 @@ struct mn_proto_ops {
 	               const struct mn_seg *segs, uint32_t nsegs, uint32_t msg_len);
 	/* A flow event (see enum mn_proto_event). */
 	void (*event)(void *ctx, struct mn_flow *f, void *cookie, enum mn_proto_event ev, int err);
+	/* Optional (NULL: no limit): may flow f take one more data packet,
+	 * while the endpoint holds `held` packets of it (reassembly, out of
+	 * order, refused delivery)? Non-zero: yes. The owner adds what it holds
+	 * itself (delivered, not yet consumed). A pure query: it must not call
+	 * the endpoint. See "Flow control" above. */
+	int (*rx_room)(void *ctx, struct mn_flow *f, void *cookie, uint32_t held);
 };
 
 enum mn_proto_cc {
@@ -274,6 +306,9 @@ struct mn_proto_stats {
 	uint64_t tx_piggy_acks;		/* data packets that carried an ACK we owed */
 	uint64_t rx_piggy_acks;		/* data packets whose ackno advanced snd_una */
 	uint64_t rtos_spurious;		/* RTOs toward a plain peer found spurious and undone */
+	uint64_t rx_window_closed;	/* data dropped: the owner's budget for the flow was used */
+	uint64_t zwin_probes;		/* window probes sent to peers whose window was closed */
+	uint64_t zwin_opened;		/* peers' windows that opened again */
 };
 
 /* Snapshot of one flow. */

@@ -20,6 +20,10 @@
 
 #define NIL UINT32_MAX
 #define WIN_MASK (MN_PROTO_RX_AHEAD - 1)
+/* The last SACK bit can never name a held packet (the receiver holds at
+ * most MN_PROTO_RX_AHEAD - 1 beyond ackno, bits 0..254): set in an ACK to
+ * an extension peer, it says "window closed" (mn_proto.h, Flow control). */
+#define ZWIN_BIT (MN_SACK_BITS - 1)
 
 /* A packet held by the endpoint: queued or unACKed on TX, buffered or
  * undelivered on RX. Lives in the endpoint's pool, linked by index. */
@@ -56,6 +60,8 @@ struct mn_flow {
 	uint8_t in_ack_list;
 	uint8_t rx_in_msg;
 	uint8_t rx_blocked;
+	uint8_t rwin_closed;		/* receiver: the owner's budget refused data */
+	uint8_t peer_zwin;		/* sender: the peer said its window is closed */
 	uint8_t in_recovery;
 	uint8_t local_idx;
 	uint32_t dupacks;
@@ -107,6 +113,8 @@ struct mn_flow {
 	uint32_t ooo_count;
 	uint32_t rq_head, rq_tail, rq_msgs;
 	uint32_t rx_msg_pkts;
+	uint32_t rx_held;		/* packets held: reassembly, out of order, undelivered */
+	uint32_t zw_n;			/* window probes sent since the peer closed its window */
 	uint64_t rx_msg_bytes;
 	uint64_t rx_retry_at;
 	uint32_t ooo[MN_PROTO_RX_AHEAD];	/* pkt index by seq & 255 */
@@ -297,9 +305,11 @@ void mn_probe_arm(struct mn_flow *f, uint64_t now);
 void mn_on_ack(struct mn_flow *f, const struct mn_hdr *h, uint64_t now);
 void mn_on_piggy_ack(struct mn_flow *f, const struct mn_hdr *data, uint64_t now);
 void mn_on_rto(struct mn_flow *f, uint64_t now);
+void mn_zwin_probe(struct mn_flow *f, uint64_t now);
 
 /* mn_input.c: frames in */
 void mn_rx_deliver(struct mn_flow *f, uint64_t now);
+void mn_rwin_recheck(struct mn_flow *f, uint64_t now);
 
 /* mn_proto_timer.c: a flow's timers */
 void mn_flow_rearm(struct mn_flow *f);

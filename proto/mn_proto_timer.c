@@ -28,7 +28,7 @@ void mn_flow_rearm(struct mn_flow *f)
 			d = f->push_at;
 		if (f->ka_at && f->ka_at < d)
 			d = f->ka_at;
-		if (f->rx_blocked && f->rx_retry_at < d)
+		if ((f->rx_blocked || f->rwin_closed) && f->rx_retry_at < d)
 			d = f->rx_retry_at;
 		if (f->closing) {
 			if (f->close_deadline < d)
@@ -142,11 +142,15 @@ static void on_timer(struct mn_flow *f, uint64_t now)
 			}
 		}
 		if (f->rto_at && now >= f->rto_at) {
-			mn_on_rto(f, now);
+			if (f->peer_zwin)
+				mn_zwin_probe(f, now);
+			else
+				mn_on_rto(f, now);
 			if (f->state != ST_ESTABLISHED)
 				return;
 		}
-		if (f->probe_at && now >= f->probe_at) {
+		mn_rwin_recheck(f, now);
+		if (f->probe_at && now >= f->probe_at && !f->peer_zwin) {
 			uint32_t s;
 
 			f->probe_at = 0;

@@ -104,11 +104,79 @@ static uint32_t rack_detect(struct mn_flow *f, uint64_t rack_ns, uint64_t now)
 	return lost;
 }
 
+/* The peer's window opened: what we sent into it while it was closed was
+ * dropped there (not lost: congestion state stays), so every packet not
+ * SACKed goes again now, and new data may follow. */
+static void zwin_open(struct mn_flow *f, uint64_t now)
+{
+	struct mn_proto *ep = f->ep;
+	uint32_t s;
+
+	f->peer_zwin = 0;
+	f->zw_n = 0;
+	f->backoff = 0;
+	ep->st.zwin_opened++;
+	for (s = f->snd_una; s != f->snd_nxt; s++) {
+		struct pkt *k = &ep->pool[f->win[s & WIN_MASK]];
+
+		if (k->sacked)
+			continue;
+		ep->st.retransmits++;
+		mn_xmit_data(f, s, k, now);
+	}
+	f->rto_at = f->snd_una != f->snd_nxt ? now + rto_cur(f) : 0;
+}
+
+/* An ACK that says the peer's window is closed (extension peers only). The
+ * first one stops data and arms the probe; later ones leave the probe's
+ * backoff alone (a closed window is no reason to probe faster). */
+static void zwin_close(struct mn_flow *f, uint64_t now)
+{
+	if (f->peer_zwin) {
+		if (!f->rto_at)
+			f->rto_at = now + rto_shift(f, f->zw_n);
+		return;
+	}
+	/* Nothing to send: nothing to probe for (keepalive watches the peer). */
+	if (f->snd_una == f->snd_nxt && !f->sq_len)
+		return;
+	f->peer_zwin = 1;
+	f->zw_n = 0;
+	f->in_recovery = 0;
+	f->probe_at = 0;
+	f->push_at = 0;
+	f->rto_at = now + rto_shift(f, 0);
+}
+
+/* The RTO timer of a flow whose peer's window is closed: a probe instead of
+ * a retransmission, backed off up to max_rto_ns. Probes count as retries
+ * (any in-window ACK resets them), so a peer that is alive is probed for
+ * ever and one that died fails after the usual budget. */
+void mn_zwin_probe(struct mn_flow *f, uint64_t now)
+{
+	struct mn_proto *ep = f->ep;
+
+	if (f->retries++ == 0)
+		f->retry_since = now;
+	if (f->retries > ep->p.max_retries && now - f->retry_since >= ep->p.give_up_ns) {
+		ep->st.flows_failed++;
+		mn_send_rst(f);
+		mn_flow_end(f, MN_PROTO_EV_FAILED, -ETIMEDOUT);
+		return;
+	}
+	mn_send_keepalive(f, now);
+	ep->st.zwin_probes++;
+	if (f->zw_n < 64)
+		f->zw_n++;
+	f->rto_at = now + rto_shift(f, f->zw_n);
+}
+
 void mn_on_ack(struct mn_flow *f, const struct mn_hdr *h, uint64_t now)
 {
 	struct mn_proto *ep = f->ep;
 	uint32_t a = h->ackno, newly, s;
 	uint64_t rtt = 0, rack_ns = 0;
+	int zw = f->ext && mn_sack_test(h->sack_bitmap, ZWIN_BIT);
 
 	if (mn_seq_lt(a, f->snd_una) || mn_seq_gt(a, f->snd_nxt)) {
 		ep->st.rx_stale_acks++;
@@ -119,7 +187,7 @@ void mn_on_ack(struct mn_flow *f, const struct mn_hdr *h, uint64_t now)
 	 * timeouts in a row without a word from it, and a peer that answers
 	 * (even while it refuses data) is probed at the base RTO. */
 	f->retries = 0;
-	if (f->backoff) {
+	if (f->backoff && !f->peer_zwin) {
 		f->backoff = 0;
 		if (f->rto_at)
 			f->rto_at = now + rto_cur(f);
@@ -224,6 +292,16 @@ void mn_on_ack(struct mn_flow *f, const struct mn_hdr *h, uint64_t now)
 			mn_cc_on_loss(&f->cc, f->srtt, now);
 			mn_retransmit(f, f->snd_una, now);
 		}
+	}
+	if (zw) {
+		/* Refused, not lost: no recovery into a closed window. */
+		zwin_close(f, now);
+		return;
+	}
+	if (f->peer_zwin) {
+		zwin_open(f, now);
+		mn_flow_push(f, now);
+		return;
 	}
 	if (f->ext && rack_ns && (f->nsacked || f->in_recovery)) {
 		if (rack_detect(f, rack_ns, now)) {

@@ -196,10 +196,19 @@ int machnet_connect(void *channel_ctx, const char *local_ip, const char *remote_
 /* Queues one message of len bytes on flow. The data is copied once into
  * shared buffers; buf may be reused at once. Returns 0, or -1 with errno
  * EINVAL (NULL buf, len 0), EMSGSIZE (len > MACHNET_MSG_MAX_LEN), EAGAIN
- * (backpressure: the channel's send ring is full or not enough free buffers
- * are ready; nothing was queued, retry later), or the common ones. Errors of
- * the flow itself (reset, unknown flow) arrive as events, see
- * machnet_poll_event(). */
+ * (backpressure: nothing was queued, retry later), or the common ones.
+ * Errors of the flow itself (reset, unknown flow) arrive as events, see
+ * machnet_poll_event().
+ * EAGAIN is flow control: the channel's send ring is full, or machnetd
+ * gives the channel no more free buffers because its share of the pool for
+ * sending (transport.tx_chan_pkts: buffers it holds, messages queued and
+ * data the peer has not acknowledged) is used, typically because a peer
+ * app does not read and its stack closed the flow's window. It clears as
+ * the peer acknowledges. The share is per channel: while one flow's peer
+ * does not read, the channel's other flows may see EAGAIN too (a channel
+ * per independent peer avoids that). A message accepted (0) is delivered
+ * or its flow reported reset: it is never dropped while both stacks run,
+ * however long the peer app does not read. */
 int machnet_send(const void *channel_ctx, MachnetFlow_t flow, const void *buf, size_t len);
 
 /* Like machnet_send() with the data gathered from msghdr->msg_iov. Also

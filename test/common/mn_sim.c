@@ -253,6 +253,14 @@ static int sim_deliver(void *ctx, struct mn_flow *f, void *cookie, const struct 
 	return 0;
 }
 
+static int sim_rx_room(void *ctx, struct mn_flow *f, void *cookie, uint32_t held)
+{
+	struct node *n = ctx;
+	struct mn_sim *s = n->s;
+
+	return s->h.rx_room ? s->h.rx_room(s->h.arg, n->id, f, cookie, held) : 1;
+}
+
 static void sim_event(void *ctx, struct mn_flow *f, void *cookie, enum mn_proto_event ev, int err)
 {
 	struct node *n = ctx;
@@ -287,6 +295,7 @@ struct mn_sim *mn_sim_create(uint64_t seed, const struct mn_proto_params *pa,
 			.alloc = sim_alloc,
 			.deliver = sim_deliver,
 			.event = sim_event,
+			.rx_room = sim_rx_room,
 		};
 
 		s->nodes[i].s = s;

@@ -44,6 +44,9 @@ struct mn_sim_hooks {
 	int (*filter)(void *arg, int from, uint8_t *frame, uint32_t len);
 	/* Optional: runs after every simulator step (the applications' turn). */
 	void (*pump)(void *arg);
+	/* Optional: the application's receive budget (mn_proto_ops.rx_room);
+	 * NULL: always room. */
+	int (*rx_room)(void *arg, int node, struct mn_flow *f, void *cookie, uint32_t held);
 };
 
 struct mn_sim_stats {

@@ -87,10 +87,20 @@ void mn_sf_params(struct mn_proto_params *p, int node)
 	memcpy(p->local[0].mac, node ? MAC_B : MAC_A, 6);
 }
 
+static int sf_rx_room(void *arg, int node, struct mn_flow *f, void *cookie, uint32_t held)
+{
+	struct mn_sf *sf = arg;
+
+	(void)f;
+	(void)cookie;
+	return sf->rx_room(sf, node, held);
+}
+
 int mn_sf_setup(struct mn_sf *sf, uint64_t latency_ns)
 {
 	struct mn_proto_params pa = sf->pa, pb = sf->pb;
 	void (*on_deliver)(struct mn_sf *, int, struct mn_flow *, uint32_t) = sf->on_deliver;
+	int (*rx_room)(struct mn_sf *, int, uint32_t) = sf->rx_room;
 	struct mn_sim_link links[2];
 	struct mn_sim_hooks hooks = { 0 };
 
@@ -98,6 +108,7 @@ int mn_sf_setup(struct mn_sf *sf, uint64_t latency_ns)
 	sf->pa = pa;
 	sf->pb = pb;
 	sf->on_deliver = on_deliver;
+	sf->rx_room = rx_room;
 	memset(links, 0, sizeof(links));
 	links[0].latency_ns = links[1].latency_ns = latency_ns;
 	links[0].bw_bps = links[1].bw_bps = 10000000000ull;
@@ -105,6 +116,8 @@ int mn_sf_setup(struct mn_sf *sf, uint64_t latency_ns)
 	hooks.deliver = deliver;
 	hooks.event = event;
 	hooks.filter = filter;
+	if (rx_room)
+		hooks.rx_room = sf_rx_room;
 	sf->s = mn_sim_create(7, &sf->pa, &sf->pb, links, &hooks);
 	if (!sf->s || mn_proto_listen(mn_sf_ep(sf, 1), MN_SF_IP_B, MN_SF_PORT, sf) != 0)
 		return -1;

@@ -46,12 +46,15 @@ struct mn_sf {
 	/* Optional: runs on every delivered message (after the count); may
 	 * send, close or abort. */
 	void (*on_deliver)(struct mn_sf *sf, int node, struct mn_flow *f, uint32_t len);
+	/* Optional: node's receive budget (mn_proto_ops.rx_room), kept by
+	 * setup like on_deliver; NULL: always room. */
+	int (*rx_room)(struct mn_sf *sf, int node, uint32_t held);
 };
 
 /* Defaults plus node's address: what setup expects before changes. */
 void mn_sf_params(struct mn_proto_params *p, int node);
 
-/* Clears sf (keeping pa, pb and on_deliver), builds the network with
+/* Clears sf (keeping pa, pb, on_deliver and rx_room), builds the network with
  * latency_ns each way, listens on B and connects A; runs until both ends
  * are up. 0, or -1 when anything of that failed. */
 int mn_sf_setup(struct mn_sf *sf, uint64_t latency_ns);

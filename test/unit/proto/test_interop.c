@@ -150,7 +150,7 @@ static void r_event(void *ctx, struct mn_flow *f, void *cookie, enum mn_proto_ev
 static void r_new(const uint8_t mac[6], uint64_t plain_min_rto_ns)
 {
 	struct mn_proto_params p;
-	struct mn_proto_ops ops = { NULL, r_tx, r_hold, r_release, r_alloc, r_deliver, r_event };
+	struct mn_proto_ops ops = { NULL, r_tx, r_hold, r_release, r_alloc, r_deliver, r_event, NULL };
 
 	memset(&R, 0, sizeof(R));
 	R.now = 1000000000ull;

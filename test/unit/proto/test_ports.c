@@ -81,7 +81,7 @@ static const uint8_t MAC_B[6] = { 2, 0, 0, 0, 0, 2 };
 static struct mn_proto *make(uint32_t seed, uint32_t max_flows)
 {
 	static const struct mn_proto_ops ops = { NULL, op_tx, op_hold, op_release, op_alloc,
-						 op_deliver, op_event };
+						 op_deliver, op_event, NULL };
 	struct mn_proto_params p;
 
 	mn_proto_params_default(&p);

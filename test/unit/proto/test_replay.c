@@ -130,7 +130,7 @@ static void r_event(void *ctx, struct mn_flow *f, void *cookie, enum mn_proto_ev
 static void ep_new(void)
 {
 	struct mn_proto_params p;
-	struct mn_proto_ops ops = { NULL, r_tx, r_hold, r_release, r_alloc, r_deliver, r_event };
+	struct mn_proto_ops ops = { NULL, r_tx, r_hold, r_release, r_alloc, r_deliver, r_event, NULL };
 
 	mn_proto_params_default(&p);
 	/* The transport's defaults this test was written for (connect 5 s,
