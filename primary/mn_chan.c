@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_errno.h>
 #include <rte_lcore.h>
@@ -12,6 +13,8 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
+
+#include "mn_wake.h"
 
 #define OBJ_ALIGN 64u
 #define BURST 32u
@@ -347,6 +350,7 @@ int mn_chan_create(struct mn_chan *c, uint16_t id, uint32_t ring_size, uint32_t 
 {
 	memset(c, 0, sizeof(*c));
 	c->id = id;
+	c->efd = -1;
 	c->tag = (uint16_t)(id + 1);
 	c->shm = shm;
 	c->tx = chan_ring(id, MN_RING_TX, sizeof(void *), ring_size);
@@ -407,12 +411,46 @@ static inline struct mn_chan *active_chan(struct mn_chan_engine *e, uint16_t cha
 	return c;
 }
 
-static int post(struct mn_chan *c, const struct mn_event *ev)
+/* After an enqueue on c's rx or ev ring: wakes its app if it said it waits
+ * (the waker's half of mn_wake.h). The usual case, an app that polls, costs
+ * a barrier and one load. */
+static inline void wake_app(struct mn_chan_engine *e, struct mn_chan *c)
+{
+	uint32_t w;
+
+	mn_full_barrier();
+	w = __atomic_load_n(&c->shm->wait, __ATOMIC_RELAXED);
+	if (likely(w == 0))
+		return;
+	/* Taking the bit: one wake per sleep, however many deliveries. */
+	if ((w & MN_WAIT_SLEEPING) &&
+	    (__atomic_fetch_and(&c->shm->wait, ~MN_WAIT_SLEEPING, __ATOMIC_SEQ_CST) &
+	     MN_WAIT_SLEEPING)) {
+		__atomic_fetch_add(&c->shm->wake_seq, 1, __ATOMIC_SEQ_CST);
+		mn_futex_wake(&c->shm->wake_seq);
+		e->app_wakes++;
+	}
+	/* Clearing ARMED first: one write per arming, however many messages
+	 * arrive before the app looks. */
+	if ((w & MN_WAIT_ARMED) &&
+	    (__atomic_fetch_and(&c->shm->wait, ~MN_WAIT_ARMED, __ATOMIC_SEQ_CST) & MN_WAIT_ARMED) &&
+	    c->efd >= 0) {
+		uint64_t one = 1;
+
+		/* A failure (EAGAIN: counter saturated) still leaves it
+		 * readable. */
+		if (write(c->efd, &one, sizeof(one)) == (ssize_t)sizeof(one))
+			e->app_wakes++;
+	}
+}
+
+static int post(struct mn_chan_engine *e, struct mn_chan *c, const struct mn_event *ev)
 {
 	if (rte_ring_enqueue_elem(c->ev, (void *)(uintptr_t)ev, sizeof(*ev)) != 0) {
 		c->ev_drops++;
 		return -ENOBUFS;
 	}
+	wake_app(e, c);
 	return 0;
 }
 
@@ -469,7 +507,7 @@ static void chan_add(struct mn_chan_engine *e, const struct mn_engine_cmd *cmd)
 	ev.type = MN_EV_ATTACHED;
 	ev.chan = cmd->chan;
 	ev.req_id = cmd->req_id;
-	post(c, &ev);
+	post(e, c, &ev);
 }
 
 unsigned mn_chan_engine_cmds(struct mn_chan_engine *e, struct mn_engine_cmd *cmds, unsigned n)
@@ -520,7 +558,7 @@ int mn_chan_reply(struct mn_chan_engine *e, const struct mn_engine_cmd *cmd, int
 	ev.chan = cmd->chan;
 	ev.status = status;
 	ev.req_id = cmd->req_id;
-	return post(c, &ev);
+	return post(e, c, &ev);
 }
 
 int mn_chan_post_event(struct mn_chan_engine *e, uint16_t chan, const struct mn_event *ev)
@@ -532,7 +570,7 @@ int mn_chan_post_event(struct mn_chan_engine *e, uint16_t chan, const struct mn_
 		return -ENOENT;
 	copy = *ev;
 	copy.chan = chan;
-	return post(c, &copy);
+	return post(e, c, &copy);
 }
 
 void mn_chan_release(struct mn_chan_engine *e, const struct mn_engine_cmd *cmd)
@@ -660,7 +698,7 @@ static unsigned take_tx(struct mn_chan_engine *e, struct mn_chan *c, struct mn_t
 			ev.type = MN_EV_SEND_FAILED;
 			ev.chan = c->id;
 			ev.status = -EINVAL;
-			post(c, &ev);
+			post(e, c, &ev);
 			continue;
 		}
 		for (s = 0; s < (uint32_t)segs; s++)
@@ -737,5 +775,6 @@ int mn_chan_deliver(struct mn_chan_engine *e, uint16_t chan, struct rte_mbuf *he
 		return -ENOBUFS;
 	}
 	c->rx_msgs++;
+	wake_app(e, c);
 	return 0;
 }

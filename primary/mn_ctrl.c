@@ -18,6 +18,7 @@
 #include <rte_ring_elem.h>
 
 #include "mn_chan.h"
+#include "mn_wake.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -46,6 +47,8 @@ struct mn_chan_engine *mn_ctrl_engine(unsigned id)
 {
 	return id < g.n_engines ? &g.engines[id] : NULL;
 }
+
+static void chan_close_fd(unsigned ch);
 
 void mn_ctrl_get_stats(struct mn_ctrl_stats *out)
 {
@@ -115,6 +118,8 @@ int mn_ctrl_init(const struct mn_ctrl_params *p, char *err, size_t errlen)
 	g.n_chans = n_chans;
 	for (i = 0; i < MN_MAX_APPS; i++)
 		g.pidfd[i] = -1;
+	for (i = 0; i < MN_MAX_CHANNELS; i++)
+		g.chans[i].efd = -1;
 
 	for (i = 0; i < n_chans; i++) {
 		ret = mn_chan_create(&g.chans[i], (uint16_t)i, p->ring_size, fill_size,
@@ -133,6 +138,7 @@ int mn_ctrl_init(const struct mn_ctrl_params *p, char *err, size_t errlen)
 			snprintf(err, errlen, "engine %u channel context: %s", i, rte_strerror(-ret));
 			goto fail;
 		}
+		g.engines[i].wake = &g.shm->wake[i];
 	}
 	g.shm->meta_off = g.engines[0].meta_off;
 	g.shm->magic = MN_CTRL_MAGIC;
@@ -153,8 +159,10 @@ void mn_ctrl_fini(void)
 	for (i = 0; i < MN_ABI_MAX_ENGINES; i++)
 		if (g.engines[i].cmd || g.engines[i].owner)
 			mn_chan_engine_fini(&g.engines[i]);
-	for (i = 0; i < MN_MAX_CHANNELS; i++)
+	for (i = 0; i < MN_MAX_CHANNELS; i++) {
+		chan_close_fd(i);
 		mn_chan_destroy(&g.chans[i]);
+	}
 	for (i = 0; i < MN_MAX_APPS; i++) {
 		if (g.pidfd[i] >= 0)
 			close(g.pidfd[i]);
@@ -168,12 +176,22 @@ void mn_ctrl_fini(void)
 
 /* ---- request handling (IPC thread, under g.lock) ---- */
 
+/* The channel's eventfd (machnet_channel_fd) goes once no engine can write
+ * it: at release (drain_done), at a failed attach, at exit. */
+static void chan_close_fd(unsigned ch)
+{
+	if (g.chans[ch].efd >= 0)
+		close(g.chans[ch].efd);
+	g.chans[ch].efd = -1;
+}
+
 static int send_cmd(unsigned engine, const struct mn_engine_cmd *cmd)
 {
 	if (rte_ring_enqueue_elem(g.engines[engine].cmd, (void *)(uintptr_t)cmd, sizeof(*cmd)) != 0) {
 		g.st.cmd_ring_full++;
 		return -EAGAIN;
 	}
+	mn_wake_engine(&g.shm->wake[engine]);
 	return 0;
 }
 
@@ -277,7 +295,9 @@ static int do_hello(const struct mn_ctrl_req *r, struct mn_ctrl_rep *rep)
 	return 0;
 }
 
-static int do_attach(const struct mn_ctrl_req *r, struct mn_ctrl_rep *rep)
+/* efd: the app's eventfd passed with the request (-1: none); it becomes
+ * the channel's on success. */
+static int do_attach(const struct mn_ctrl_req *r, struct mn_ctrl_rep *rep, int efd)
 {
 	struct mn_app_slot *slot = live_slot(r);
 	struct mn_engine_cmd cmd;
@@ -303,7 +323,10 @@ static int do_attach(const struct mn_ctrl_req *r, struct mn_ctrl_rep *rep)
 	c->slot = r->slot;
 	c->engine = best;
 	c->fill_want = 0;
+	c->wait = 0;
 	g.chans[ch].gen = c->gen;
+	chan_close_fd(ch);
+	g.chans[ch].efd = efd;
 	c->state = MN_CHAN_LIVE;
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.op = MN_CMD_CHAN_ADD;
@@ -312,6 +335,7 @@ static int do_attach(const struct mn_ctrl_req *r, struct mn_ctrl_rep *rep)
 	cmd.req_id = r->req_id;
 	ret = send_cmd(best, &cmd);
 	if (ret < 0) {
+		g.chans[ch].efd = -1;	/* the caller closes it */
 		c->state = MN_CHAN_FREE;
 		return ret;
 	}
@@ -345,7 +369,7 @@ static int do_flow_op(const struct mn_ctrl_req *r)
 	return send_cmd(c->engine, &cmd);
 }
 
-static int handle(const struct mn_ctrl_req *r, struct mn_ctrl_rep *rep)
+static int handle(const struct mn_ctrl_req *r, struct mn_ctrl_rep *rep, int *efd)
 {
 	if (r->abi_version != MN_ABI_VERSION)
 		return -EPROTO;
@@ -359,8 +383,13 @@ static int handle(const struct mn_ctrl_req *r, struct mn_ctrl_rep *rep)
 			return -ESRCH;
 		slot_gone(r->slot, 0);
 		return 0;
-	case MN_REQ_ATTACH:
-		return do_attach(r, rep);
+	case MN_REQ_ATTACH: {
+		int ret = do_attach(r, rep, *efd);
+
+		if (ret == 0)
+			*efd = -1;	/* the channel's now */
+		return ret;
+	}
 	case MN_REQ_DETACH:
 		if (own_chan(r) == NULL)
 			return -EBADF;
@@ -380,7 +409,12 @@ static int ctrl_action(const struct rte_mp_msg *msg, const void *peer)
 	struct mn_ctrl_req req;
 	struct mn_ctrl_rep rep;
 	struct rte_mp_msg out;
+	/* Only an attach carries a descriptor (its channel fd); any other is
+	 * closed below. */
+	int efd = msg->num_fds == 1 ? msg->fds[0] : -1;
 
+	for (int i = efd >= 0 ? 1 : 0; i < msg->num_fds && i < RTE_MP_MAX_FD_NUM; i++)
+		close(msg->fds[i]);
 	memset(&rep, 0, sizeof(rep));
 	rep.abi_version = MN_ABI_VERSION;
 	pthread_mutex_lock(&g.lock);
@@ -392,11 +426,13 @@ static int ctrl_action(const struct rte_mp_msg *msg, const void *peer)
 		memcpy(&req, msg->param, sizeof(req));
 		rep.op = req.op;
 		rep.req_id = req.req_id;
-		rep.status = handle(&req, &rep);
+		rep.status = handle(&req, &rep, &efd);
 		if (rep.status < 0)
 			g.st.bad_requests++;
 	}
 	pthread_mutex_unlock(&g.lock);
+	if (efd >= 0)
+		close(efd);
 
 	memset(&out, 0, sizeof(out));
 	snprintf(out.name, sizeof(out.name), "%s", MN_CTRL_ACTION);
@@ -427,6 +463,8 @@ static void drain_done(void)
 			/* The engine has let go and the app is gone or promised to
 			 * stop: both ends are quiet, so resetting is safe. */
 			mn_chan_reset_rings(&g.chans[d[i].chan]);
+			chan_close_fd(d[i].chan);
+			c->wait = 0;
 			slot = c->slot;
 			c->fill_want = 0;
 			c->state = MN_CHAN_FREE;

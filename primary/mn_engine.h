@@ -63,6 +63,8 @@ struct mn_engine {
 	uint32_t idle_polls;
 	uint32_t idle_sleep_us;
 	uint32_t spin_us;	/* keep polling this long after work before idling */
+	uint32_t yield_us;	/* adaptive: then yield this long, then sleep */
+	uint32_t rx_poll_us;	/* adaptive: longest sleep (RX queues do not wake it) */
 	uint64_t cycles_per_us;
 
 	unsigned n_ports;
