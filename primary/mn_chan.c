@@ -411,37 +411,11 @@ static inline struct mn_chan *active_chan(struct mn_chan_engine *e, uint16_t cha
 	return c;
 }
 
-/* After an enqueue on c's rx or ev ring: wakes its app if it said it waits
- * (the waker's half of mn_wake.h). The usual case, an app that polls, costs
- * a barrier and one load. */
+/* After an enqueue on c's rx or ev ring: wakes its app if it waits
+ * (mn_wake.h). */
 static inline void wake_app(struct mn_chan_engine *e, struct mn_chan *c)
 {
-	uint32_t w;
-
-	mn_full_barrier();
-	w = __atomic_load_n(&c->shm->wait, __ATOMIC_RELAXED);
-	if (likely(w == 0))
-		return;
-	/* Taking the bit: one wake per sleep, however many deliveries. */
-	if ((w & MN_WAIT_SLEEPING) &&
-	    (__atomic_fetch_and(&c->shm->wait, ~MN_WAIT_SLEEPING, __ATOMIC_SEQ_CST) &
-	     MN_WAIT_SLEEPING)) {
-		__atomic_fetch_add(&c->shm->wake_seq, 1, __ATOMIC_SEQ_CST);
-		mn_futex_wake(&c->shm->wake_seq);
-		e->app_wakes++;
-	}
-	/* Clearing ARMED first: one write per arming, however many messages
-	 * arrive before the app looks. */
-	if ((w & MN_WAIT_ARMED) &&
-	    (__atomic_fetch_and(&c->shm->wait, ~MN_WAIT_ARMED, __ATOMIC_SEQ_CST) & MN_WAIT_ARMED) &&
-	    c->efd >= 0) {
-		uint64_t one = 1;
-
-		/* A failure (EAGAIN: counter saturated) still leaves it
-		 * readable. */
-		if (write(c->efd, &one, sizeof(one)) == (ssize_t)sizeof(one))
-			e->app_wakes++;
-	}
+	e->app_wakes += mn_wake_chan(c->shm, c->efd);
 }
 
 static int post(struct mn_chan_engine *e, struct mn_chan *c, const struct mn_event *ev)

@@ -392,12 +392,10 @@ static unsigned engine_sleep(struct mn_engine *e, struct mn_quiesce *q, uint64_t
 		nanosleep(&ts, NULL);
 		return 0;
 	}
-	seq0 = __atomic_load_n(&w->seq, __ATOMIC_SEQ_CST);
-	__atomic_store_n(&w->sleeping, 1, __ATOMIC_SEQ_CST);
-	mn_full_barrier();
+	seq0 = mn_engine_sleep_begin(w);
 	got = poll_once(e, q, next_timer);
 	if (got) {
-		__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
+		mn_engine_sleep_end(w);
 		return got;
 	}
 	if (mn_transport_up(&e->x) && e->x.deadline != UINT64_MAX) {
@@ -408,7 +406,7 @@ static unsigned engine_sleep(struct mn_engine *e, struct mn_quiesce *q, uint64_t
 	}
 	if (bound_ns >= 1000) {
 		t0 = rte_rdtsc();
-		mn_futex_wait(&w->seq, seq0, bound_ns);
+		mn_engine_sleep_wait(w, seq0, bound_ns);
 		slept = (rte_rdtsc() - t0) / e->cycles_per_us;
 		w->sleeps++;
 		/* A wake-up that came much later than asked: the scheduler ran
@@ -417,7 +415,7 @@ static unsigned engine_sleep(struct mn_engine *e, struct mn_quiesce *q, uint64_t
 		if (slept > bound_ns / 1000 + 1000)
 			w->late++;
 	}
-	__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
+	mn_engine_sleep_end(w);
 	return 0;
 }
 

@@ -58,12 +58,10 @@ int mn_lib_chan_sleep(struct mn_lib_chan *c, uint64_t timeout_ns, int events)
 	}
 	if (now - t0 >= timeout_ns)
 		return 0;
-	seq0 = __atomic_load_n(&c->cs->wake_seq, __ATOMIC_SEQ_CST);
-	__atomic_fetch_or(&c->cs->wait, MN_WAIT_SLEEPING, __ATOMIC_SEQ_CST);
-	mn_full_barrier();
+	seq0 = mn_chan_sleep_begin(c->cs);
 	if (!mn_lib_chan_ready(c, events) && G.shm->state != MN_CTRL_STOPPED)
-		mn_futex_wait(&c->cs->wake_seq, seq0, timeout_ns - (now - t0));
-	__atomic_fetch_and(&c->cs->wait, ~MN_WAIT_SLEEPING, __ATOMIC_SEQ_CST);
+		mn_chan_sleep_wait(c->cs, seq0, timeout_ns - (now - t0));
+	mn_chan_sleep_end(c->cs);
 	if (G.shm->state == MN_CTRL_STOPPED || (!mn_lib_chan_ready(c, events) && mn_lib_primary_dead())) {
 		atomic_store(&G.state, MN_LIB_BROKEN);
 		return -ESHUTDOWN;

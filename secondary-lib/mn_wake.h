@@ -68,4 +68,81 @@ static inline void mn_wake_engine(struct mn_engine_wake *w)
 	}
 }
 
+/* Sleeper side for an engine: says it sleeps and returns the seq to wait
+ * on; the caller then looks at every source of work once more, and sleeps
+ * with mn_engine_sleep_wait() only if it found none. */
+static inline uint32_t mn_engine_sleep_begin(struct mn_engine_wake *w)
+{
+	uint32_t seq0 = __atomic_load_n(&w->seq, __ATOMIC_SEQ_CST);
+
+	__atomic_store_n(&w->sleeping, 1, __ATOMIC_SEQ_CST);
+	mn_full_barrier();
+	return seq0;
+}
+
+/* Sleeps unless a waker rang since mn_engine_sleep_begin(), at most
+ * timeout_ns (> 0). Returns as mn_futex_wait(). */
+static inline int mn_engine_sleep_wait(struct mn_engine_wake *w, uint32_t seq0,
+				       uint64_t timeout_ns)
+{
+	return mn_futex_wait(&w->seq, seq0, timeout_ns);
+}
+
+static inline void mn_engine_sleep_end(struct mn_engine_wake *w)
+{
+	__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
+}
+
+/* The same for an app thread on its channel's words. */
+static inline uint32_t mn_chan_sleep_begin(struct mn_chan_shm *cs)
+{
+	uint32_t seq0 = __atomic_load_n(&cs->wake_seq, __ATOMIC_SEQ_CST);
+
+	__atomic_fetch_or(&cs->wait, MN_WAIT_SLEEPING, __ATOMIC_SEQ_CST);
+	mn_full_barrier();
+	return seq0;
+}
+
+static inline int mn_chan_sleep_wait(struct mn_chan_shm *cs, uint32_t seq0, uint64_t timeout_ns)
+{
+	return mn_futex_wait(&cs->wake_seq, seq0, timeout_ns);
+}
+
+static inline void mn_chan_sleep_end(struct mn_chan_shm *cs)
+{
+	__atomic_fetch_and(&cs->wait, ~MN_WAIT_SLEEPING, __ATOMIC_SEQ_CST);
+}
+
+/* Waker side for an app, after the engine enqueued on its channel's rx or
+ * ev ring: wakes a thread sleeping on it, and writes efd (>= 0) if the
+ * app armed its channel fd. Taking each bit makes it one syscall per
+ * sleep or arming, however many deliveries. Returns the syscalls made;
+ * the usual case (an app that polls) costs a barrier and one load. */
+static inline unsigned mn_wake_chan(struct mn_chan_shm *cs, int efd)
+{
+	unsigned n = 0;
+	uint32_t w;
+
+	mn_full_barrier();
+	w = __atomic_load_n(&cs->wait, __ATOMIC_RELAXED);
+	if (w == 0)
+		return 0;
+	if ((w & MN_WAIT_SLEEPING) &&
+	    (__atomic_fetch_and(&cs->wait, ~MN_WAIT_SLEEPING, __ATOMIC_SEQ_CST) & MN_WAIT_SLEEPING)) {
+		__atomic_fetch_add(&cs->wake_seq, 1, __ATOMIC_SEQ_CST);
+		mn_futex_wake(&cs->wake_seq);
+		n++;
+	}
+	if ((w & MN_WAIT_ARMED) &&
+	    (__atomic_fetch_and(&cs->wait, ~MN_WAIT_ARMED, __ATOMIC_SEQ_CST) & MN_WAIT_ARMED) &&
+	    efd >= 0) {
+		uint64_t one = 1;
+
+		/* A failure (EAGAIN: counter saturated) leaves it readable. */
+		if (write(efd, &one, sizeof(one)) == (ssize_t)sizeof(one))
+			n++;
+	}
+	return n;
+}
+
 #endif
