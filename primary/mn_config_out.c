@@ -62,7 +62,8 @@ static void print_summary(const struct mn_config *cfg, FILE *f)
 	if (cfg->idle == MN_IDLE_SLEEP)
 		fprintf(f, ", sleep %u us", cfg->idle_sleep_us);
 	if (cfg->idle == MN_IDLE_ADAPTIVE)
-		fprintf(f, ", yield %u us then sleep (at most %u us)", cfg->yield_us, cfg->rx_poll_us);
+		fprintf(f, ", yield %u us then sleep (%u..%u us)", cfg->yield_us, cfg->rx_poll_us,
+			cfg->rx_poll_max_us);
 	if (cfg->spin_us && cfg->idle != MN_IDLE_BUSY)
 		fprintf(f, ", not before %u us after work", cfg->spin_us);
 	fprintf(f, "\n  arp             timeout %u s\n", cfg->arp_timeout_s);

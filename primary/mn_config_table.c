@@ -189,9 +189,15 @@ static const struct key engine_keys[] = {
 	  .help = "`idle = \"adaptive\"`: after `spin_us`, yield the CPU this long before sleeping. Traffic "
 		  "that resumes within it pays no wake-up (a few microseconds through the futex)." },
 	{ "rx_poll_us", KT_INT, C(rx_poll_us), .def = 1000, .lo = 10, .hi = 100000,
-	  .help = "`idle = \"adaptive\"`: the longest an engine sleeps, since frames arriving on its RX "
-		  "queues do not wake it: the added latency of the first frame after a pause. Each wake-up "
-		  "costs a few microseconds of CPU." },
+	  .help = "`idle = \"adaptive\"`: how long an engine sleeps at first, since frames arriving on its "
+		  "RX queues do not wake it (RX interrupts are not used yet): the added latency of the first "
+		  "frame after a short pause. Each wake-up costs about 13 us of CPU on the 2-vCPU test VM." },
+	{ "rx_poll_max_us", KT_INT, C(rx_poll_max_us), .def = 8000, .lo = 10, .hi = 1000000,
+	  .help = "`idle = \"adaptive\"`: after 100 ms asleep with nothing to do, each further empty "
+		  "sleep doubles the next, from `rx_poll_us` up to this (set it to `rx_poll_us` for a fixed "
+		  "period): an idle engine then wakes about 125 times a second, under 0.5% of a CPU, and the "
+		  "first frame after a long pause waits up to this long for it. Apps and timers still wake "
+		  "it at once." },
 	{ "spin_us", KT_INT, C(spin_us), .def = 0, .lo = 0, .hi = 1000,
 	  .help = "After a poll that moved anything, keep polling this long before idling (no effect with "
 		  "`idle = \"busy\"`). On a core shared by yielding threads, the answer to what was just sent "

@@ -61,6 +61,10 @@ void mn_ctrl_fini(void);
 struct mn_ctrl_stats {
 	uint64_t requests, bad_requests, apps_registered, apps_died, apps_left;
 	uint64_t chans_attached, chans_released, mbufs_reclaimed, cmd_ring_full;
+	/* engine.idle = "adaptive": futex sleeps of the engines, doorbells
+	 * that woke one, sleeps that overran their bound by over 1 ms, and
+	 * futex wakes and eventfd writes the engines made for apps */
+	uint64_t engine_sleeps, engine_wakeups, engine_late, app_wakes;
 };
 void mn_ctrl_get_stats(struct mn_ctrl_stats *out);
 

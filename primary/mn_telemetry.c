@@ -114,6 +114,10 @@ static void tel_transport(struct rte_tel_data *d, int engine)
 	rte_tel_data_add_dict_u64(d, "chans_attached", cs.chans_attached);
 	rte_tel_data_add_dict_u64(d, "chans_released", cs.chans_released);
 	rte_tel_data_add_dict_u64(d, "mbufs_reclaimed", cs.mbufs_reclaimed);
+	rte_tel_data_add_dict_u64(d, "engine_sleeps", cs.engine_sleeps);
+	rte_tel_data_add_dict_u64(d, "engine_wakeups", cs.engine_wakeups);
+	rte_tel_data_add_dict_u64(d, "engine_late", cs.engine_late);
+	rte_tel_data_add_dict_u64(d, "app_wakes", cs.app_wakes);
 }
 
 static bool ready(void)
