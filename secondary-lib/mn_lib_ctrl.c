@@ -19,7 +19,6 @@
 #include "mn_lib_int.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +31,7 @@
 #include <rte_ring_elem.h>
 
 #include "mn_lib.h"
+#include "mn_wake.h"
 
 #define G mn_lib_g
 #define HANDLE_MAGIC 0x6d6eull		/* "mn" */
@@ -193,8 +193,9 @@ static void make_room_for_reply(struct mn_lib_chan *c)
 static int wait_event(struct mn_lib_chan *c, uint16_t type, uint32_t req_id,
 		      uint32_t timeout_ms, struct mn_event *out)
 {
-	uint64_t deadline = mn_lib_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	uint64_t deadline = mn_lib_now_ns() + (uint64_t)timeout_ms * 1000000ull, now;
 	unsigned spins = 0;
+	uint32_t seq0;
 
 	for (;;) {
 		struct mn_event ev;
@@ -213,11 +214,19 @@ static int wait_event(struct mn_lib_chan *c, uint16_t type, uint32_t req_id,
 			continue;
 		}
 		spins = 0;
-		if (mn_lib_now_ns() > deadline)
+		now = mn_lib_now_ns();
+		if (now > deadline)
 			return -ETIMEDOUT;
 		if (mn_lib_primary_dead())
 			return -ESHUTDOWN;
-		sched_yield();
+		/* A handshake takes a round trip or more (a sleeping engine on
+		 * either side adds up to its RX poll period): sleep until the
+		 * engine posts an event (mn_wake.h), at most 10 ms at a time. */
+		seq0 = mn_chan_sleep_begin(c->cs);
+		if (rte_ring_count(c->ev) == 0)
+			mn_chan_sleep_wait(c->cs, seq0, deadline - now < 10000000ull ?
+					   deadline - now + 1 : 10000000ull);
+		mn_chan_sleep_end(c->cs);
 	}
 }
 
