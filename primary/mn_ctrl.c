@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -41,11 +42,12 @@ static struct {
 	unsigned engine_chans[MN_ABI_MAX_ENGINES];
 	unsigned n_engines, max_apps, n_chans;
 	int pidfd[MN_MAX_APPS];
+	int kick;		/* eventfd: a channel is being taken back (chan_del) */
 	pthread_t thread;
 	volatile int running;
 	int action_registered, inited;
 	struct mn_ctrl_stats st;
-} g = { .lock = PTHREAD_MUTEX_INITIALIZER };
+} g = { .lock = PTHREAD_MUTEX_INITIALIZER, .kick = -1 };
 
 struct mn_chan_engine *mn_ctrl_engine(unsigned id)
 {
@@ -245,6 +247,14 @@ static void chan_del(unsigned ch, int dead)
 	cmd.dead = (uint32_t)dead;
 	g.del_pending[ch] = send_cmd(c->engine, &cmd) != 0;
 	g.del_dead[ch] = (uint32_t)dead;
+	/* The control thread may sleep POLL_IDLE_MS: it has work now. */
+	if (g.kick >= 0) {
+		uint64_t one = 1;
+		/* A failure (counter saturated) leaves it readable anyway. */
+		ssize_t w = write(g.kick, &one, sizeof(one));
+
+		(void)w;
+	}
 }
 
 static void slot_free_if_done(unsigned s)
@@ -492,7 +502,7 @@ static void drain_done(void)
 
 static void *ctrl_thread(void *arg)
 {
-	struct pollfd pfd[MN_MAX_APPS];
+	struct pollfd pfd[MN_MAX_APPS + 1];
 	unsigned who[MN_MAX_APPS];
 
 	(void)arg;
@@ -514,8 +524,17 @@ static void *ctrl_thread(void *arg)
 			}
 		}
 		pthread_mutex_unlock(&g.lock);
+		pfd[n].fd = g.kick;
+		pfd[n].events = POLLIN;
+		pfd[n].revents = 0;
 
-		r = poll(pfd, n, busy ? POLL_MS : POLL_IDLE_MS);
+		r = poll(pfd, n + 1, busy ? POLL_MS : POLL_IDLE_MS);
+		if (r > 0 && (pfd[n].revents & POLLIN)) {
+			uint64_t v;
+			ssize_t got = read(g.kick, &v, sizeof(v));
+
+			(void)got;
+		}
 
 		pthread_mutex_lock(&g.lock);
 		for (i = 0; r > 0 && i < n; i++) {
@@ -553,6 +572,7 @@ int mn_ctrl_start(void)
 	if (ret < 0)
 		return rte_errno ? -rte_errno : -EINVAL;
 	g.action_registered = 1;
+	g.kick = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);	/* -1: poll ignores it */
 	g.running = 1;
 	g.shm->state = MN_CTRL_RUNNING;
 	ret = rte_ctrl_thread_create(&g.thread, "mn-ctrl", NULL, ctrl_thread, NULL);
@@ -579,4 +599,7 @@ void mn_ctrl_stop(void)
 		g.running = 0;
 		pthread_join(g.thread, NULL);
 	}
+	if (g.kick >= 0)
+		close(g.kick);
+	g.kick = -1;
 }
