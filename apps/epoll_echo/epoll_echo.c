@@ -74,7 +74,7 @@ static int parse(int argc, char **argv, struct opts *o)
 	o->rounds = 1;
 	o->size = 64;
 	o->timeout_ms = 5000;
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		char *end = NULL;
 		unsigned long n = 0;
@@ -113,7 +113,6 @@ static int parse(int argc, char **argv, struct opts *o)
 			o->timeout_ms = n;
 		else
 			return -1;
-		i++;
 	}
 	return o->local ? 0 : -1;
 }
