@@ -49,9 +49,17 @@ static inline void mn_futex_wake(uint32_t *word)
 	syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
+/* Orders the stores before it against the loads after it (StoreLoad), as
+ * the protocol needs. On x86-64 a locked add to the stack does it in about
+ * a third of an MFENCE's time (Linux's smp_mb(); adding 0 leaves the word
+ * as it was); it is on every send and every delivery. */
 static inline void mn_full_barrier(void)
 {
+#if defined(__x86_64__)
+	__asm__ __volatile__("lock; addl $0,(%%rsp)" ::: "memory", "cc");
+#else
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
 }
 
 /* Waker side for an engine, after the enqueue that gives it work. */
