@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_errno.h>
 #include <rte_lcore.h>
@@ -12,6 +13,8 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
+
+#include "mn_wake.h"
 
 #define OBJ_ALIGN 64u
 #define BURST 32u
@@ -352,6 +355,7 @@ int mn_chan_create(struct mn_chan *c, uint16_t id, uint32_t ring_size, uint32_t 
 {
 	memset(c, 0, sizeof(*c));
 	c->id = id;
+	c->efd = -1;
 	c->tag = (uint16_t)(id + 1);
 	c->shm = shm;
 	c->tx = chan_ring(id, MN_RING_TX, sizeof(void *), ring_size);
@@ -414,12 +418,20 @@ static inline struct mn_chan *active_chan(struct mn_chan_engine *e, uint16_t cha
 	return c;
 }
 
-static int post(struct mn_chan *c, const struct mn_event *ev)
+/* After an enqueue on c's rx or ev ring: wakes its app if it waits
+ * (mn_wake.h). */
+static inline void wake_app(struct mn_chan_engine *e, struct mn_chan *c)
+{
+	e->app_wakes += mn_wake_chan(c->shm, c->efd);
+}
+
+static int post(struct mn_chan_engine *e, struct mn_chan *c, const struct mn_event *ev)
 {
 	if (rte_ring_enqueue_elem(c->ev, (void *)(uintptr_t)ev, sizeof(*ev)) != 0) {
 		c->ev_drops++;
 		return -ENOBUFS;
 	}
+	wake_app(e, c);
 	return 0;
 }
 
@@ -487,7 +499,7 @@ static void chan_add(struct mn_chan_engine *e, const struct mn_engine_cmd *cmd)
 	ev.type = MN_EV_ATTACHED;
 	ev.chan = cmd->chan;
 	ev.req_id = cmd->req_id;
-	post(c, &ev);
+	post(e, c, &ev);
 }
 
 unsigned mn_chan_engine_cmds(struct mn_chan_engine *e, struct mn_engine_cmd *cmds, unsigned n)
@@ -538,7 +550,7 @@ int mn_chan_reply(struct mn_chan_engine *e, const struct mn_engine_cmd *cmd, int
 	ev.chan = cmd->chan;
 	ev.status = status;
 	ev.req_id = cmd->req_id;
-	return post(c, &ev);
+	return post(e, c, &ev);
 }
 
 int mn_chan_post_event(struct mn_chan_engine *e, uint16_t chan, const struct mn_event *ev)
@@ -550,7 +562,7 @@ int mn_chan_post_event(struct mn_chan_engine *e, uint16_t chan, const struct mn_
 		return -ENOENT;
 	copy = *ev;
 	copy.chan = chan;
-	return post(c, &copy);
+	return post(e, c, &copy);
 }
 
 void mn_chan_release(struct mn_chan_engine *e, const struct mn_engine_cmd *cmd)
@@ -681,7 +693,7 @@ static unsigned take_tx(struct mn_chan_engine *e, struct mn_chan *c, struct mn_t
 			ev.type = MN_EV_SEND_FAILED;
 			ev.chan = c->id;
 			ev.status = -EINVAL;
-			post(c, &ev);
+			post(e, c, &ev);
 			continue;
 		}
 		/* The engine's now, still the channel's share until proto is
@@ -782,5 +794,6 @@ int mn_chan_deliver_acct(struct mn_chan_engine *e, uint16_t chan, struct rte_mbu
 		if (acct != MN_CHAN_ACCT_NONE)
 			e->acct[id].held += nsegs;
 	}
+	wake_app(e, c);
 	return 0;
 }

@@ -127,6 +127,11 @@ struct mn_chan {
 	struct mn_app_quota *quota;
 	struct rte_ring *tx, *rx, *fill, *used, *ev;
 	struct mn_chan_shm *shm;
+	/* The app's eventfd for machnet_channel_fd(), -1 if none: set by the
+	 * control thread before it hands the channel to the engine, closed by
+	 * it after the engine let go (mn_ctrl.c). The engine writes it when it
+	 * delivers while the app has armed it (mn_wake.h). */
+	int efd;
 	/* engine counters */
 	uint64_t tx_msgs, tx_invalid, rx_msgs, rx_full, ev_drops, fill_given, used_back, used_invalid;
 	/* Received mbufs the channel holds: delivered to its rx ring and not
@@ -165,6 +170,8 @@ struct mn_chan_engine {
 	uint32_t mss;
 	struct rte_ring *cmd, *done;
 	struct mn_chan *chans;	/* the table of all channels (mn_ctrl's) */
+	struct mn_engine_wake *wake;	/* this engine's doorbell (control memzone) */
+	uint64_t app_wakes;	/* futex wakes and eventfd writes to apps */
 	uint16_t active[MN_MAX_CHANNELS];
 	unsigned n_active;
 	unsigned rr;		/* TX poll starts here: fairness between channels */

@@ -31,6 +31,7 @@ enum mn_idle_policy {
 	MN_IDLE_BUSY = 0,	/* spin: for dedicated cores */
 	MN_IDLE_YIELD,		/* sched_yield() after idle_polls empty polls */
 	MN_IDLE_SLEEP,		/* nanosleep(idle_sleep_us) after idle_polls empty polls */
+	MN_IDLE_ADAPTIVE,	/* spin_us polling, yield_us yielding, then asleep until woken */
 };
 
 enum mn_cc_mode {
@@ -100,10 +101,13 @@ struct mn_config {
 	uint32_t tx_chan_pkts;		/* mbufs one channel may hold for sending; 0 = mbufs / 4 */
 
 	/* engine idle policy */
-	enum mn_idle_policy idle;	/* default yield */
+	enum mn_idle_policy idle;	/* default adaptive */
 	uint32_t idle_polls;		/* empty polls before idling, default 256 */
 	uint32_t idle_sleep_us;		/* for MN_IDLE_SLEEP, default 50 */
 	uint32_t spin_us;		/* no idling this long after an iteration with work, default 0 */
+	uint32_t yield_us;		/* adaptive: yield this long before sleeping, default 500 */
+	uint32_t rx_poll_us;		/* adaptive: asleep, look at RX queues this often, default 1000 */
+	uint32_t rx_poll_max_us;	/* adaptive: ... backing off to this when quiet, default 8000 */
 
 	/* ARP */
 	uint32_t arp_timeout_s;		/* default 300 */

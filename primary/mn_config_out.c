@@ -14,6 +14,7 @@ static const char *idle_name(enum mn_idle_policy p)
 	case MN_IDLE_BUSY: return "busy";
 	case MN_IDLE_YIELD: return "yield";
 	case MN_IDLE_SLEEP: return "sleep";
+	case MN_IDLE_ADAPTIVE: return "adaptive";
 	}
 	return "?";
 }
@@ -60,6 +61,9 @@ static void print_summary(const struct mn_config *cfg, FILE *f)
 	fprintf(f, "  engine          idle %s after %u empty polls", idle_name(cfg->idle), cfg->idle_polls);
 	if (cfg->idle == MN_IDLE_SLEEP)
 		fprintf(f, ", sleep %u us", cfg->idle_sleep_us);
+	if (cfg->idle == MN_IDLE_ADAPTIVE)
+		fprintf(f, ", yield %u us then sleep (%u..%u us)", cfg->yield_us, cfg->rx_poll_us,
+			cfg->rx_poll_max_us);
 	if (cfg->spin_us && cfg->idle != MN_IDLE_BUSY)
 		fprintf(f, ", not before %u us after work", cfg->spin_us);
 	fprintf(f, "\n  arp             timeout %u s\n", cfg->arp_timeout_s);

@@ -74,6 +74,10 @@ struct mn_ctrl_stats {
 	 * it is reset, and counted here). */
 	uint64_t quota_leaks;
 	uint32_t app_max_flows, app_max_listeners;	/* the limits in force */
+	/* engine.idle = "adaptive": futex sleeps of the engines, doorbells
+	 * that woke one, sleeps that overran their bound by over 1 ms, and
+	 * futex wakes and eventfd writes the engines made for apps */
+	uint64_t engine_sleeps, engine_wakeups, engine_late, app_wakes;
 };
 void mn_ctrl_get_stats(struct mn_ctrl_stats *out);
 

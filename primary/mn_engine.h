@@ -63,6 +63,9 @@ struct mn_engine {
 	uint32_t idle_polls;
 	uint32_t idle_sleep_us;
 	uint32_t spin_us;	/* keep polling this long after work before idling */
+	uint32_t yield_us;	/* adaptive: then yield this long, then sleep */
+	uint32_t rx_poll_us;	/* adaptive: first sleep's bound (RX queues do not wake it) */
+	uint32_t rx_poll_max_us;	/* adaptive: quiet sleeps double up to this */
 	uint64_t cycles_per_us;
 
 	unsigned n_ports;

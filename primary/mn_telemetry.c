@@ -123,6 +123,10 @@ static void tel_transport(struct rte_tel_data *d, int engine)
 	rte_tel_data_add_dict_u64(d, "app_max_flows", cs.app_max_flows);
 	rte_tel_data_add_dict_u64(d, "app_max_listeners", cs.app_max_listeners);
 	rte_tel_data_add_dict_u64(d, "quota_leaks", cs.quota_leaks);
+	rte_tel_data_add_dict_u64(d, "engine_sleeps", cs.engine_sleeps);
+	rte_tel_data_add_dict_u64(d, "engine_wakeups", cs.engine_wakeups);
+	rte_tel_data_add_dict_u64(d, "engine_late", cs.engine_late);
+	rte_tel_data_add_dict_u64(d, "app_wakes", cs.app_wakes);
 }
 
 static bool ready(void)

@@ -266,11 +266,40 @@ int machnet_detach(void *channel_ctx);
 
 /* machnet_recv() that waits up to timeout_us microseconds for a message
  * (timeout_us < 0: wait without limit, still returning ESHUTDOWN if machnetd
- * dies). Returns the length, or -1 with errno ETIMEDOUT when none arrived in
- * time, or as machnet_recv(). The wait polls (with sched_yield), it does not
- * sleep in the kernel. */
+ * dies). It polls for about 20 us, then sleeps in the kernel until machnetd
+ * delivers to the channel (a futex in shared memory: no CPU while waiting),
+ * so the first message after a pause costs a wake-up of some microseconds.
+ * Events arriving meanwhile do not end the wait; they stay for
+ * machnet_poll_event(). The deadline is kept within about 1 ms. Returns the
+ * length, or -1 with errno ETIMEDOUT when none arrived in time, or as
+ * machnet_recv(). The channel is busy (EBUSY for other threads) while it
+ * waits. */
 ssize_t machnet_recv_timeout(const void *channel_ctx, void *buf, size_t len,
 			     MachnetFlow_t *flow, long timeout_us);
+
+/* Waits, as machnet_recv_timeout() does (polling briefly, then asleep in
+ * the kernel), until the channel has a received message or an event, or
+ * timeout_us microseconds passed (< 0: no limit; 0: just look). Takes
+ * nothing: follow with machnet_recv() and machnet_poll_event(). Returns 1
+ * (something is waiting), 0 (timeout), or -1 with errno EINVAL (NULL
+ * channel), EBADF, EBUSY or ESHUTDOWN (the common ones). */
+int machnet_recv_wait(const void *channel_ctx, long timeout_us);
+
+/* A file descriptor for event loops (epoll, poll, select, libuv, asyncio):
+ * it polls readable (POLLIN/EPOLLIN) when the channel may have a received
+ * message or an event. The descriptor belongs to the channel: do not read,
+ * write or close it; it stays the same until machnet_detach(), which closes
+ * it (remove it from your epoll set first). The first call arms it; from
+ * then on every machnet_recv(), machnet_recvmsg(), machnet_zc_recv() and
+ * machnet_poll_event() that finds nothing re-arms it: it turns quiet, and
+ * becomes readable again when machnetd next delivers a message or an event
+ * (or at once if one came in meanwhile). So, level- or edge-triggered: when
+ * it is readable, call machnet_recv() (or recvmsg, zc_recv) until it
+ * returns 0 AND machnet_poll_event() until it returns 0, then wait again.
+ * A wake-up may find nothing (it was for something already taken): that
+ * call's 0 re-arms it. Returns the descriptor, or -1 with errno ENOSYS (the
+ * channel has none: eventfd() failed at attach), or the common ones. */
+int machnet_channel_fd(void *channel_ctx);
 
 /* Events of a channel's flows. */
 enum machnet_event_type {

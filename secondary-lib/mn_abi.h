@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#define MN_ABI_VERSION 1u
+#define MN_ABI_VERSION 2u
 
 #define MN_ABI_ASSERT_SIZE(t, n) _Static_assert(sizeof(t) == (n), #t " changed: bump MN_ABI_VERSION")
 
@@ -225,8 +225,12 @@ enum mn_chan_state {
 	MN_CHAN_CLOSING = 2,	/* engine reclaiming; rings reset after */
 };
 
+/* mn_chan_shm.wait bits (the app sets them, the engine clears ARMED). */
+#define MN_WAIT_SLEEPING	1u	/* an app thread is (about to be) in FUTEX_WAIT on wake_seq */
+#define MN_WAIT_ARMED		2u	/* the channel fd wants a write at the next delivery */
+
 /* One channel's shared description. Written by the primary, except fill_want
- * (written by the app, read by the engine). */
+ * and wait (written by the app, read by the engine). */
 struct mn_chan_shm {
 	uint32_t state;		/* enum mn_chan_state */
 	uint32_t gen;
@@ -236,13 +240,34 @@ struct mn_chan_shm {
 				 * engine keeps min(max(target, want), ring cap)
 				 * buffers in the fill ring */
 	uint32_t fill_target;	/* primary: buffers normally kept in fill */
-	uint32_t pad[2];
+	/* Wake-up of a waiting app (secondary-lib/mn_wake.h): after it
+	 * enqueues on rx or ev, the engine reads wait; if SLEEPING it bumps
+	 * wake_seq and FUTEX_WAKEs it, if ARMED it clears ARMED and writes the
+	 * channel's eventfd. */
+	uint32_t wait;		/* MN_WAIT_* */
+	uint32_t wake_seq;	/* futex word (shared, not private: two processes) */
 };
 
 enum mn_ctrl_state {
 	MN_CTRL_STARTING = 0,
 	MN_CTRL_RUNNING = 1,
 	MN_CTRL_STOPPED = 2,	/* machnetd is exiting: apps fail with ESHUTDOWN */
+};
+
+/* One engine's doorbell (secondary-lib/mn_wake.h). An engine that found
+ * nothing to do for a while sets sleeping, then looks at everything once
+ * more, then FUTEX_WAITs on seq (bounded by its next timer and, without RX
+ * interrupts, its RX poll period). Whoever queues work for it (an app's
+ * send, the control thread's commands) checks sleeping after the enqueue and,
+ * if set, bumps seq and FUTEX_WAKEs it. On its own cache line: apps read it
+ * at every send. */
+struct mn_engine_wake {
+	uint32_t sleeping;	/* engine: 1 from "going to sleep" until awake */
+	uint32_t seq;		/* futex word */
+	uint64_t sleeps;	/* engine: times it slept (telemetry, tests) */
+	uint64_t wakeups;	/* wakers: futex wakes sent */
+	uint64_t late;		/* engine: woke later than sleep bound + 1 ms */
+	uint32_t pad[8];
 };
 
 /* The control memzone MN_CTRL_MZ_NAME. */
@@ -262,6 +287,7 @@ struct mn_ctrl_shm {
 	char instance[32];
 	struct mn_app_slot slots[MN_MAX_APPS];
 	struct mn_chan_shm chans[MN_MAX_CHANNELS];
+	struct mn_engine_wake wake[MN_ABI_MAX_ENGINES];
 };
 
 /* Message metadata in each message's head mbuf (dynfield MN_MBUF_META_NAME).
@@ -344,7 +370,9 @@ MN_ABI_ASSERT_SIZE(struct mn_msg_meta, 20);
 MN_ABI_ASSERT_SIZE(struct mn_event, 32);
 MN_ABI_ASSERT_SIZE(struct mn_ctrl_req, 52);
 MN_ABI_ASSERT_SIZE(struct mn_ctrl_rep, 36);
-MN_ABI_ASSERT_SIZE(struct mn_ctrl_shm, 80 + MN_MAX_APPS * 32 + MN_MAX_CHANNELS * 32);
+MN_ABI_ASSERT_SIZE(struct mn_engine_wake, 64);
+MN_ABI_ASSERT_SIZE(struct mn_ctrl_shm,
+		   80 + MN_MAX_APPS * 32 + MN_MAX_CHANNELS * 32 + MN_ABI_MAX_ENGINES * 64);
 
 /* ===== end of section 2 ===== */
 

@@ -19,10 +19,10 @@
 #include "mn_lib_int.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,6 +31,7 @@
 #include <rte_ring_elem.h>
 
 #include "mn_lib.h"
+#include "mn_wake.h"
 
 #define G mn_lib_g
 #define HANDLE_MAGIC 0x6d6eull		/* "mn" */
@@ -104,7 +105,9 @@ uint32_t mn_lib_next_req_id(void)
 	return id;
 }
 
-int mn_lib_ctrl_call(struct mn_ctrl_req *req, struct mn_ctrl_rep *rep)
+/* One request, carrying descriptor fd (-1: none; the receiver gets its own
+ * copy: rte_mp passes it with SCM_RIGHTS). */
+static int ctrl_call_fd(struct mn_ctrl_req *req, struct mn_ctrl_rep *rep, int fd)
 {
 	struct rte_mp_msg msg;
 	struct rte_mp_reply reply;
@@ -120,6 +123,10 @@ int mn_lib_ctrl_call(struct mn_ctrl_req *req, struct mn_ctrl_rep *rep)
 	snprintf(msg.name, sizeof(msg.name), "%s", MN_CTRL_ACTION);
 	msg.len_param = sizeof(*req);
 	memcpy(msg.param, req, sizeof(*req));
+	if (fd >= 0) {
+		msg.num_fds = 1;
+		msg.fds[0] = fd;
+	}
 	memset(&reply, 0, sizeof(reply));
 	/* DPDK keys pending requests by (peer, action name) and refuses a
 	 * second one from the same process at once ("A pending request"):
@@ -143,6 +150,11 @@ int mn_lib_ctrl_call(struct mn_ctrl_req *req, struct mn_ctrl_rep *rep)
 	if (rep->abi_version != MN_ABI_VERSION)
 		return -EPROTO;
 	return rep->status;
+}
+
+int mn_lib_ctrl_call(struct mn_ctrl_req *req, struct mn_ctrl_rep *rep)
+{
+	return ctrl_call_fd(req, rep, -1);
 }
 
 static void stash_event(struct mn_lib_chan *c, const struct mn_event *ev)
@@ -181,8 +193,9 @@ static void make_room_for_reply(struct mn_lib_chan *c)
 static int wait_event(struct mn_lib_chan *c, uint16_t type, uint32_t req_id,
 		      uint32_t timeout_ms, struct mn_event *out)
 {
-	uint64_t deadline = mn_lib_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	uint64_t deadline = mn_lib_now_ns() + (uint64_t)timeout_ms * 1000000ull, now;
 	unsigned spins = 0;
+	uint32_t seq0;
 
 	for (;;) {
 		struct mn_event ev;
@@ -201,11 +214,19 @@ static int wait_event(struct mn_lib_chan *c, uint16_t type, uint32_t req_id,
 			continue;
 		}
 		spins = 0;
-		if (mn_lib_now_ns() > deadline)
+		now = mn_lib_now_ns();
+		if (now > deadline)
 			return -ETIMEDOUT;
 		if (mn_lib_primary_dead())
 			return -ESHUTDOWN;
-		sched_yield();
+		/* A handshake takes a round trip or more (a sleeping engine on
+		 * either side adds up to its RX poll period): sleep until the
+		 * engine posts an event (mn_wake.h), at most 10 ms at a time. */
+		seq0 = mn_chan_sleep_begin(c->cs);
+		if (rte_ring_count(c->ev) == 0)
+			mn_chan_sleep_wait(c->cs, seq0, deadline - now < 10000000ull ?
+					   deadline - now + 1 : 10000000ull);
+		mn_chan_sleep_end(c->cs);
 	}
 }
 
@@ -232,10 +253,18 @@ static void chan_clear(struct mn_lib_chan *c)
 	c->pend_head = c->pend_n = 0;
 	c->next_probe_ns = 0;
 	c->idle_calls = 0;
+	c->ew = NULL;
+	c->efd = -1;
+	c->fd_used = c->fd_self = 0;
 }
 
 static void chan_release(struct mn_lib_chan *c)
 {
+	/* machnetd closes its copy when its engine has let the channel go. */
+	if (c->efd >= 0)
+		close(c->efd);
+	c->efd = -1;
+	c->fd_used = 0;
 	pthread_mutex_lock(&G.lock);
 	atomic_store_explicit(&c->serial, 0, memory_order_release);
 	c->reserved = 0;
@@ -271,10 +300,13 @@ void *machnet_attach(void)
 		errno = EMFILE;
 		return NULL;
 	}
+	/* The channel fd (machnet_channel_fd) exists from the start: passing
+	 * it later would need a request of its own. */
+	c->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	memset(&req, 0, sizeof(req));
 	req.op = MN_REQ_ATTACH;
 	req.req_id = mn_lib_next_req_id();
-	ret = mn_lib_ctrl_call(&req, &rep);
+	ret = ctrl_call_fd(&req, &rep, c->efd);
 	if (ret < 0)
 		goto fail;
 	c->id = rep.chan;
@@ -290,6 +322,7 @@ void *machnet_attach(void)
 		goto fail_detach;
 	}
 	c->cs = &G.shm->chans[rep.chan];
+	c->ew = rep.engine < MN_ABI_MAX_ENGINES ? &G.shm->wake[rep.engine] : NULL;
 	/* The engine primes the fill ring before saying so: a send right
 	 * after attach does not see an empty ring. */
 	ret = wait_event(c, MN_EV_ATTACHED, req.req_id, MN_LIB_CTRL_TIMEOUT_MS, &ev);

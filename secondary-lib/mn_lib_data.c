@@ -120,8 +120,10 @@ static int have_room(struct mn_lib_chan *c, unsigned pending, uint32_t nseg)
 		 * lacks (an echo of a large message): hand them back now,
 		 * not at the next idle receive. */
 		flush_used(c);
-		if (c->cs->fill_want < nseg)
+		if (c->cs->fill_want < nseg) {
 			c->cs->fill_want = nseg;
+			mn_lib_wake_engine(c);
+		}
 		return -EAGAIN;
 	}
 	return 0;
@@ -204,6 +206,7 @@ int machnet_sendmsg(const void *channel_ctx, const MachnetMsgHdr_t *msghdr)
 		return leave_ret(c, send_fail(c, -ret));
 	/* Room was checked and we are the only producer. */
 	rte_ring_enqueue(c->tx, head);
+	mn_lib_wake_engine(c);
 	return leave_ret(c, 0);
 }
 
@@ -250,8 +253,10 @@ int machnet_sendmmsg(const void *channel_ctx, const MachnetMsgHdr_t *msghdr_iove
 			}
 			k++;
 		}
-		if (k)
+		if (k) {
 			rte_ring_enqueue_burst(c->tx, (void **)heads, k, NULL);
+			mn_lib_wake_engine(c);
+		}
 		sent += (int)k;
 	}
 	if (sent < vlen) {
@@ -292,6 +297,8 @@ static struct rte_mbuf *next_rx(struct mn_lib_chan *c)
 		if (c->rxq_n == 0) {
 			/* Idle: a good moment to hand buffers back. */
 			flush_used(c);
+			if (c->fd_used)
+				mn_lib_fd_arm(c);
 			return NULL;
 		}
 	}
@@ -401,27 +408,42 @@ ssize_t machnet_recv(const void *channel_ctx, void *buf, size_t len, MachnetFlow
 ssize_t machnet_recv_timeout(const void *channel_ctx, void *buf, size_t len,
 			     MachnetFlow_t *flow, long timeout_us)
 {
+	MachnetIovec_t iov;
+	MachnetMsgHdr_t h;
 	uint64_t deadline = 0;
-	unsigned spins = 0;
+	int ret;
 
 	if (buf == NULL || flow == NULL)
 		return mn_lib_fail(EINVAL);
+	ENTER_OR_FAIL(c, channel_ctx);
 	if (timeout_us >= 0)
 		deadline = mn_lib_now_ns() + (uint64_t)timeout_us * 1000ull;
+	iov.base = buf;
+	iov.len = len;
+	memset(&h, 0, sizeof(h));
+	h.msg_iov = &iov;
+	h.msg_iovlen = 1;
 	for (;;) {
-		ssize_t r = machnet_recv(channel_ctx, buf, len, flow);
+		uint64_t now;
 
-		if (r != 0)
-			return r;
-		if (++spins < 64) {
-			rte_pause();
-			continue;
+		ret = recv_into(c, &h);
+		if (ret != 0)
+			break;
+		now = mn_lib_now_ns();
+		if (timeout_us >= 0 && now >= deadline) {
+			ret = -ETIMEDOUT;
+			break;
 		}
-		spins = 0;
-		if (timeout_us >= 0 && mn_lib_now_ns() >= deadline)
-			return mn_lib_fail(ETIMEDOUT);
-		sched_yield();
+		/* Events left for machnet_poll_event() do not end the wait. */
+		ret = mn_lib_chan_sleep(c, timeout_us >= 0 ? deadline - now : 0, 0);
+		if (ret < 0)
+			break;
 	}
+	mn_lib_chan_leave(c);
+	if (ret < 0)
+		return mn_lib_fail(-ret);
+	*flow = h.flow_info;
+	return (ssize_t)h.msg_size;
 }
 
 int machnet_poll_event(const void *channel_ctx, MachnetEvent_t *ev)
@@ -441,6 +463,8 @@ int machnet_poll_event(const void *channel_ctx, MachnetEvent_t *ev)
 		} else if (rte_ring_dequeue_elem(c->ev, &e, sizeof(e)) != 0) {
 			int r = mn_lib_idle_probe(c);
 
+			if (c->fd_used)
+				mn_lib_fd_arm(c);
 			return leave_ret(c, r < 0 ? mn_lib_fail(-r) : 0);
 		}
 		switch (e.type) {
@@ -489,8 +513,10 @@ int machnet_zc_alloc(void *channel_ctx, size_t len, MachnetZcMsg_t *msg)
 	nseg = mn_lib_nsegs(len, c->seg_room);
 	if (rte_ring_count(c->fill) < nseg) {
 		flush_used(c);
-		if (c->cs->fill_want < nseg)
+		if (c->cs->fill_want < nseg) {
 			c->cs->fill_want = nseg;
+			mn_lib_wake_engine(c);
+		}
 		return leave_ret(c, send_fail(c, EAGAIN));
 	}
 	head = take_chain(c, len, nseg);
@@ -528,6 +554,7 @@ int machnet_zc_send(void *channel_ctx, MachnetZcMsg_t *msg)
 		return leave_ret(c, send_fail(c, EAGAIN));
 	set_meta(c, msg->handle, &msg->flow, 0);
 	rte_ring_enqueue(c->tx, msg->handle);
+	mn_lib_wake_engine(c);
 	msg->handle = NULL;
 	return leave_ret(c, 0);
 }

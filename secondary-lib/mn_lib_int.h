@@ -55,6 +55,10 @@ struct mn_lib_chan {
 	unsigned pend_head, pend_n;
 	uint64_t next_probe_ns;
 	uint32_t idle_calls;	/* empty data-path calls since the last clock read */
+	struct mn_engine_wake *ew;	/* its engine's doorbell (mn_wake.h) */
+	int efd;		/* eventfd given to machnetd at attach, -1 if none */
+	int fd_used;		/* machnet_channel_fd() was called: arm on empty */
+	int fd_self;		/* we made efd readable ourselves (mn_lib_fd_arm) */
 };
 
 /* The process's link to machnetd. */
@@ -112,5 +116,23 @@ static inline void mn_lib_chan_leave(struct mn_lib_chan *c)
 int mn_lib_ctrl_call(struct mn_ctrl_req *req, struct mn_ctrl_rep *rep);
 
 uint32_t mn_lib_next_req_id(void);
+
+/* ---- waiting (mn_lib_wait.c) ---- */
+
+/* After queueing work for c's engine: rings its doorbell if it sleeps. */
+void mn_lib_wake_engine(struct mn_lib_chan *c);
+
+/* True when c has a received message (or, with events, an event) waiting. */
+int mn_lib_chan_ready(struct mn_lib_chan *c, int events);
+
+/* Blocks the calling thread (inside the channel) until c may have a message
+ * (or, with events, an event), or timeout_ns (0: 100 ms, the liveness
+ * period) passed. Spins briefly first. 0, or -ESHUTDOWN when machnetd is
+ * gone. */
+int mn_lib_chan_sleep(struct mn_lib_chan *c, uint64_t timeout_ns, int events);
+
+/* A data-path call found nothing: re-arms c's channel fd (if the app uses
+ * it) so that the next delivery makes it readable. */
+void mn_lib_fd_arm(struct mn_lib_chan *c);
 
 #endif

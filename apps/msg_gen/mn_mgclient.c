@@ -207,7 +207,7 @@ static void *client_thread(void *arg)
 		if (n == 0) {
 			if (!client_events(t))
 				break;
-			mn_mg_idle_step(&empty);
+			mn_mg_recv_idle_step(t->ch, &empty);
 			continue;
 		}
 		empty = 0;

@@ -48,6 +48,9 @@ static void usage(FILE *f)
 "  --machnet_compat     the same as --layout machnet (also --machnet-compat)\n"
 "  --json FILE          write the summary as JSON (default: none)\n"
 "  --busy               busy-poll (default: off, yield the CPU when idle)\n"
+"  --wait               when a receive finds nothing N times (--idle_polls),\n"
+"                       sleep in machnet_recv_wait() (up to 1 ms) instead of\n"
+"                       yielding: what the sleeping path costs\n"
 "  --idle_polls N       empty polls before each sched_yield() (default %d)\n"
 "  --instance NAME      machnetd instance to attach to (default $MACHNET_INSTANCE\n"
 "                       or mn0)\n"
@@ -116,7 +119,7 @@ bool mn_mgopt_parse(int argc, char **argv, int *status)
 {
 	enum { O_LIP = 256, O_RIP, O_LPORT, O_RPORT, O_SIZE, O_WIN, O_NR, O_VERIFY, O_DUR,
 	       O_WARM, O_FLOWS, O_THREADS, O_JSON, O_BUSY, O_INST, O_IDLEP, O_DRAIN, O_LAYOUT,
-	       O_COMPAT };
+	       O_COMPAT, O_WAIT };
 	static const struct option lo[] = {
 		{ "local_ip", required_argument, NULL, O_LIP },
 		{ "remote_ip", required_argument, NULL, O_RIP },
@@ -133,6 +136,7 @@ bool mn_mgopt_parse(int argc, char **argv, int *status)
 		{ "threads", required_argument, NULL, O_THREADS },
 		{ "json", required_argument, NULL, O_JSON },
 		{ "busy", no_argument, NULL, O_BUSY },
+		{ "wait", no_argument, NULL, O_WAIT },
 		{ "idle_polls", required_argument, NULL, O_IDLEP },
 		{ "instance", required_argument, NULL, O_INST },
 		{ "drain", required_argument, NULL, O_DRAIN },
@@ -175,6 +179,7 @@ bool mn_mgopt_parse(int argc, char **argv, int *status)
 			g_opt.threads = (unsigned)v; break;
 		case O_JSON: g_opt.json = optarg; break;
 		case O_BUSY: g_opt.busy = true; break;
+		case O_WAIT: g_opt.wait = true; break;
 		case O_IDLEP:
 			if (parse_u64("idle_polls", optarg, 0, 1000000, &v)) goto bad;
 			g_opt.idle_polls = (unsigned)v; break;

@@ -44,6 +44,7 @@ struct mg_opts {
 	unsigned threads;
 	const char *json;
 	bool busy;			/* spin instead of yielding when idle */
+	bool wait;			/* sleep in machnet_recv_wait() when no reply is due */
 	unsigned idle_polls;		/* empty polls before each sched_yield() */
 	double drain;			/* seconds to wait for outstanding replies at the end */
 	/* requested layout: UNKNOWN = auto (server: by request; client: by the

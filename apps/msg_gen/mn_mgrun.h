@@ -46,6 +46,22 @@ static inline void mn_mg_idle_step(unsigned *empty)
 	}
 }
 
+/* The same where the loop waits for a message on ch: with --wait, sleeps
+ * in machnet_recv_wait() (bounded, so the loop still looks at its clock and
+ * events) instead of yielding. */
+static inline void mn_mg_recv_idle_step(void *ch, unsigned *empty)
+{
+	if (!g_opt.wait) {
+		mn_mg_idle_step(empty);
+		return;
+	}
+	if (++*empty >= g_opt.idle_polls) {
+		*empty = 0;
+		/* An error (machnetd gone) shows at the next receive. */
+		(void)machnet_recv_wait(ch, 1000);
+	}
+}
+
 /* Serves until SIGINT/SIGTERM: 0, or 1 when the channel failed. */
 int mn_mg_run_server(void);
 

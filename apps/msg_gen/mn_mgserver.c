@@ -82,7 +82,7 @@ int mn_mg_run_server(void)
 		if (n == 0) {
 			if (server_events(ch) < 0)
 				goto channel_failed;
-			mn_mg_idle_step(&empty);
+			mn_mg_recv_idle_step(ch, &empty);
 			t = mn_mg_now_ns();
 			if (t - t_last >= 1000000000ull) {
 				if (served != last_served)

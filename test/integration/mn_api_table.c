@@ -62,6 +62,8 @@ static const struct doc {
 	{ "recvmsg", { EMSGSIZE, C } },
 	{ "recv_timeout", { EMSGSIZE, ETIMEDOUT, C } },
 	{ "poll_event", { C } },
+	{ "recv_wait", { C } },
+	{ "channel_fd", { ENOSYS, C } },
 	{ "zc_alloc", { EMSGSIZE, EAGAIN, C } },
 	{ "zc_send", { EAGAIN, C } },
 	{ "zc_recv", { C } },
@@ -328,6 +330,8 @@ static int table(const char *lip, const char *rip, uint16_t port, const char *de
 	ROW("recv_timeout", "nothing arrives in 10 ms",
 	    machnet_recv_timeout(ch, buf, sizeof(buf), &from, 10000), ETIMEDOUT);
 	ROW("poll_event", "NULL event", machnet_poll_event(ch, NULL), EINVAL);
+	ROW("recv_wait", "NULL channel", machnet_recv_wait(NULL, 0), EINVAL);
+	ROW("channel_fd", "NULL channel", machnet_channel_fd(NULL), EINVAL);
 	ROW("zc_alloc", "len 0", machnet_zc_alloc(ch, 0, &zc), EINVAL);
 	ROW("zc_alloc", "8 MiB + 1", machnet_zc_alloc(ch, MACHNET_MSG_MAX_LEN + 1, &zc), EMSGSIZE);
 	ROW("zc_alloc", "NULL msg", machnet_zc_alloc(ch, 10, NULL), EINVAL);
@@ -406,6 +410,8 @@ static int table(const char *lip, const char *rip, uint16_t port, const char *de
 	ROW("listen", "on the old handle", machnet_listen(old, lip, port), EBADF);
 	ROW("close", "on the old handle", machnet_close(old, &g), EBADF);
 	ROW("poll_event", "on the old handle", machnet_poll_event(old, &ev), EBADF);
+	ROW("recv_wait", "on the old handle", machnet_recv_wait(old, 0), EBADF);
+	ROW("channel_fd", "on the old handle", machnet_channel_fd(old), EBADF);
 	ROW("detach", "the old handle", machnet_detach(old), EBADF);
 	ROW("connect", "on the new channel", machnet_connect(ch, lip, rip, port, &g), 0);
 	ROW("send", "on it", machnet_send(ch, g, "pong", 4), 0);

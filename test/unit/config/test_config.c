@@ -53,7 +53,10 @@ static void check_defaults_except_ifaces(const struct mn_config *c)
 	CU_ASSERT_EQUAL(c->target_delay_us, 50);
 	CU_ASSERT_EQUAL(c->connect_timeout_ms, 3000);
 	CU_ASSERT_EQUAL(c->keepalive_ms, 1000);
-	CU_ASSERT_EQUAL(c->idle, MN_IDLE_YIELD);
+	CU_ASSERT_EQUAL(c->idle, MN_IDLE_ADAPTIVE);
+	CU_ASSERT_EQUAL(c->yield_us, 500);
+	CU_ASSERT_EQUAL(c->rx_poll_us, 1000);
+	CU_ASSERT_EQUAL(c->rx_poll_max_us, 8000);
 	CU_ASSERT_EQUAL(c->idle_polls, 256);
 	CU_ASSERT_EQUAL(c->idle_sleep_us, 50);
 	CU_ASSERT_EQUAL(c->spin_us, 0);
@@ -304,7 +307,7 @@ static const struct bad_case {
 	{ "data-size-explicit.conf", 2, "'memory.mbuf_data_size' 1600 is too small for interfaces[0].mtu 1500" },
 	{ "hugepage-small.conf", 3, "'memory.hugepage_mb' 64 cannot hold the mbuf pool" },
 	{ "bad-instance.conf", 1, "'instance' must be 1..31 characters of [A-Za-z0-9_-]" },
-	{ "bad-idle.conf", 8, "'engine.idle' must be \"busy\", \"yield\" or \"sleep\" (got \"spin\")" },
+	{ "bad-idle.conf", 8, "'engine.idle' must be \"busy\", \"yield\", \"sleep\" or \"adaptive\" (got \"spin\")" },
 	{ "bad-cc.conf", 8, "'transport.cc' must be \"auto\" or \"fixed\"" },
 	{ "eal-managed.conf", 10, "'eal.args[1]': --file-prefix is set by machnetd" },
 	{ "eal-args-type.conf", 8, "'eal.args' must be an array of strings" },
