@@ -46,6 +46,7 @@ struct rte_mempool;
 struct mn_flow;
 struct mn_seg;
 struct rte_mbuf;
+struct mn_steer;
 
 /* A flow's glue state; the proto flow's cookie points here (proto's flow
  * hash finds it by tuple: mn_tr_flow_find). */
@@ -62,6 +63,10 @@ struct mn_tr_flow {
 	uint32_t npend;		/* messages of this flow parked */
 	uint32_t blocked;	/* round in which a send of it was refused */
 	uint32_t free_next;
+	/* Accepted from a SYN that engine steer_from - 1 steered here (0:
+	 * none): it is told with steer_token when the flow is gone. */
+	uint8_t steer_from;
+	uint32_t steer_token;
 	uint64_t arp_deadline;	/* ns */
 	struct mn_engine_cmd cmd;
 };
@@ -88,11 +93,16 @@ struct mn_tr_listener {
  *   deliver_drop   deliveries dropped: channel gone, too many segments
  *   rx_multiseg    received frames in several mbufs (dropped)
  *   flows_full     connects/accepts refused: flow table full
- *   events_lost    event ring of a channel full */
+ *   events_lost    event ring of a channel full
+ *   steered_out    frames handed to the engine that owns their flow (mn_steer)
+ *   steered_in     frames other engines handed to this one
+ *   steer_drop     frames or forgets lost between engines: ring full or no buffer
+ *   steer_full     SYNs dropped: this engine cannot remember more steered flows */
 #define MN_TRANSPORT_COUNTERS(X) \
 	X(msgs_tx, 1) X(msgs_rx, 1) X(send_failed, 1) X(send_parked, 1) X(deliver_busy, 1) \
 	X(deliver_drop, 1) X(rx_multiseg, 0) X(flows_full, 1) X(events_lost, 1) \
-	X(connects, 0) X(accepts, 0) X(resets, 0) X(closes, 0)
+	X(connects, 0) X(accepts, 0) X(resets, 0) X(closes, 0) \
+	X(steered_out, 1) X(steered_in, 1) X(steer_drop, 1) X(steer_full, 1)
 
 struct mn_transport_stats {
 #define MN_TRANSPORT_FIELD_(n, shown) uint64_t n;
@@ -111,6 +121,7 @@ struct mn_transport_port {
 
 struct mn_transport_env {
 	unsigned engine_id;
+	struct mn_steer *steer;		/* several engines: frames to their owner; else NULL */
 	struct rte_mempool *pool;
 	struct mn_neigh *neigh;
 	unsigned n_ports;
@@ -137,6 +148,10 @@ struct mn_transport {
 	struct mn_tr_listener lis[MN_TRANSPORT_LIS];
 	struct mn_tr_pend pend[MN_TRANSPORT_PEND];
 	unsigned npend;
+	/* While a frame another engine steered here is processed: that
+	 * engine + 1 and its token (for on_accepted); 0 otherwise. */
+	uint8_t rx_from;
+	uint32_t rx_token;
 	struct mn_transport_stats st;
 };
 

@@ -7,7 +7,10 @@
 #include <rte_mbuf.h>
 
 #include "mn_proto.h"
+#include "mn_steer.h"
 #include "mn_transport_priv.h"
+
+_Static_assert(MN_STEER_LIS == MN_TRANSPORT_LIS, "every listener slot is published");
 
 /* ---------------- commands ---------------- */
 
@@ -157,6 +160,9 @@ static void cmd_listen(struct mn_transport *x, const struct mn_engine_cmd *cmd)
 		x->lis[i].ip = cmd->local_ip;
 		x->lis[i].port = cmd->local_port;
 		x->lis[i].chan = cmd->chan;
+		if (x->env.steer != NULL)
+			mn_steer_listen(x->env.steer, x->env.engine_id, i, cmd->local_ip,
+					cmd->local_port);
 	}
 	mn_chan_reply(x->ce, cmd, r, NULL);
 }
@@ -179,6 +185,8 @@ static void cmd_chan_del(struct mn_transport *x, const struct mn_engine_cmd *cmd
 		if (x->lis[i].used && x->lis[i].chan == cmd->chan) {
 			mn_proto_unlisten(x->ep, x->lis[i].ip, x->lis[i].port);
 			x->lis[i].used = 0;
+			if (x->env.steer != NULL)
+				mn_steer_listen(x->env.steer, x->env.engine_id, i, 0, 0);
 		}
 	}
 	drain_chan(x, cmd->chan);

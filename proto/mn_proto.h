@@ -106,6 +106,7 @@
 #ifndef MN_PROTO_H
 #define MN_PROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -216,6 +217,11 @@ struct mn_proto_params {
 	uint64_t close_timeout_ns;	/* 0.5 s: close waits this long for data to be ACKed */
 	uint64_t rx_retry_ns;		/* 20 us: retry of a refused delivery */
 	uint32_t max_flows;		/* 1024 */
+	/* Source ports of connects are those with port % port_stride ==
+	 * port_phase (1, 0: all): several endpoints of one stack (its engines)
+	 * split the ports, so a frame's port names the endpoint that owns its
+	 * flow and no two endpoints open the same tuple. */
+	uint32_t port_stride, port_phase;
 	uint32_t max_half_open;		/* 256: SYN flood bound */
 	uint32_t max_listeners;		/* 64 */
 	uint32_t pool_pkts;		/* 65536: packets held (TX unACKed + RX undelivered), all flows */
@@ -304,7 +310,8 @@ uint32_t mn_proto_mss(const struct mn_proto *ep);
 int mn_proto_listen(struct mn_proto *ep, uint32_t ip, uint16_t port, void *cookie);
 int mn_proto_unlisten(struct mn_proto *ep, uint32_t ip, uint16_t port);
 
-/* Opens a flow from local_ip (first free source port from 1024) to
+/* Opens a flow from local_ip (the first free source port from 1024 that
+ * port_stride and port_phase allow) to
  * remote_ip:remote_port via next-hop MAC remote_mac (the owner resolves it)
  * and sends the SYN. MN_PROTO_EV_CONNECTED or MN_PROTO_EV_CONNECT_FAILED
  * follows. Data may be queued with mn_proto_send*() before it is connected. Returns the
@@ -355,6 +362,10 @@ uint64_t mn_proto_next_deadline(const struct mn_proto *ep);
  * ended) with this tuple, or NULL: one lookup in the endpoint's flow hash. */
 struct mn_flow *mn_proto_find(const struct mn_proto *ep, uint32_t local_ip, uint16_t local_port,
                               uint32_t remote_ip, uint16_t remote_port);
+/* True when the endpoint has any flow of this tuple, half-open ones
+ * included: a frame of it is this endpoint's to process. */
+bool mn_proto_knows(const struct mn_proto *ep, uint32_t local_ip, uint16_t local_port,
+                    uint32_t remote_ip, uint16_t remote_port);
 void *mn_flow_cookie(const struct mn_flow *f);
 void mn_flow_set_cookie(struct mn_flow *f, void *cookie);
 void mn_flow_info(const struct mn_flow *f, struct mn_flow_info *out);
