@@ -40,6 +40,7 @@
 #include "mn_memif.h"
 #include "mn_notify.h"
 #include "mn_port.h"
+#include "mn_steer.h"
 #include "mn_telemetry.h"
 #include "mn_transport.h"
 
@@ -62,6 +63,7 @@ static struct {
 	char runtime_dir[512];
 	struct mn_eal_args eal;
 	struct rte_mempool *pools[MN_CFG_MAX_ENGINES];
+	struct mn_steer *steer;	/* several engines only */
 	const struct rte_memzone *mz;
 	struct mn_info *info;
 	int link_up[MN_CFG_MAX_IFACES];
@@ -375,10 +377,21 @@ static int init_transports(void)
 	char ip_s[INET_ADDRSTRLEN];
 	int rc;
 
+	if (g_cfg.n_engines > 1) {
+		/* Each engine may have steered the SYNs of every flow the
+		 * others can hold. */
+		D.steer = mn_steer_create(g_cfg.n_engines, D.pools,
+					  (g_cfg.n_engines - 1) * g_cfg.max_flows);
+		if (D.steer == NULL) {
+			mn_log("steering between %u engines: %s", g_cfg.n_engines, strerror(errno));
+			return -1;
+		}
+	}
 	for (unsigned e = 0; e < g_cfg.n_engines; e++) {
 		struct mn_transport_env env;
 
 		mn_engine_transport_env(&g_engines[e], &env);
+		env.steer = D.steer;
 		rc = mn_transport_init(&g_engines[e].x, &env, &g_cfg, mn_ctrl_engine(e));
 		if (rc) {
 			mn_log("engine %u: transport setup failed: %s", e, strerror(-rc));
@@ -401,6 +414,8 @@ static void teardown_stack(void)
 	mn_eal_release_dead_locks(D.runtime_dir);
 	for (unsigned e = 0; e < g_cfg.n_engines; e++)
 		mn_transport_fini(&g_engines[e].x);
+	mn_steer_free(D.steer);
+	D.steer = NULL;
 	if (D.ctrl_up)
 		mn_ctrl_fini();
 	mn_engine_unlink_arp(g_engines, g_cfg.n_engines);

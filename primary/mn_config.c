@@ -578,6 +578,12 @@ static int cross_checks(struct ctx *c, const struct lines *ln)
 					 "(needs >= %u = mtu + 14 Ethernet + 128 headroom)",
 					 cfg->mbuf_data_size, i, cfg->ifaces[i].mtu, need);
 	}
+	for (unsigned i = 0; i < cfg->n_ifaces; i++)
+		if (cfg->ifaces[i].queues && cfg->ifaces[i].queues < cfg->n_engines)
+			return mn_cfg_fail_line(c, cfg->ifaces[i].line,
+					 "interfaces[%u].queues %u is fewer than the %u engines (each engine "
+					 "transmits on a queue of its own; 0 = one per engine)",
+					 i, cfg->ifaces[i].queues, cfg->n_engines);
 	pool = (uint64_t)cfg->mbufs * (cfg->mbuf_data_size + MN_MBUF_OVERHEAD);
 	if (pool > (uint64_t)cfg->hugepage_mb << 20)
 		return mn_cfg_fail_line(c, ln->hugepage_mb ? ln->hugepage_mb : ln->mbufs ? ln->mbufs : ln->memory,

@@ -102,6 +102,13 @@ static const struct key iface_keys[] = {
 	  .help = "Verify IPv4 and UDP checksums on receive (drop bad ones). Turn off only on links that cannot "
 		  "corrupt (memif). A Machnet peer whose NIC has no TX checksum offload may send IPv4 checksum "
 		  "0: such frames are dropped (counted as a codec drop) unless this is false." },
+	{ "queues", KT_INT, I(queues), .def = 0, .lo = 0, .hi = 16,
+	  .range_md = "0..16 (0 = one per engine), at least `lcores.engines`' count",
+	  .help = "RX/TX queue pairs of the port. Engine *i* transmits on queue *i* and receives on every "
+		  "queue *q* with *q* mod engines = *i*; a frame of a flow another engine owns is handed to "
+		  "it (software steering). memif connects as many queue pairs as the end with fewer has: "
+		  "give a stack with fewer engines than its memif peer as many queues as the peer has, so "
+		  "that every queue the peer sends on is polled." },
 };
 
 static const struct key transport_keys[] = {

@@ -142,6 +142,9 @@ int mn_engine_init(struct mn_engine *e, unsigned id, const struct mn_config *cfg
 
 		p->port_id = ports[i].port_id;
 		p->queue = (uint16_t)id;
+		for (unsigned q = id; q < ports[i].n_queues && p->n_rxq < MN_ENGINE_MAX_RXQ;
+		     q += cfg->n_engines)
+			p->rxq[p->n_rxq++] = (uint16_t)q;
 		p->tx_csum_offload = ports[i].tx_csum_offload;
 		memcpy(p->ifc.mac, ports[i].mac.addr_bytes, 6);
 		p->ifc.ip = ifc->ip;
@@ -231,7 +234,9 @@ static unsigned rx_port(struct mn_engine *e, unsigned idx, uint64_t now)
 
 	if (unlikely(mn_txq_port_held(&p->txq)))
 		return 0;
-	n = rte_eth_rx_burst(p->port_id, p->queue, pkts, MN_ENGINE_BURST);
+	n = 0;
+	for (unsigned k = 0; k < p->n_rxq && n < MN_ENGINE_BURST; k++)
+		n += rte_eth_rx_burst(p->port_id, p->rxq[k], pkts + n, MN_ENGINE_BURST - n);
 
 	if (unlikely(p->fault[MN_FAULT_RX] != NULL)) {
 		struct mn_fault *f = p->fault[MN_FAULT_RX];

@@ -41,9 +41,13 @@
 
 struct mn_port;
 
+#define MN_ENGINE_MAX_RXQ 16
+
 struct mn_engine_port {
 	uint16_t port_id;
-	uint16_t queue;
+	uint16_t queue;		/* its TX queue */
+	uint16_t n_rxq;		/* the RX queues it polls: queue, queue + engines, ... */
+	uint16_t rxq[MN_ENGINE_MAX_RXQ];
 	bool tx_csum_offload;
 	struct mn_iface ifc;
 	struct mn_txq txq;

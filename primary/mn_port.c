@@ -53,7 +53,7 @@ static int find_port(const struct mn_cfg_iface *ifc, uint16_t *pid, char *err, s
 	return 0;
 }
 
-int mn_port_open(const struct mn_cfg_iface *ifc, uint16_t n_queues,
+int mn_port_open(const struct mn_cfg_iface *ifc, uint16_t n_engines,
                  struct rte_mempool *const *pools, struct mn_port *out,
                  char *err, size_t errlen)
 {
@@ -63,7 +63,8 @@ int mn_port_open(const struct mn_cfg_iface *ifc, uint16_t n_queues,
 	struct rte_eth_txconf txconf;
 	uint16_t nb_rxd = MN_RX_DESC, nb_txd = MN_TX_DESC;
 	const char *dev;
-	uint16_t pid;
+	/* Queue q is received by engine q % n_engines, into its pool. */
+	uint16_t pid, n_queues = ifc->queues ? ifc->queues : n_engines;
 	int rc, socket;
 
 	memset(out, 0, sizeof(*out));
@@ -82,9 +83,10 @@ int mn_port_open(const struct mn_cfg_iface *ifc, uint16_t n_queues,
 		return rc;
 	}
 	if (info.max_rx_queues < n_queues || info.max_tx_queues < n_queues) {
-		snprintf(err, errlen, "%s (%s): %u engines need %u RX/TX queues, the device has "
-			 "%u/%u (af_packet: add qpairs=%u to the device string)", ifc->name, dev,
-			 n_queues, n_queues, info.max_rx_queues, info.max_tx_queues, n_queues);
+		snprintf(err, errlen, "%s (%s): %u engines (queues %u) need %u RX/TX queues, the "
+			 "device has %u/%u (af_packet: add qpairs=%u to the device string)", ifc->name,
+			 dev, n_engines, ifc->queues, n_queues, info.max_rx_queues, info.max_tx_queues,
+			 n_queues);
 		return -EINVAL;
 	}
 
@@ -126,7 +128,8 @@ int mn_port_open(const struct mn_cfg_iface *ifc, uint16_t n_queues,
 	txconf = info.default_txconf;
 	txconf.offloads = conf.txmode.offloads;
 	for (uint16_t q = 0; q < n_queues; q++) {
-		rc = rte_eth_rx_queue_setup(pid, q, nb_rxd, (unsigned)socket, NULL, pools[q]);
+		rc = rte_eth_rx_queue_setup(pid, q, nb_rxd, (unsigned)socket, NULL,
+					    pools[q % n_engines]);
 		if (rc) {
 			snprintf(err, errlen, "%s (%s): rte_eth_rx_queue_setup(queue %u): %s",
 				 ifc->name, dev, q, rte_strerror(-rc));

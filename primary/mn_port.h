@@ -43,7 +43,7 @@ struct mn_port {
  * message that names the device and the reason. On failure nothing is left
  * started. 0 with out->dialling set: a memif client whose server is not up
  * (its hold word is odd, so the engines never touch it until it starts). */
-int mn_port_open(const struct mn_cfg_iface *ifc, uint16_t n_queues,
+int mn_port_open(const struct mn_cfg_iface *ifc, uint16_t n_engines,
                  struct rte_mempool *const *pools, struct mn_port *out,
                  char *err, size_t errlen);
 

@@ -14,6 +14,7 @@
 
 #include "mn_proto.h"
 #include "mn_transport_priv.h"
+#include "mn_steer.h"
 #include "mn_txq.h"
 #include "mn_wire.h"
 
@@ -70,11 +71,24 @@ void mn_tr_flow_uncharge(struct mn_tr_flow *xf)
 	xf->quota = NULL;
 }
 
+/* The engine that steered an accepted flow's SYN here may forget it. */
+static void steer_forget(struct mn_transport *x, unsigned from, uint32_t token, uint32_t lip,
+			 uint16_t lport, uint32_t rip, uint16_t rport)
+{
+	struct mn_steer_tuple t = { .lip = lip, .rip = rip, .lport = lport, .rport = rport };
+
+	if (mn_steer_forget(x->env.steer, x->env.engine_id, from, &t, token) != 0)
+		x->st.steer_drop++;
+}
+
 void mn_tr_flow_free(struct mn_transport *x, struct mn_tr_flow *xf)
 {
 	if (xf->state == XF_FREE)
 		return;
 	mn_tr_flow_uncharge(xf);
+	if (xf->steer_from)
+		steer_forget(x, xf->steer_from - 1u, xf->steer_token, xf->lip, xf->lport, xf->rip,
+			     xf->rport);
 	if (xf->state == XF_ARP)
 		x->n_arp--;
 	xf->f = NULL;
@@ -280,10 +294,24 @@ static void on_accepted(struct mn_transport *x, struct mn_flow *f, void *cookie)
 	if (cookie == NULL || chan >= MN_MAX_CHANNELS || ch->gen != (uint32_t)(c >> 16) ||
 	    ch->shm == NULL || ch->shm->state != MN_CHAN_LIVE || ch->shm->engine != x->env.engine_id ||
 	    (xf = mn_tr_flow_alloc(x, chan)) == NULL) {
+		if (x->rx_from) {
+			mn_flow_info(f, &fi);
+			steer_forget(x, x->rx_from - 1u, x->rx_token, fi.local_ip, fi.local_port,
+				     fi.remote_ip, fi.remote_port);
+		}
 		mn_flow_set_cookie(f, NULL);
 		mn_proto_close(f, x->now);
 		return;
 	}
+	/* The tuple and where its SYN came from first: a refused flow is
+	 * forgotten by the engine that steered it, too. */
+	mn_flow_info(f, &fi);
+	xf->steer_from = x->rx_from;
+	xf->steer_token = x->rx_token;
+	xf->lip = fi.local_ip;
+	xf->rip = fi.remote_ip;
+	xf->lport = fi.local_port;
+	xf->rport = fi.remote_port;
 	xf->state = XF_OPEN;	/* not XF_FREE, so that the free below takes it back */
 	if (mn_tr_flow_charge(x, xf, chan) < 0) {
 		/* The app holds its share of flows: the peer's flow is reset at
@@ -295,13 +323,7 @@ static void on_accepted(struct mn_transport *x, struct mn_flow *f, void *cookie)
 		mn_proto_abort(f, x->now);
 		return;
 	}
-	mn_flow_info(f, &fi);
 	xf->f = f;
-	xf->lip = fi.local_ip;
-	xf->rip = fi.remote_ip;
-	xf->lport = fi.local_port;
-	xf->rport = fi.remote_port;
-	xf->state = XF_OPEN;
 	mn_flow_set_cookie(f, xf);
 	x->st.accepts++;
 	mn_tr_flow_event(x, xf, MN_EV_ACCEPTED, 0, &ev);
@@ -516,6 +538,32 @@ void mn_transport_begin(struct mn_transport *x)
 	x->now = clock_ns(x);
 }
 
+/* A frame of a flow this engine's proto does not know goes to the engine
+ * that owns it (mn_steer.h). True when m was taken. */
+static bool steer_away(struct mn_transport *x, struct rte_mbuf *m)
+{
+	unsigned self = x->env.engine_id, owner;
+	struct mn_steer_tuple t;
+	uint32_t token;
+	bool syn;
+
+	mn_steer_parse(m, &t, &syn);
+	if (mn_proto_knows(x->ep, t.lip, t.lport, t.rip, t.rport))
+		return false;
+	owner = mn_steer_owner(x->env.steer, self, &t, syn, &token);
+	if (owner == self)
+		return false;
+	if (owner == MN_STEER_NONE) {
+		x->st.steer_full++;
+		rte_pktmbuf_free(m);
+	} else if (mn_steer_push(x->env.steer, self, owner, m, token) == 0) {
+		x->st.steered_out++;
+	} else {
+		x->st.steer_drop++;
+	}
+	return true;
+}
+
 void mn_transport_rx(struct mn_transport *x, struct rte_mbuf *m)
 {
 	if (m->nb_segs != 1) {
@@ -523,13 +571,35 @@ void mn_transport_rx(struct mn_transport *x, struct rte_mbuf *m)
 		rte_pktmbuf_free(m);
 		return;
 	}
+	if (x->env.steer != NULL && steer_away(x, m))
+		return;
 	mn_proto_rx(x->ep, m, rte_pktmbuf_mtod(m, uint8_t *), m->data_len, x->now);
+}
+
+/* Frames other engines steered here: this engine's to process, whatever
+ * its proto knows of them (an unknown flow is answered as usual). */
+static unsigned rx_steered(struct mn_transport *x)
+{
+	struct mn_steer_frame f[32];
+	unsigned n = mn_steer_pull(x->env.steer, x->env.engine_id, f, RTE_DIM(f));
+
+	for (unsigned i = 0; i < n; i++) {
+		x->rx_from = (uint8_t)(f[i].from + 1);
+		x->rx_token = f[i].token;
+		mn_proto_rx(x->ep, f[i].m, rte_pktmbuf_mtod(f[i].m, uint8_t *), f[i].m->data_len,
+			    x->now);
+	}
+	x->rx_from = 0;
+	x->st.steered_in += n;
+	return n;
 }
 
 unsigned mn_transport_poll(struct mn_transport *x, unsigned rx_got)
 {
 	unsigned work = 0;
 
+	if (x->env.steer != NULL)
+		rx_got += rx_steered(x);
 	if (rx_got)
 		mn_proto_flush(x->ep, x->now);
 	work += mn_tr_run_cmds(x);
@@ -597,6 +667,10 @@ int mn_transport_init(struct mn_transport *x, const struct mn_transport_env *env
 	 * the tuple a just-closed flow had, so a stale flow handle or a late
 	 * packet of that flow cannot address the new one. */
 	pp.port_seed = (uint32_t)rte_rand() | 1;
+	/* Engines split the source ports, so a frame's local port names the
+	 * engine that opened its flow (mn_steer.h, rule 4). */
+	pp.port_stride = cfg->n_engines;
+	pp.port_phase = env->engine_id;
 	pp.tx_csum = offload ? MN_ENC_CSUM_NONE : (MN_ENC_CSUM_IP | MN_ENC_CSUM_UDP);
 	pp.rx_check_csum = rx_csum;
 	x->csum_offload = offload;

@@ -50,6 +50,7 @@ struct rte_mempool;
 struct mn_flow;
 struct mn_seg;
 struct rte_mbuf;
+struct mn_steer;
 
 /* A flow's glue state; the proto flow's cookie points here (proto's flow
  * hash finds it by tuple: mn_tr_flow_find). */
@@ -69,6 +70,10 @@ struct mn_tr_flow {
 	/* The app quota this flow is charged to (apps.max_flows), NULL when
 	 * not (yet, or any more: orphaned flows are released at once). */
 	struct mn_app_quota *quota;
+	/* Accepted from a SYN that engine steer_from - 1 steered here (0:
+	 * none): it is told with steer_token when the flow is gone. */
+	uint8_t steer_from;
+	uint32_t steer_token;
 	uint64_t arp_deadline;	/* ns */
 	struct mn_engine_cmd cmd;
 };
@@ -104,13 +109,18 @@ struct mn_tr_listener {
  *                  refused packet, and per 20 us re-check while closed)
  *   rx_chan_full   no room: the channel's share (rx_chan_pkts) used (likewise)
  *   chan_rx_held_max  high-water of received mbufs one channel held
- *   tx_chan_full   refills withheld: a channel's share for sending used */
+ *   tx_chan_full   refills withheld: a channel's share for sending used
+ *   steered_out    frames handed to the engine that owns their flow (mn_steer)
+ *   steered_in     frames other engines handed to this one
+ *   steer_drop     frames or forgets lost between engines: ring full or no buffer
+ *   steer_full     SYNs dropped: this engine cannot remember more steered flows */
 #define MN_TRANSPORT_COUNTERS(X) \
 	X(msgs_tx, 1) X(msgs_rx, 1) X(send_failed, 1) X(send_parked, 1) X(deliver_busy, 1) \
 	X(deliver_drop, 1) X(rx_multiseg, 0) X(flows_full, 1) X(events_lost, 1) \
 	X(connects, 0) X(accepts, 0) X(resets, 0) X(closes, 0) \
 	X(quota_flows, 1) X(quota_listeners, 1) \
-	X(rx_flow_full, 1) X(rx_chan_full, 1) X(chan_rx_held_max, 1) X(tx_chan_full, 1)
+	X(rx_flow_full, 1) X(rx_chan_full, 1) X(chan_rx_held_max, 1) X(tx_chan_full, 1) \
+	X(steered_out, 1) X(steered_in, 1) X(steer_drop, 1) X(steer_full, 1)
 
 struct mn_transport_stats {
 #define MN_TRANSPORT_FIELD_(n, shown) uint64_t n;
@@ -129,6 +139,7 @@ struct mn_transport_port {
 
 struct mn_transport_env {
 	unsigned engine_id;
+	struct mn_steer *steer;		/* several engines: frames to their owner; else NULL */
 	struct rte_mempool *pool;
 	struct mn_neigh *neigh;
 	unsigned n_ports;
@@ -163,6 +174,10 @@ struct mn_transport {
 	struct mn_tr_pend pend[MN_TRANSPORT_PEND];
 	unsigned npend;
 	uint16_t chan_pend[MN_MAX_CHANNELS];	/* parked messages per channel */
+	/* While a frame another engine steered here is processed: that
+	 * engine + 1 and its token (for on_accepted); 0 otherwise. */
+	uint8_t rx_from;
+	uint32_t rx_token;
 	struct mn_transport_stats st;
 };
 

@@ -7,7 +7,10 @@
 #include <rte_mbuf.h>
 
 #include "mn_proto.h"
+#include "mn_steer.h"
 #include "mn_transport_priv.h"
+
+_Static_assert(MN_STEER_LIS == MN_TRANSPORT_LIS, "every listener slot is published");
 
 /* ---------------- commands ---------------- */
 
@@ -171,6 +174,9 @@ static void cmd_listen(struct mn_transport *x, const struct mn_engine_cmd *cmd)
 		x->lis[i].ip = cmd->local_ip;
 		x->lis[i].port = cmd->local_port;
 		x->lis[i].chan = cmd->chan;
+		if (x->env.steer != NULL)
+			mn_steer_listen(x->env.steer, x->env.engine_id, i, cmd->local_ip,
+					cmd->local_port);
 		x->lis[i].quota = q;
 	} else if (q != NULL) {
 		mn_quota_put(&q->listeners);
@@ -199,6 +205,8 @@ static void cmd_chan_del(struct mn_transport *x, const struct mn_engine_cmd *cmd
 			if (x->lis[i].quota != NULL)
 				mn_quota_put(&x->lis[i].quota->listeners);
 			x->lis[i].quota = NULL;
+			if (x->env.steer != NULL)
+				mn_steer_listen(x->env.steer, x->env.engine_id, i, 0, 0);
 		}
 	}
 	drain_chan(x, cmd->chan);

@@ -141,7 +141,8 @@ int mn_port_pick(struct mn_proto *ep, int li, uint32_t lip, uint32_t rip, uint16
 		}
 		seen++;
 		p = port + 1 == 65536 ? MN_PROTO_FIRST_PORT : port + 1;
-		if (mn_port_used(ep, li, (uint16_t)port) ||
+		if (port % ep->p.port_stride != ep->p.port_phase ||
+		    mn_port_used(ep, li, (uint16_t)port) ||
 		    mn_listener_find(ep, lip, (uint16_t)port) ||
 		    mn_flow_lookup(ep, lip, (uint16_t)port, rip, rport))
 			continue;

@@ -25,6 +25,8 @@ void mn_proto_params_default(struct mn_proto_params *p)
 	p->close_timeout_ns = MN_PROTO_DEFAULT_CLOSE_TIMEOUT_NS;
 	p->rx_retry_ns = 20000;
 	p->max_flows = 1024;
+	p->port_stride = 1;
+	p->port_phase = 0;
 	p->max_half_open = 256;
 	p->max_listeners = 64;
 	p->pool_pkts = 65536;
@@ -64,7 +66,8 @@ struct mn_proto *mn_proto_create(const struct mn_proto_params *p, const struct m
 	    p->max_rto_ns < p->min_rto_ns || p->max_rto_ns < p->plain_min_rto_ns ||
 	    p->init_rto_ns == 0 ||
 	    p->keepalive_ns > MN_PROTO_MAX_KEEPALIVE_NS || p->give_up_ns > MN_PROTO_MAX_GIVE_UP_NS ||
-	    p->ack_delay_ns > p->min_rto_ns / 2) {
+	    p->ack_delay_ns > p->min_rto_ns / 2 || p->port_stride > 1024 ||
+	    p->port_phase >= (p->port_stride ? p->port_stride : 1)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -72,6 +75,8 @@ struct mn_proto *mn_proto_create(const struct mn_proto_params *p, const struct m
 	if (!ep)
 		goto nomem;
 	ep->p = *p;
+	if (ep->p.port_stride == 0)
+		ep->p.port_stride = 1;
 	ep->ops = *ops;
 	ep->now = now;
 	ep->ack_wake = UINT64_MAX;
@@ -398,4 +403,10 @@ int mn_proto_test_set_seq(struct mn_flow *f, uint32_t snd_nxt, uint32_t rcv_nxt)
 	f->snd_una = f->snd_nxt = snd_nxt;
 	f->rcv_nxt = rcv_nxt;
 	return 0;
+}
+
+bool mn_proto_knows(const struct mn_proto *ep, uint32_t local_ip, uint16_t local_port,
+                    uint32_t remote_ip, uint16_t remote_port)
+{
+	return mn_flow_lookup(ep, local_ip, local_port, remote_ip, remote_port) != NULL;
 }

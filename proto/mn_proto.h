@@ -132,6 +132,7 @@
 #ifndef MN_PROTO_H
 #define MN_PROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -248,6 +249,11 @@ struct mn_proto_params {
 	uint64_t close_timeout_ns;	/* 0.5 s: close waits this long for data to be ACKed */
 	uint64_t rx_retry_ns;		/* 20 us: retry of a refused delivery */
 	uint32_t max_flows;		/* 1024 */
+	/* Source ports of connects are those with port % port_stride ==
+	 * port_phase (1, 0: all): several endpoints of one stack (its engines)
+	 * split the ports, so a frame's port names the endpoint that owns its
+	 * flow and no two endpoints open the same tuple. */
+	uint32_t port_stride, port_phase;
 	uint32_t max_half_open;		/* 256: SYN flood bound */
 	uint32_t max_listeners;		/* 64 */
 	uint32_t pool_pkts;		/* 65536: packets held (TX unACKed + RX undelivered), all flows */
@@ -352,7 +358,9 @@ int mn_proto_unlisten(struct mn_proto *ep, uint32_t ip, uint16_t port);
  * 64,512 ports have come round. Bounded: at most one pass over the ports
  * (a bitmap word of 32 used ports is skipped at once; worst case, all but
  * one in use, 2,016 words plus the free ports' listener checks). With
- * port_seed 0 the lowest free port is taken (deterministic reuse). MN_PROTO_EV_CONNECTED or MN_PROTO_EV_CONNECT_FAILED
+ * port_seed 0 the lowest free port is taken (deterministic reuse). Only ports with
+ * port % port_stride == port_phase are handed out. MN_PROTO_EV_CONNECTED or
+ * MN_PROTO_EV_CONNECT_FAILED
  * follows. Data may be queued with mn_proto_send*() before it is connected. Returns the
  * flow, or NULL with errno EADDRNOTAVAIL (not a local IP, or no free port),
  * ENOSPC (flow table full). */
@@ -401,6 +409,10 @@ uint64_t mn_proto_next_deadline(const struct mn_proto *ep);
  * ended) with this tuple, or NULL: one lookup in the endpoint's flow hash. */
 struct mn_flow *mn_proto_find(const struct mn_proto *ep, uint32_t local_ip, uint16_t local_port,
                               uint32_t remote_ip, uint16_t remote_port);
+/* True when the endpoint has any flow of this tuple, half-open ones
+ * included: a frame of it is this endpoint's to process. */
+bool mn_proto_knows(const struct mn_proto *ep, uint32_t local_ip, uint16_t local_port,
+                    uint32_t remote_ip, uint16_t remote_port);
 void *mn_flow_cookie(const struct mn_flow *f);
 void mn_flow_set_cookie(struct mn_flow *f, void *cookie);
 void mn_flow_info(const struct mn_flow *f, struct mn_flow_info *out);

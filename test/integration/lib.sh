@@ -181,13 +181,16 @@ mn_dump_stats() {
 # names) and MN_PA, MN_PB (pids). Both engines go on CPU 1 (the configs put
 # mn-a's on CPU 0 for the benchmark's pinned apps): the tests' apps are not
 # pinned, and some spin, so an engine beside them waits for scheduler ticks
-# (faults_mn_inject took 430 s instead of 200 s).
+# (faults_mn_inject took 430 s instead of 200 s). MN_PAIR_A / MN_PAIR_B: one
+# more sed expression for that side alone (e.g. its engines).
 mn_pair() {
 	mn_instance mnit-a; MN_A=$MN_INSTANCE
 	mn_instance mnit-b; MN_B=$MN_INSTANCE
 	local sock="$MN_TMP/memif.sock" cpu='s/engines = \[[0-9]*\]/engines = [1]/'
-	mn_conf "$MN_SRC/conf/mn-a.conf" "$MN_TMP/a.conf" "$MN_A" "s#socket=[^,\"]*#socket=$sock#" "$cpu" "$@"
-	mn_conf "$MN_SRC/conf/mn-b.conf" "$MN_TMP/b.conf" "$MN_B" "s#socket=[^,\"]*#socket=$sock#" "$cpu" "$@"
+	mn_conf "$MN_SRC/conf/mn-a.conf" "$MN_TMP/a.conf" "$MN_A" "s#socket=[^,\"]*#socket=$sock#" "$cpu" \
+		"${MN_PAIR_A:-s/^//}" "$@"
+	mn_conf "$MN_SRC/conf/mn-b.conf" "$MN_TMP/b.conf" "$MN_B" "s#socket=[^,\"]*#socket=$sock#" "$cpu" \
+		"${MN_PAIR_B:-s/^//}" "$@"
 	mn_start a "$MACHNETD" -c "$MN_TMP/a.conf"
 	MN_PA=$MN_PID
 	mn_wait_log "$MN_TMP/a.log" 'ready:' 20 "$MN_PA" || mn_fail "mn-a did not start"
