@@ -319,7 +319,8 @@ static void on_syn(struct mn_proto *ep, struct mn_flow *f, const struct mn_frame
 			mn_send_synack(f, now);
 		else if (f->state == ST_ESTABLISHED) {
 			/* A stale copy, or the peer's stack restarted and reuses
-			 * the tuple (ports are handed out from 1024 up) while we
+			 * the tuple (a peer that hands out ports lowest-free, as Machnet and
+			 * proto with port_seed 0 do) while we
 			 * still hold its old flow. Answer where we are (RFC 5961's
 			 * challenge ACK): a restarted peer, in SYN_SENT, resets
 			 * this flow with it and its next SYN opens a new one; a
