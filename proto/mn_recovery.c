@@ -148,6 +148,26 @@ static void zwin_close(struct mn_flow *f, uint64_t now)
 	f->rto_at = now + rto_shift(f, 0);
 }
 
+/* Counts one more timeout of f in a row and fails the flow (RST, FAILED
+ * with ETIMEDOUT) when both budgets are spent: max_retries timeouts in a
+ * row and give_up_ns since the first of them. The count alone runs out in
+ * about half a second (RTO backoff from 1 ms); a paused peer (SIGSTOP, a VM
+ * being migrated) must find its flows when it comes back. True when the
+ * flow was failed (it is gone). */
+static bool retry_gave_up(struct mn_flow *f, uint64_t now)
+{
+	struct mn_proto *ep = f->ep;
+
+	if (f->retries++ == 0)
+		f->retry_since = now;
+	if (f->retries <= ep->p.max_retries || now - f->retry_since < ep->p.give_up_ns)
+		return false;
+	ep->st.flows_failed++;
+	mn_send_rst(f);
+	mn_flow_end(f, MN_PROTO_EV_FAILED, -ETIMEDOUT);
+	return true;
+}
+
 /* The RTO timer of a flow whose peer's window is closed: a probe instead of
  * a retransmission, backed off up to max_rto_ns. Probes count as retries
  * (any in-window ACK resets them), so a peer that is alive is probed for
@@ -156,14 +176,8 @@ void mn_zwin_probe(struct mn_flow *f, uint64_t now)
 {
 	struct mn_proto *ep = f->ep;
 
-	if (f->retries++ == 0)
-		f->retry_since = now;
-	if (f->retries > ep->p.max_retries && now - f->retry_since >= ep->p.give_up_ns) {
-		ep->st.flows_failed++;
-		mn_send_rst(f);
-		mn_flow_end(f, MN_PROTO_EV_FAILED, -ETIMEDOUT);
+	if (retry_gave_up(f, now))
 		return;
-	}
 	mn_send_keepalive(f, now);
 	ep->st.zwin_probes++;
 	if (f->zw_n < 64)
@@ -338,19 +352,9 @@ void mn_on_rto(struct mn_flow *f, uint64_t now)
 	struct mn_proto *ep = f->ep;
 	uint32_t s;
 
-	/* Give up only when both budgets are spent: max_retries timeouts in a
-	 * row and give_up_ns since the first of them. The count alone runs
-	 * out in about half a second (RTO backoff from 1 ms); a paused peer
-	 * (SIGSTOP, a VM being migrated) must find its flows when it comes
-	 * back. Until then the packet is resent every max_rto_ns. */
-	if (f->retries++ == 0)
-		f->retry_since = now;
-	if (f->retries > ep->p.max_retries && now - f->retry_since >= ep->p.give_up_ns) {
-		ep->st.flows_failed++;
-		mn_send_rst(f);
-		mn_flow_end(f, MN_PROTO_EV_FAILED, -ETIMEDOUT);
+	/* Until it gives up the packet is resent every max_rto_ns. */
+	if (retry_gave_up(f, now))
 		return;
-	}
 	ep->st.rtos++;
 	f->backoff++;
 	/* Toward a plain peer, remember what to undo should the timeout turn
