@@ -11,6 +11,20 @@ static void list_init(struct mn_timer *h)
 	h->next = h->prev = h;
 }
 
+/* A slot's sentinel keeps its slot's earliest deadline, so that the scan
+ * need not walk a slot's timers (an engine's keepalives can share a slot by
+ * the thousand): sentinel->deadline, exact while sentinel->slot is
+ * MIN_KNOWN; 0 when a timer holding it left, and the next scan that reaches
+ * the slot walks it once. */
+#define MIN_KNOWN 1u
+
+static void slot_empty(struct mn_timer *h)
+{
+	list_init(h);
+	h->deadline = UINT64_MAX;
+	h->slot = MIN_KNOWN;
+}
+
 int mn_wheel_init(struct mn_wheel *w, unsigned slots_log2, unsigned tick_shift, uint64_t now)
 {
 	uint32_t i, words;
@@ -32,7 +46,7 @@ int mn_wheel_init(struct mn_wheel *w, unsigned slots_log2, unsigned tick_shift, 
 		return -ENOMEM;
 	}
 	for (i = 0; i < w->nslots; i++)
-		list_init(&w->heads[i]);
+		slot_empty(&w->heads[i]);
 	w->memo->deadline = UINT64_MAX;
 	w->memo->valid = 1;
 	return 0;
@@ -92,13 +106,17 @@ static void link_tail(struct mn_timer *h, struct mn_timer *t)
 void mn_timer_arm(struct mn_wheel *w, struct mn_timer *t, uint64_t deadline)
 {
 	uint64_t tick = deadline >> w->shift;
+	struct mn_timer *h;
 
 	mn_timer_cancel(w, t);
 	if (tick < w->cur)
 		tick = w->cur;
 	t->deadline = deadline;
 	t->slot = (uint32_t)(tick & w->mask);
-	link_tail(&w->heads[t->slot], t);
+	h = &w->heads[t->slot];
+	if (deadline < h->deadline)	/* (an unknown one stays unknown) */
+		h->deadline = deadline;
+	link_tail(h, t);
 	slot_mark(w, t->slot);
 	/* An earlier deadline is the new earliest, whether or not the old one
 	 * is known; the first timer of an empty wheel is the earliest. */
@@ -120,8 +138,12 @@ void mn_timer_cancel(struct mn_wheel *w, struct mn_timer *t)
 	if (t->slot != SLOT_DETACHED) {
 		struct mn_timer *h = &w->heads[t->slot];
 
-		if (h->next == h)
+		if (h->next == h) {
 			slot_unmark(w, t->slot);
+			slot_empty(h);
+		} else if (t->deadline <= h->deadline) {
+			h->slot = 0;
+		}
 	}
 	t->next = t->prev = 0;
 	w->armed--;
@@ -158,7 +180,7 @@ unsigned mn_wheel_expire(struct mn_wheel *w, uint64_t now,
 		local.prev = h->prev;
 		local.next->prev = &local;
 		local.prev->next = &local;
-		list_init(h);
+		slot_empty(h);
 		slot_unmark(w, s);
 		for (t = local.next; t != &local; t = t->next)
 			t->slot = SLOT_DETACHED;
@@ -223,19 +245,23 @@ static uint64_t scan(const struct mn_wheel *w)
 	for (pass = 0; pass < 2; pass++) {
 		for (s = next_marked(w, pass ? 0 : start); s < end; s = next_marked(w, s + 1)) {
 			uint64_t tick = w->cur + ((s - start) & w->mask);
-			const struct mn_timer *h = &w->heads[s], *t;
-			uint64_t best = UINT64_MAX;
+			struct mn_timer *h = &w->heads[s];
+			const struct mn_timer *t;
 
-			for (t = h->next; t != h; t = t->next) {
-				if ((t->deadline >> w->shift) <= tick) {
-					if (t->deadline < best)
-						best = t->deadline;
-				} else if (t->deadline < later) {
-					later = t->deadline;
-				}
+			if (h->slot != MIN_KNOWN) {
+				h->deadline = UINT64_MAX;
+				for (t = h->next; t != h; t = t->next)
+					if (t->deadline < h->deadline)
+						h->deadline = t->deadline;
+				h->slot = MIN_KNOWN;
 			}
-			if (best != UINT64_MAX)
-				return best;
+			/* This round's deadlines come before later rounds'
+			 * (their tick is at most this slot's), so the slot's
+			 * earliest is this round's earliest if it has any. */
+			if ((h->deadline >> w->shift) <= tick)
+				return h->deadline;
+			if (h->deadline < later)
+				later = h->deadline;
 		}
 		end = start;
 	}

@@ -31,7 +31,8 @@ struct mn_wheel_memo {
 };
 
 struct mn_wheel {
-	struct mn_timer *heads;		/* nslots sentinels */
+	struct mn_timer *heads;		/* nslots sentinels; their deadline
+					 * is their slot's earliest (mn_timer.c) */
 	uint64_t *bits;			/* one bit per non-empty slot */
 	uint64_t *sum;			/* one bit per non-zero word of bits */
 	struct mn_wheel_memo *memo;
@@ -68,8 +69,9 @@ unsigned mn_wheel_expire(struct mn_wheel *w, uint64_t now,
 
 /* Earliest armed deadline (UINT64_MAX when none). O(1) unless the timer that
  * held the earliest deadline was cancelled or fired since the last call;
- * then a scan: O(slots/4096) for the bitmaps, plus the timers of the slots
- * it passes that belong to later rounds. */
+ * then a scan: O(slots/4096) for the bitmaps plus one step per non-empty
+ * slot it passes (those holding only later rounds' timers), and a walk of a
+ * slot's timers where the one holding that slot's earliest deadline left. */
 uint64_t mn_wheel_next(const struct mn_wheel *w);
 
 #endif
