@@ -3,10 +3,13 @@
  * One slot per tick (2^tick_shift ns); a timer lives in the slot of its
  * deadline's tick, whatever the round, so arming, cancelling and expiring
  * are O(1) per timer; a timer more than one wheel span away is simply looked
- * at (and left in place) once per span. A bitmap of non-empty slots makes
- * "when is the next deadline" cheap, which an event-driven caller (the
- * simulator, an idle engine) needs. No allocation after mn_wheel_init, no
- * clock of its own: the caller passes the time.
+ * at (and left in place) once per span. "When is the next deadline", which
+ * an event-driven caller (the simulator, an engine after every busy loop)
+ * asks after nearly every step, is answered from a remembered earliest
+ * deadline, kept by arming and forgotten only when the timer holding it is
+ * cancelled or fires; then a scan finds it again, over a bitmap of non-empty
+ * slots and a second bitmap of its non-zero words. No allocation after
+ * mn_wheel_init, no clock of its own: the caller passes the time.
  */
 #ifndef MN_TIMER_H
 #define MN_TIMER_H
@@ -20,9 +23,19 @@ struct mn_timer {
 	uint32_t slot;			/* where it is linked */
 };
 
+/* The remembered earliest deadline. Behind a pointer so that mn_wheel_next,
+ * which only reads the timers, can keep what it found. */
+struct mn_wheel_memo {
+	uint64_t deadline;		/* earliest armed one (UINT64_MAX: none) */
+	int valid;			/* 0: forgotten, scan on the next ask */
+};
+
 struct mn_wheel {
-	struct mn_timer *heads;		/* nslots sentinels */
+	struct mn_timer *heads;		/* nslots sentinels; their deadline
+					 * is their slot's earliest (mn_timer.c) */
 	uint64_t *bits;			/* one bit per non-empty slot */
+	uint64_t *sum;			/* one bit per non-zero word of bits */
+	struct mn_wheel_memo *memo;
 	uint32_t nslots;
 	uint32_t mask;
 	unsigned shift;
@@ -54,9 +67,11 @@ void mn_timer_cancel(struct mn_wheel *w, struct mn_timer *t);
 unsigned mn_wheel_expire(struct mn_wheel *w, uint64_t now,
                          void (*fn)(struct mn_timer *t, void *arg), void *arg);
 
-/* Earliest armed deadline (UINT64_MAX when none). O(slots/64) for the
- * bitmap, plus the timers of the slots it passes that belong to later
- * rounds. */
+/* Earliest armed deadline (UINT64_MAX when none). O(1) unless the timer that
+ * held the earliest deadline was cancelled or fired since the last call;
+ * then a scan: O(slots/4096) for the bitmaps plus one step per non-empty
+ * slot it passes (those holding only later rounds' timers), and a walk of a
+ * slot's timers where the one holding that slot's earliest deadline left. */
 uint64_t mn_wheel_next(const struct mn_wheel *w);
 
 #endif
