@@ -129,6 +129,11 @@ void mn_memif_redial(struct mn_port *p, unsigned port, int up, unsigned tick,
 		return;
 	}
 	if (down_since[i] == 0) {
+		/* Dialling since it opened (no server then, logged by machnetd):
+		 * the first start that succeeds is the server coming up, even
+		 * when no redial failed before it. */
+		if (p->dialling)
+			waited[i] = true;
 		down_since[i] = tick;
 		return;
 	}
