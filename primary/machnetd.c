@@ -542,6 +542,10 @@ static void supervise(void)
 		for (unsigned i = 0; i < D.n_ports; i++) {
 			int up = mn_port_link_str(&g_ports[i], line, sizeof(line));
 
+			/* Counted before the line is logged: whoever waits for
+			 * "up" in the log finds the engines' ARP told. */
+			if (up == 1 && D.link_up[i] != 1)
+				atomic_fetch_add_explicit(&g_ports[i].link_ups, 1, memory_order_release);
 			if (up != D.link_up[i])
 				mn_log("link %s", line);
 			D.link_up[i] = up;

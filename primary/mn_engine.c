@@ -160,6 +160,8 @@ int mn_engine_init(struct mn_engine *e, unsigned id, const struct mn_config *cfg
 			   e->cycles_per_us);
 	if (rc)
 		return rc;
+	for (unsigned i = 0; i < n_ports; i++)
+		mn_neigh_watch_link(&e->neigh, i, &ports[i].link_ups);
 	rc = faults_init(e, id, &cfg->fault);
 	if (rc)
 		mn_engine_fini(e);

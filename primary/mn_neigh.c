@@ -114,6 +114,19 @@ int mn_neigh_table_learn(struct mn_neigh_table *t, uint32_t ip, const uint8_t ma
 	return completed ? 1 : 0;
 }
 
+unsigned mn_neigh_table_forget_failed(struct mn_neigh_table *t)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < t->n_used; i++) {
+		if (t->e[i].state == MN_NEIGH_FAILED) {
+			memset(&t->e[i], 0, sizeof(t->e[i]));
+			n++;
+		}
+	}
+	return n;
+}
+
 int mn_neigh_table_resolve(struct mn_neigh_table *t, uint32_t ip, uint64_t now_us, uint8_t mac[6],
                    bool *send)
 {

@@ -81,6 +81,11 @@ int mn_neigh_table_learn(struct mn_neigh_table *t, uint32_t ip, const uint8_t ma
 int mn_neigh_table_resolve(struct mn_neigh_table *t, uint32_t ip, uint64_t now_us, uint8_t mac[6],
                    bool *send);
 
+/* Forgets every failed resolution (held or not), so that the next resolve of
+ * those IPs starts afresh: their link came up, and what failed on a dead
+ * wire says nothing about the live one. Returns how many were forgotten. */
+unsigned mn_neigh_table_forget_failed(struct mn_neigh_table *t);
+
 /* Returns the state of ip (MN_NEIGH_FREE when absent), accounting for expiry. */
 enum mn_neigh_state mn_neigh_table_state_of(struct mn_neigh_table *t, uint32_t ip, uint64_t now_us);
 
@@ -170,6 +175,8 @@ struct mn_neigh_port {
 	struct mn_iface ifc;
 	struct mn_neigh_table table;
 	struct mn_txq *txq;
+	const _Atomic uint32_t *link_ups;	/* the port's link-up count, or NULL */
+	uint32_t link_ups_seen;
 };
 
 struct mn_neigh {
@@ -195,6 +202,12 @@ int mn_neigh_init(struct mn_neigh *n, const struct mn_iface *ifcs, struct mn_txq
  * (nothing for one engine). 0 or -rte_errno of the failed create. */
 int mn_neigh_link(struct mn_neigh *const *all, unsigned count);
 void mn_neigh_unlink(struct mn_neigh *const *all, unsigned count);
+
+/* Watches *link_ups (bumped by the main thread each time port's link comes
+ * up): a resolution that failed before the latest link-up is forgotten at
+ * the next resolve, so a connect made once the link is up asks again rather
+ * than getting the held EHOSTUNREACH of a dead wire. Setup only. */
+void mn_neigh_watch_link(struct mn_neigh *n, unsigned port, const _Atomic uint32_t *link_ups);
 
 /* Resolve-or-start: dst's next hop on port. 0 and mac when known;
  * -EINPROGRESS when a request is out (the completion comes out of

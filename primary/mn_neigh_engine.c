@@ -109,6 +109,14 @@ static void send_request(struct mn_neigh *n, struct mn_neigh_port *p, uint32_t i
 	mn_txq_push(p->txq, m);
 }
 
+void mn_neigh_watch_link(struct mn_neigh *n, unsigned port, const _Atomic uint32_t *link_ups)
+{
+	if (port >= n->n_ports)
+		return;
+	n->ports[port].link_ups = link_ups;
+	n->ports[port].link_ups_seen = link_ups ? atomic_load(link_ups) : 0;
+}
+
 int mn_neigh_resolve(struct mn_neigh *n, unsigned port, uint32_t dst_ip, uint8_t mac[6])
 {
 	struct mn_neigh_port *p = &n->ports[port];
@@ -118,6 +126,16 @@ int mn_neigh_resolve(struct mn_neigh *n, unsigned port, uint32_t dst_ip, uint8_t
 
 	if (hop == 0)
 		return -ENETUNREACH;
+	/* Resolves are connects and probes, not per packet: one load here
+	 * keeps the check off the data path. */
+	if (p->link_ups) {
+		uint32_t ups = atomic_load_explicit(p->link_ups, memory_order_acquire);
+
+		if (ups != p->link_ups_seen) {
+			p->link_ups_seen = ups;
+			mn_neigh_table_forget_failed(&p->table);
+		}
+	}
 	rc = mn_neigh_table_resolve(&p->table, hop, rte_rdtsc() / n->cycles_per_us, mac, &send);
 	if (send)
 		send_request(n, p, hop);

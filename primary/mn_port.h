@@ -37,6 +37,9 @@ struct mn_port {
 	 * engines leave the port alone and acknowledge the value they saw in
 	 * their mn_engine_port.parked. */
 	_Atomic uint32_t hold;
+	/* Times the main thread saw the link come up (down -> up); the
+	 * engines' ARP forgets resolutions that failed before (mn_neigh). */
+	_Atomic uint32_t link_ups;
 };
 
 /* Opens ifc as described above. Returns 0, or -errno with err holding a

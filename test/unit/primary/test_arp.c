@@ -152,6 +152,38 @@ static void test_pending_retries_and_failure(void)
 	CU_ASSERT_TRUE(send);
 }
 
+/* A link that comes up makes failed resolutions worthless: forgetting them
+ * lets the next connect ask again at once, and keeps what was learned. */
+static void test_forget_failed(void)
+{
+	const uint8_t peer[6] = { 2, 0, 0, 0, 0, 9 };
+	const uint32_t ip = IP(198, 18, 0, 7), known = IP(198, 18, 0, 9);
+	uint32_t ips[4];
+	uint8_t mac[6];
+	unsigned failed = 0;
+	uint64_t now = 1000;
+	bool send;
+
+	fresh();
+	CU_ASSERT_EQUAL(mn_neigh_table_learn(&t, known, peer, now, true), 0);
+	CU_ASSERT_EQUAL(mn_neigh_table_resolve(&t, ip, now, mac, &send), -EINPROGRESS);
+	for (int i = 0; i < 20 && !failed; i++) {
+		now += 100000;
+		mn_neigh_table_tick(&t, now, ips, 4, &failed);
+	}
+	CU_ASSERT_EQUAL_FATAL(failed, 1);
+	CU_ASSERT_EQUAL(mn_neigh_table_resolve(&t, ip, now + 1, mac, &send), -EHOSTUNREACH);
+	CU_ASSERT_EQUAL(mn_neigh_table_forget_failed(&t), 1);
+	CU_ASSERT_EQUAL(mn_neigh_table_state_of(&t, ip, now + 1), MN_NEIGH_FREE);
+	/* Within what was the hold: a new resolution, its request due now. */
+	CU_ASSERT_EQUAL(mn_neigh_table_resolve(&t, ip, now + 2, mac, &send), -EINPROGRESS);
+	CU_ASSERT_TRUE(send);
+	CU_ASSERT_EQUAL(mn_neigh_table_lookup(&t, known, now + 2, mac), 0);
+	CU_ASSERT_EQUAL(memcmp(mac, peer, 6), 0);
+	/* Nothing failed any more: nothing to forget. */
+	CU_ASSERT_EQUAL(mn_neigh_table_forget_failed(&t), 0);
+}
+
 static void test_tick_max(void)
 {
 	uint32_t ips[2];
@@ -211,6 +243,7 @@ int main(void)
 		{ "pending resolution completes on the reply", test_pending_completion },
 		{ "retries are paced, then the resolution fails and is held",
 		  test_pending_retries_and_failure },
+		{ "a link-up forgets failed resolutions only", test_forget_failed },
 		{ "tick honours max", test_tick_max },
 		{ "table full", test_table_full },
 		{ "next hop: subnet vs gateway", test_next_hop },
