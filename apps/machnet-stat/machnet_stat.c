@@ -24,11 +24,26 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: machnet-stat [-i INSTANCE] [-w SECONDS [-n COUNT]]\n"
-		"  -i INSTANCE  machnetd instance (its DPDK file prefix); default\n"
-		"               $MACHNET_INSTANCE, else mn0\n"
-		"  -w SECONDS   repeat every SECONDS (default: print once)\n"
-		"  -n COUNT     stop after COUNT repetitions (with -w)\n"
-		"  -h           this text\n");
+		"  -i, --instance INSTANCE  machnetd instance (its DPDK file prefix);\n"
+		"                           default $MACHNET_INSTANCE, else mn0\n"
+		"  -w, --wait SECONDS       repeat every SECONDS, 1..86400 (default:\n"
+		"                           print once)\n"
+		"  -n, --count COUNT        stop after COUNT repetitions (with -w)\n"
+		"  -h, --help               this text\n");
+}
+
+/* A whole number 1..max, nothing after it. 0 or -EINVAL. */
+static int parse_count(const char *s, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end != '\0' || v < 1 || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
 }
 
 /* DPDK's runtime directory of prefix, as EAL computes it. */
@@ -171,16 +186,32 @@ int main(int argc, char **argv)
 	unsigned n_engines;
 	int c, fd;
 
-	while ((c = getopt(argc, argv, "i:w:n:h")) != -1) {
+	static const struct option opts[] = {
+		{ "instance", required_argument, NULL, 'i' },
+		{ "wait", required_argument, NULL, 'w' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+
+	while ((c = getopt_long(argc, argv, "i:w:n:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			instance = optarg;
 			break;
 		case 'w':
-			wait_s = strtol(optarg, NULL, 10);
+			if (parse_count(optarg, 86400, &wait_s) != 0) {
+				fprintf(stderr, "machnet-stat: -w wants whole seconds, 1..86400: '%s'\n",
+					optarg);
+				return 2;
+			}
 			break;
 		case 'n':
-			count = strtol(optarg, NULL, 10);
+			if (parse_count(optarg, 1000000000, &count) != 0) {
+				fprintf(stderr, "machnet-stat: -n wants a count, 1..1000000000: '%s'\n",
+					optarg);
+				return 2;
+			}
 			break;
 		case 'h':
 			usage(stdout);
