@@ -6,7 +6,7 @@
 #                    [--duration S] [--warmup S] [--out DIR] [--build DIR]
 #                    [--skip-floor] [--skip-stack] [--app-cpus LIST]
 #                    [--server-cpus LIST] [--client-cpus LIST]
-#                    [--conf-a FILE] [--conf-b FILE]
+#                    [--conf-a FILE] [--conf-b FILE] [--idle LIST]
 #   scripts/bench.sh --cost [--cost-count N] [--cost-flows LIST] [--out DIR]
 #
 # Each repetition, for every size and window:
@@ -67,6 +67,7 @@ CLIENT_CPUS=0	# msg_gen client (an app of B), beside engine A (conf/mn-a.conf)
 CONF_A=$top/conf/mn-a.conf
 CONF_B=$top/conf/mn-b.conf
 COST=0
+IDLE=
 COST_COUNT=200000
 COST_FLOWS=1,1000,10000
 
@@ -86,6 +87,12 @@ Options:
   --server-cpus L  CPUs of the msg_gen server (taskset list, default $SERVER_CPUS)
   --client-cpus L  CPUs of the msg_gen client (taskset list, default $CLIENT_CPUS)
   --app-cpus LIST  CPUs of both msg_gen processes
+  --idle LIST      engine idle policies to compare in one run, e.g.
+                   adaptive,yield: every repetition runs the stack once per
+                   policy (engine.idle rewritten in both configs; the order
+                   alternates between repetitions), and the report compares
+                   each policy's medians with the last one's, per vCPU mode
+                   (default: the configs' own policy, one stack per rep)
   --conf-a FILE    machnetd A's config (default conf/mn-a.conf)
   --conf-b FILE    machnetd B's config (default conf/mn-b.conf)
   --cost           only the in-process cost benchmark (mn-cost), see above
@@ -136,6 +143,9 @@ while [ $# -gt 0 ]; do
 		[ $# -ge 2 ] && [ -r "$2" ] || die "$1 wants a readable machnetd config"
 		if [ "$1" = --conf-a ]; then CONF_A=$(realpath "$2"); else CONF_B=$(realpath "$2"); fi
 		shift 2 ;;
+	--idle) [ $# -ge 2 ] && [[ $2 =~ ^(busy|yield|sleep|adaptive)(,(busy|yield|sleep|adaptive))*$ ]] ||
+			die "--idle wants a list of busy, yield, sleep, adaptive (e.g. adaptive,yield)"
+		IDLE=$2; shift 2 ;;
 	--cost) COST=1; shift ;;
 	--cost-count) [ $# -ge 2 ] && is_uint "$2" && [ "$2" -ge 100 ] ||
 			die "--cost-count wants an integer >= 100"
@@ -338,18 +348,25 @@ chain_run() {
 	return $crc
 }
 
-# stack_rep REP: two machnetd, then every size and window with msg_gen.
+# stack_rep REP [POLICY]: two machnetd (their engine.idle set to POLICY when
+# given), then every size and window with msg_gen.
 stack_rep() {
-	local rep=$1 ia="mnbench-a-$ID-$1" ib="mnbench-b-$ID-$1" sock=$TMP/memif-$1.sock
+	local pol=${2:-} sfx=${2:+-$2}
+	local rep=$1 ia="mnbench-a-$ID-$1$sfx" ib="mnbench-b-$ID-$1$sfx" sock=$TMP/memif-$1$sfx.sock
 	local pa pb ps size win tag limit=$RUN_LIMIT side inst conf fails=0
+	local idle_sed=()
+	[ -z "$pol" ] || idle_sed=("s/idle[[:space:]]*=[[:space:]]*\"[a-z]*\"/idle = \"$pol\"/")
 	mn_prefix "$ia"
 	mn_prefix "$ib"
 	for side in a b; do
 		inst=$ia conf=$CONF_A
 		[ $side = b ] && inst=$ib conf=$CONF_B
-		mn_conf_rewrite "$conf" "$TMP/$side-$rep.conf" "$inst" "s#socket=[^,\"]*#socket=$sock#" ||
-			die "cannot write $TMP/$side-$rep.conf"
+		mn_conf_rewrite "$conf" "$TMP/$side-$rep$sfx.conf" "$inst" "s#socket=[^,\"]*#socket=$sock#" \
+			"${idle_sed[@]}" || die "cannot write $TMP/$side-$rep$sfx.conf"
+		[ -z "$pol" ] || grep -q "^[^#]*idle = \"$pol\"" "$TMP/$side-$rep$sfx.conf" ||
+			die "--idle: $conf has no 'idle = \"...\"' setting to rewrite"
 	done
+	rep=$rep$sfx
 	rm -f "$sock"
 	start "r$rep-machnetd-a" "$MACHNETD" -c "$TMP/a-$rep.conf" --arp-probe 198.18.0.2
 	pa=$PID
@@ -370,7 +387,7 @@ stack_rep() {
 			log "stack $tag: msg_gen server did not start (see $OUT/logs/$tag-server.log)"
 			stop "$ps" INT 10
 			for win in ${WINDOWS//,/ }; do
-				record "$rep" stack "$size" "$win" "" "" "" 1
+				record "${rep%%-*}" "stack$sfx" "$size" "$win" "" "" "" 1
 			done
 			fails=$((fails + 1))
 			continue
@@ -390,7 +407,7 @@ stack_rep() {
 			local crc=$RC
 			pingpong "$OUT/$tag.pp-after.json"
 			[ $crc -eq 0 ] || { log "stack $tag: msg_gen client exit status $crc (see $OUT/logs/$tag-client.log)"; fails=$((fails + 1)); }
-			record "$rep" stack "$size" "$win" "$OUT/$tag.json" "$OUT/$tag.pp-before.json" \
+			record "${rep%%-*}" "stack$sfx" "$size" "$win" "$OUT/$tag.json" "$OUT/$tag.pp-before.json" \
 				"$OUT/$tag.pp-after.json" "$crc" "$OUT/$tag.ctx"
 			log "stack $tag: rc $crc"
 		done
@@ -438,13 +455,21 @@ for ((rep = 1; rep <= REPS; rep++)); do
 			fi
 		done
 	fi
-	if [ $SKIP_STACK -eq 0 ]; then
+	if [ $SKIP_STACK -eq 0 ] && [ -z "$IDLE" ]; then
 		stack_rep "$rep" || failed=$((failed + 1))
+	elif [ $SKIP_STACK -eq 0 ]; then
+		# Alternate the order: neither policy always runs first after
+		# the floor, or always on the warmer caches.
+		pols=${IDLE//,/ }
+		[ $((rep % 2)) -eq 1 ] || pols=$(echo "$pols" | tr ' ' '\n' | tac | tr '\n' ' ')
+		for pol in $pols; do
+			stack_rep "$rep" "$pol" || failed=$((failed + 1))
+		done
 	fi
 done
 
 # Assemble: one JSON with every run, and the report's table.
-python3 - "$MANIFEST" "$OUT" "$REPS" "$DURATION" "$WARMUP" <<'PY'
+MN_BENCH_IDLE=$IDLE python3 - "$MANIFEST" "$OUT" "$REPS" "$DURATION" "$WARMUP" <<'PY'
 import json, os, statistics, sys
 
 manifest, out, reps, duration, warmup = sys.argv[1:6]
@@ -535,7 +560,7 @@ floor = {(r["rep"], r["size"], r["window"]): r for r in runs
 chain = {(r["rep"], r["size"]): r for r in runs if r["test"] == "chain" and r.get("p50_us")}
 for r in runs:
     ch = chain.get((r["rep"], r["size"]))
-    if ch and r["test"] == "stack" and r["window"] == 1 and r.get("p50_us"):
+    if ch and r["test"].startswith("stack") and r["window"] == 1 and r.get("p50_us"):
         r["chain_p50_us"] = ch["p50_us"]
     fl = floor.get((r["rep"], r["size"], r["window"]))
     if fl and r.get("p50_us"):
@@ -546,6 +571,8 @@ for r in runs:
 
 def name(test, win):
     kind = "Latency" if win == 1 else "Throughput"
+    if test.startswith("stack-"):   # --idle: the policy it ran with
+        return "machnet-mp (%s) %s" % (test[6:], kind)
     return {"floor": "floor (raw memif) ", "chain": "scheduling floor (yield chain) "}.get(
         test, "machnet-mp ") + kind
 
@@ -601,6 +628,23 @@ for key in sorted(groups, key=lambda k: (k[1], k[2], k[3], k[0])):
         name(key[0], key[2]), key[1], key[2], len(g), us(s["p50_us"]), us(s["p99_us"]),
         us(s["p999_us"]), rate(s["rpc_per_s"]), us(s["floor_p50_us"]), ratio(s["ratio"]), key[3]))
 
+# --idle: each policy's medians against the last policy's, per size, window
+# and vCPU mode (only medians taken in one and the same mode compare)
+idle = [p for p in os.environ.get("MN_BENCH_IDLE", "").split(",") if p]
+idle_lines = []
+if len(idle) > 1:
+    base = idle[-1]
+    med = {(s["test"], s["size"], s["window"], s["vcpu_mode"]): s for s in summary}
+    pct = lambda a, b: "-" if a is None or not b else "%+.1f%%" % (100.0 * (a - b) / b)
+    for (test, size, win, mode), s in sorted(med.items(), key=lambda kv: (kv[0][1], kv[0][2], kv[0][3], kv[0][0])):
+        b = med.get(("stack-" + base, size, win, mode))
+        if not test.startswith("stack-") or test == "stack-" + base or not b:
+            continue
+        idle_lines.append("| %s vs %s | %d | %d | %s | %d / %d | %s vs %s (%s) | %s vs %s (%s) |" % (
+            test[6:], base, size, win, mode, s["runs"], b["runs"], us(s["p50_us"]), us(b["p50_us"]),
+            pct(s["p50_us"], b["p50_us"]), rate(s["rpc_per_s"]), rate(b["rpc_per_s"]),
+            pct(s["rpc_per_s"], b["rpc_per_s"])))
+
 hiccup = {}
 for rep in range(1, int(reps) + 1):
     h = load(os.path.join(out, "r%d.hiccup.json" % rep))
@@ -622,12 +666,18 @@ for r in runs:
     th = ", ".join("%s/%s %.2f (%d+%d)" % (t["proc"], t["name"], t["per_rpc"] or 0, t["voluntary"],
                                           t["nonvoluntary"])
                    for t in c["threads"] if t["voluntary"] + t["nonvoluntary"] > 0)
-    cs_lines.append("rep %d, size %d, window %d (%.2f s): %s" % (r["rep"], r["size"], r["window"],
-                                                                 c["window_s"], th))
+    cs_lines.append("rep %d%s, size %d, window %d (%.2f s): %s" % (
+        r["rep"], " " + r["test"][6:] if r["test"].startswith("stack-") else "", r["size"],
+        r["window"], c["window_s"], th))
 
 table = "Every run (ctx sw/RPC: context switches per request-reply of every thread of machnetd A,"
 table += " B, the msg_gen client and server, summed per process):\n\n" + hdr + "\n".join(rows) + "\n"
 table += "\nMedians over the runs taken in one vCPU mode:\n\n" + med_hdr + "\n".join(med_rows) + "\n"
+if idle_lines:
+    table += ("\nIdle policies (--idle), medians of one vCPU mode against the last policy's"
+              " (P50: lower is better; RPC/s: higher is better):\n\n"
+              "| policies | size | window | vCPU mode | runs | P50 | RPC/s |\n"
+              "|---|---|---|---|---|---|---|\n" + "\n".join(idle_lines) + "\n")
 if cs_lines:
     table += ("\nContext switches per request-reply of every thread that switched (voluntary +"
               " nonvoluntary in the window):\n\n" + "\n".join("- " + l for l in cs_lines) + "\n")
