@@ -41,6 +41,7 @@
 #include "mn_notify.h"
 #include "mn_port.h"
 #include "mn_steer.h"
+#include "mn_rxintr.h"
 #include "mn_telemetry.h"
 #include "mn_transport.h"
 
@@ -409,8 +410,33 @@ static int init_transports(void)
 
 /* Reverse of open_ports .. init_transports; every step takes EAL's shared
  * locks for writing. Each call is a no-op for what was not set up. */
+/* RX interrupts where the PMDs have them: a sleeping engine then wakes on
+ * a frame rather than looking every rx_poll_us (mn_rxintr). Without them
+ * (memif, af_packet, af_xdp in DPDK 22.11) nothing changes: not an error. */
+static int init_rx_intr(void)
+{
+	unsigned with = 0, all = 0;
+	int rc = mn_rxintr_start();
+
+	if (rc) {
+		mn_log("warning: no RX interrupt thread (%s): sleeping engines poll RX every "
+		       "rx_poll_us", strerror(-rc));
+		return 0;
+	}
+	for (unsigned e = 0; e < g_cfg.n_engines; e++) {
+		with += mn_engine_rx_intr_init(&g_engines[e]);
+		all += g_engines[e].rxi.n_rxq;
+	}
+	if (g_cfg.idle == MN_IDLE_ADAPTIVE)
+		mn_log("rx interrupts: %u of %u RX queues%s", with, all,
+		       with == all ? " (a sleeping engine wakes on a frame)"
+				   : " (the others are looked at every rx_poll_us while asleep)");
+	return 0;
+}
+
 static void teardown_stack(void)
 {
+	mn_rxintr_stop();
 	mn_eal_release_dead_locks(D.runtime_dir);
 	for (unsigned e = 0; e < g_cfg.n_engines; e++)
 		mn_transport_fini(&g_engines[e].x);
@@ -576,7 +602,7 @@ int main(int argc, char **argv)
 		goto out_eal;
 	if (create_info() || create_pools())
 		goto out_pools;
-	if (open_ports() || init_engines() || init_ctrl() || init_transports())
+	if (open_ports() || init_engines() || init_ctrl() || init_transports() || init_rx_intr())
 		goto out_stack;
 	publish_info();
 	if (start_engines())

@@ -50,6 +50,7 @@ struct mn_cfg_iface {
 	uint32_t gateway;		/* host order, 0 = none */
 	uint16_t mtu;			/* 576..9000, default 1500 */
 	bool rx_checksum;		/* verify IP/UDP checksums on receive (default true) */
+	bool rx_interrupts;		/* ask the port for RX interrupts (default true) */
 	uint16_t queues;		/* RX/TX queue pairs; 0 = one per engine */
 	int line;			/* line of this entry in the file, for later messages */
 };

@@ -102,6 +102,12 @@ static const struct key iface_keys[] = {
 	  .help = "Verify IPv4 and UDP checksums on receive (drop bad ones). Turn off only on links that cannot "
 		  "corrupt (memif). A Machnet peer whose NIC has no TX checksum offload may send IPv4 checksum "
 		  "0: such frames are dropped (counted as a codec drop) unless this is false." },
+	{ "rx_interrupts", KT_BOOL, I(rx_interrupts), .def = 1,
+	  .help = "Configure the port with RX interrupts (`intr_conf.rxq`), so that an engine asleep "
+		  "(`engine.idle = \"adaptive\"`) is woken by a frame instead of looking every "
+		  "`rx_poll_us`. PMDs without them (memif, af_packet and af_xdp in DPDK 22.11; net_tap has "
+		  "them) ignore it; machnetd logs how many RX queues have one. Set false for a NIC whose "
+		  "driver fails to start with them." },
 	{ "queues", KT_INT, I(queues), .def = 0, .lo = 0, .hi = 16,
 	  .range_md = "0..16 (0 = one per engine), at least `lcores.engines`' count",
 	  .help = "RX/TX queue pairs of the port. Engine *i* transmits on queue *i* and receives on every "
@@ -217,8 +223,9 @@ static const struct key engine_keys[] = {
 	  .help = "What an engine does when it finds nothing to do. `adaptive` (the default): keeps "
 		  "polling `spin_us` after the last work, then yields for `yield_us`, then sleeps in the "
 		  "kernel until an app or the control thread queues something (they ring its doorbell only "
-		  "when it said it sleeps: no syscall while it is busy), its next transport timer, or "
-		  "`rx_poll_us` (a look at the RX queues; RX interrupts are not used yet). Idle, an "
+		  "when it said it sleeps: no syscall while it is busy), its next transport timer, a "
+		  "frame on an RX queue with an interrupt (`interfaces.rx_interrupts`), or `rx_poll_us` (a "
+		  "look at the RX queues that have none). Idle, an "
 		  "engine then costs well under 1% of a CPU. After `idle_polls` empty polls, the others: "
 		  "`busy` keeps spinning (dedicated, isolated cores only), `yield` calls `sched_yield()` "
 		  "forever (a whole CPU when alone on it), `sleep` sleeps `idle_sleep_us` at a time." },
@@ -230,9 +237,9 @@ static const struct key engine_keys[] = {
 	  .help = "`idle = \"adaptive\"`: after `spin_us`, yield the CPU this long before sleeping. Traffic "
 		  "that resumes within it pays no wake-up (a few microseconds through the futex)." },
 	{ "rx_poll_us", KT_INT, C(rx_poll_us), .def = 1000, .lo = 10, .hi = 100000,
-	  .help = "`idle = \"adaptive\"`: how long an engine sleeps at first, since frames arriving on its "
-		  "RX queues do not wake it (RX interrupts are not used yet): the added latency of the first "
-		  "frame after a short pause. Each wake-up costs about 13 us of CPU on the 2-vCPU test VM." },
+	  .help = "`idle = \"adaptive\"`: how long an engine sleeps at first when one of its RX queues "
+		  "has no RX interrupt (memif, af_packet, af_xdp), since frames arriving there do not wake "
+		  "it: the added latency of the first frame after a short pause. Each wake-up costs about 13 us of CPU on the 2-vCPU test VM." },
 	{ "rx_poll_max_us", KT_INT, C(rx_poll_max_us), .def = 8000, .lo = 10, .hi = 1000000,
 	  .help = "`idle = \"adaptive\"`: after 100 ms asleep with nothing to do, each further empty "
 		  "sleep doubles the next, from `rx_poll_us` up to this (set it to `rx_poll_us` for a fixed "

@@ -16,6 +16,8 @@
 #include "mn_wake.h"
 
 #define TIMER_PERIOD_US 1000	/* ARP retries are 100 ms apart: 1 ms is plenty fine */
+#define RXINTR_BOUND_NS 100000000ull	/* adaptive, all RX queues interrupt: longest sleep */
+#define QUIET_GAP_MAX_US 50	/* adaptive: what one gap between polls adds to quiet time */
 #define BACKOFF_AFTER_US 100000	/* adaptive: quiet this long before rx_poll_us backs off */
 
 int mn_engine_link_arp(struct mn_engine *engines, unsigned n)
@@ -384,11 +386,29 @@ static unsigned poll_once(struct mn_engine *e, struct mn_quiesce *q, uint64_t *n
 	return got;
 }
 
+unsigned mn_engine_rx_intr_init(struct mn_engine *e)
+{
+	unsigned n_rxq = 0;
+
+	for (unsigned i = 0; i < e->n_ports; i++)
+		n_rxq += e->ports[i].n_rxq;
+	mn_rxintr_engine_init(&e->rxi, e->x.ce ? e->x.ce->wake : NULL,
+			      e->idle == MN_IDLE_ADAPTIVE ? n_rxq : 0);
+	if (e->idle != MN_IDLE_ADAPTIVE)
+		return 0;	/* only the adaptive ladder sleeps until woken */
+	for (unsigned i = 0; i < e->n_ports; i++)
+		for (unsigned k = 0; k < e->ports[i].n_rxq; k++)
+			mn_rxintr_add_queue(&e->rxi, e->ports[i].port_id, e->ports[i].rxq[k]);
+	return e->rxi.n_q;
+}
+
 /* The bottom of the adaptive ladder (the sleeper's half of mn_wake.h):
  * says it sleeps, polls once more, and sleeps in FUTEX_WAIT until a waker
- * rings, the transport's next timer, or rx_poll_us (RX queues do not wake
- * it); then again, one poll per wake-up, until a poll finds work (returned)
- * or a waker rang (0: the main loop takes it from there). */
+ * rings (an app, the control thread, or mn-rxintr for a frame on a queue
+ * with an RX interrupt), the transport's next timer, or rx_poll_us when a
+ * queue has no interrupt; then again, one poll per wake-up, until a poll
+ * finds work (returned) or a waker rang (0: the main loop takes it from
+ * there). */
 static unsigned engine_sleep(struct mn_engine *e, struct mn_quiesce *q, uint64_t *next_timer)
 {
 	struct mn_engine_wake *w = e->x.ce ? e->x.ce->wake : NULL;
@@ -407,6 +427,12 @@ static unsigned engine_sleep(struct mn_engine *e, struct mn_quiesce *q, uint64_t
 	 * few ms apart) keeps the short period. */
 	uint64_t poll_ns = (uint64_t)e->rx_poll_us * 1000, quiet_us = 0;
 
+	/* Every queue wakes it: no polling period, only a bound that a lost
+	 * interrupt (a PMD bug) cannot turn into a hang. Queues go into the
+	 * set before the flag: an fd already readable reports at once. */
+	if (mn_rxintr_covers_all(&e->rxi))
+		poll_ns = RXINTR_BOUND_NS;
+	mn_rxintr_arm(&e->rxi);
 	while (!atomic_load_explicit(e->stop, memory_order_relaxed)) {
 		uint64_t bound_ns = poll_ns, t0, slept;
 		uint32_t seq0 = mn_engine_sleep_begin(w);
@@ -434,7 +460,7 @@ static unsigned engine_sleep(struct mn_engine *e, struct mn_quiesce *q, uint64_t
 		if (r != -ETIMEDOUT)
 			break;	/* rung (or the seq had moved): there is work */
 		quiet_us += slept;
-		if (bound_ns == poll_ns && quiet_us >= BACKOFF_AFTER_US &&
+		if (bound_ns == poll_ns && poll_ns != RXINTR_BOUND_NS && quiet_us >= BACKOFF_AFTER_US &&
 		    poll_ns < (uint64_t)e->rx_poll_max_us * 1000) {
 			poll_ns *= 2;
 			if (poll_ns > (uint64_t)e->rx_poll_max_us * 1000)
@@ -442,13 +468,14 @@ static unsigned engine_sleep(struct mn_engine *e, struct mn_quiesce *q, uint64_t
 		}
 	}
 	mn_engine_sleep_end(w);
+	mn_rxintr_disarm(&e->rxi);
 	return got;
 }
 
 int mn_engine_main(void *arg)
 {
 	struct mn_engine *e = arg;
-	uint64_t next_timer = 0, last_work = 0;
+	uint64_t next_timer = 0, last_work = 0, last_poll = 0, quiet_us = 0;
 	uint32_t empty = 0;
 	struct mn_quiesce *q = mn_quiesce_register();
 
@@ -460,6 +487,8 @@ int mn_engine_main(void *arg)
 		if (got) {
 			empty = 0;
 			last_work = now_us(e);
+			last_poll = last_work;
+			quiet_us = 0;
 			continue;
 		}
 		e->st->idle_polls++;
@@ -471,10 +500,24 @@ int mn_engine_main(void *arg)
 		if (idle_us < e->spin_us)
 			continue;
 		if (e->idle == MN_IDLE_ADAPTIVE) {
-			if (idle_us < (uint64_t)e->spin_us + e->yield_us)
+			/* Quiet as the polls saw it: a longer gap between two
+			 * polls is the CPU taken away (another thread's slice,
+			 * the hypervisor), not traffic that stopped. Counting
+			 * it made a stall of over yield_us in the middle of a
+			 * stream put the engine to sleep, and the next frame
+			 * then waited up to rx_poll_us. */
+			uint64_t gap = last_poll && now > last_poll ? now - last_poll : 0;
+
+			last_poll = now;
+			quiet_us += gap < QUIET_GAP_MAX_US ? gap : QUIET_GAP_MAX_US;
+			if (idle_us < (uint64_t)e->spin_us + e->yield_us ||
+			    quiet_us < e->yield_us) {
 				sched_yield();
-			else if (engine_sleep(e, q, &next_timer))
+			} else if (engine_sleep(e, q, &next_timer)) {
 				last_work = now_us(e);
+				last_poll = last_work;
+				quiet_us = 0;
+			}
 			continue;
 		}
 		if (++empty >= e->idle_polls) {

@@ -33,6 +33,7 @@
 #include "mn_fault.h"
 #include "mn_frame.h"
 #include "mn_neigh.h"
+#include "mn_rxintr.h"
 #include "mn_transport.h"
 #include "mn_txq.h"
 
@@ -77,6 +78,9 @@ struct mn_engine {
 
 	struct mn_neigh neigh;
 
+	/* Its RX queues whose interrupts wake it when it sleeps (adaptive). */
+	struct mn_rxintr_engine rxi;
+
 	/* The transport and the app channels (mn_transport_init); without it
 	 * transport frames are counted as MN_DROP_NO_TRANSPORT. */
 	struct mn_transport x;
@@ -86,6 +90,10 @@ struct mn_engine {
 	bool faults;
 	struct mn_fault_ops fops;
 };
+
+/* After mn_transport_init (the doorbell) and mn_rxintr_start: offers e's
+ * RX queues to mn_rxintr. Returns how many have interrupts. */
+unsigned mn_engine_rx_intr_init(struct mn_engine *e);
 
 /* Creates the ARP rings of engines[0..n) and links each to the others.
  * Returns 0 or -errno (rte_errno of the failed create). */

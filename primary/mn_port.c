@@ -95,7 +95,14 @@ int mn_port_open(const struct mn_cfg_iface *ifc, uint16_t n_engines,
 		conf.txmode.offloads = csum;
 		out->tx_csum_offload = true;
 	}
+	/* RX interrupts wake a sleeping engine (mn_rxintr); PMDs without
+	 * them ignore the flag, one that refuses it is configured without. */
+	conf.intr_conf.rxq = ifc->rx_interrupts ? 1 : 0;
 	rc = rte_eth_dev_configure(pid, n_queues, n_queues, &conf);
+	if (rc && conf.intr_conf.rxq) {
+		conf.intr_conf.rxq = 0;
+		rc = rte_eth_dev_configure(pid, n_queues, n_queues, &conf);
+	}
 	if (rc) {
 		snprintf(err, errlen, "%s (%s): rte_eth_dev_configure(%u queues): %s", ifc->name,
 			 dev, n_queues, rte_strerror(-rc));

@@ -13,6 +13,7 @@
 #include "mn_engine.h"
 #include "mn_frame.h"
 #include "mn_proto.h"
+#include "mn_rxintr.h"
 #include "mn_transport.h"
 #include "mn_wire.h"
 
@@ -69,7 +70,8 @@ static void tel_transport(struct rte_tel_data *d, int engine)
 	struct mn_ctrl_stats cs;
 	uint64_t in_use = 0, flows = 0, msgs_sent = 0, msgs_delivered = 0, retransmits = 0;
 	uint64_t rtos = 0, rst_sent = 0, rx_backpressure = 0, rx_dropped = 0, rx_window_closed = 0;
-	unsigned lo, hi;
+	uint64_t rxi_fired;
+	unsigned lo, hi, rxi_queues;
 
 	memset(&xs, 0, sizeof(xs));
 	engine_range(engine, &lo, &hi);
@@ -127,6 +129,9 @@ static void tel_transport(struct rte_tel_data *d, int engine)
 	rte_tel_data_add_dict_u64(d, "engine_wakeups", cs.engine_wakeups);
 	rte_tel_data_add_dict_u64(d, "engine_late", cs.engine_late);
 	rte_tel_data_add_dict_u64(d, "app_wakes", cs.app_wakes);
+	mn_rxintr_counts(lo, hi, &rxi_queues, &rxi_fired);
+	rte_tel_data_add_dict_u64(d, "rx_intr_queues", rxi_queues);
+	rte_tel_data_add_dict_u64(d, "rx_intr_fired", rxi_fired);
 }
 
 static bool ready(void)
