@@ -10,8 +10,8 @@
 #    window 1 then 8, verified: nothing lost.
 # A lost wake-up cannot lose a message (an engine sleeps at most
 # rx_poll_max_us), so the engines' late-sleep counter is logged as well.
-# The protocol alone (mn_wake.h) is raced 1,000,000 times by the unit test
-# wake_race (test_wake 500000).
+# The protocol alone (mn_wake.h) is raced with 1,000,000 messages by
+# wake_race_1m (test_wake 500000; the unit test wake_race runs 100,000).
 . "$(dirname "$0")/lib.sh"
 mn_e2e_require
 [ -x "${MN_EPOLL_ECHO:-}" ] || mn_skip "MN_EPOLL_ECHO not built"

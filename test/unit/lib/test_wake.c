@@ -7,7 +7,8 @@
  * bound (WAIT_NS): a lost wake-up would show as a sleep that ran into the
  * bound while work was waiting, which the test counts and fails on.
  *
- *   test_wake [ROUND_TRIPS]     (default 50,000: 100,000 messages)
+ *   test_wake [ROUND_TRIPS]     (default 50,000: 100,000 messages; the
+ *                                integration test wake_race_1m: 500,000)
  */
 #include <errno.h>
 #include <sched.h>
