@@ -108,7 +108,7 @@ struct mn_config {
 	uint32_t idle_sleep_us;		/* for MN_IDLE_SLEEP, default 50 */
 	uint32_t spin_us;		/* no idling this long after an iteration with work, default 0 */
 	uint32_t yield_us;		/* adaptive: yield this long before sleeping, default 500 */
-	uint32_t rx_poll_us;		/* adaptive: asleep, look at RX queues this often, default 1000 */
+	uint32_t rx_poll_us;		/* adaptive: asleep, look at RX queues this often, default 250 */
 	uint32_t rx_poll_max_us;	/* adaptive: ... backing off to this when quiet, default 8000 */
 
 	/* ARP */

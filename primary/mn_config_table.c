@@ -236,10 +236,12 @@ static const struct key engine_keys[] = {
 	{ "yield_us", KT_INT, C(yield_us), .def = 500, .lo = 0, .hi = 1000000,
 	  .help = "`idle = \"adaptive\"`: after `spin_us`, yield the CPU this long before sleeping. Traffic "
 		  "that resumes within it pays no wake-up (a few microseconds through the futex)." },
-	{ "rx_poll_us", KT_INT, C(rx_poll_us), .def = 1000, .lo = 10, .hi = 100000,
+	{ "rx_poll_us", KT_INT, C(rx_poll_us), .def = 250, .lo = 10, .hi = 100000,
 	  .help = "`idle = \"adaptive\"`: how long an engine sleeps at first when one of its RX queues "
 		  "has no RX interrupt (memif, af_packet, af_xdp), since frames arriving there do not wake "
-		  "it: the added latency of the first frame after a short pause. Each wake-up costs about 13 us of CPU on the 2-vCPU test VM." },
+		  "it: the added latency of the first frame after a short pause, and of a reply slower than "
+		  "`yield_us` (a busy CPU). Each wake-up costs about 13 us of CPU on the 2-vCPU test VM; "
+		  "after 100 ms of quiet the period backs off to `rx_poll_max_us`." },
 	{ "rx_poll_max_us", KT_INT, C(rx_poll_max_us), .def = 8000, .lo = 10, .hi = 1000000,
 	  .help = "`idle = \"adaptive\"`: after 100 ms asleep with nothing to do, each further empty "
 		  "sleep doubles the next, from `rx_poll_us` up to this (set it to `rx_poll_us` for a fixed "

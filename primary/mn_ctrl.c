@@ -366,9 +366,13 @@ static int do_attach(const struct mn_ctrl_req *r, struct mn_ctrl_rep *rep, int e
 			break;
 	if (ch == g.n_chans)
 		return -ENOSPC;
+	if (r->engine > g.n_engines)
+		return -ENODEV;
 	for (e = 1; e < g.n_engines; e++)
 		if (g.engine_chans[e] < g.engine_chans[best])
 			best = e;
+	if (r->engine)
+		best = r->engine - 1;	/* the app's choice */
 	c = &g.shm->chans[ch];
 	/* No one uses a free channel's rings: reset clears what a dead app or
 	 * an aborted operation may have left. */

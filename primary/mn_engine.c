@@ -135,7 +135,7 @@ int mn_engine_init(struct mn_engine *e, unsigned id, const struct mn_config *cfg
 	e->idle_sleep_us = cfg->idle_sleep_us;
 	e->spin_us = cfg->spin_us;
 	e->yield_us = cfg->yield_us;
-	e->rx_poll_us = cfg->rx_poll_us ? cfg->rx_poll_us : 1000;
+	e->rx_poll_us = cfg->rx_poll_us ? cfg->rx_poll_us : 250;
 	e->rx_poll_max_us = cfg->rx_poll_max_us > e->rx_poll_us ? cfg->rx_poll_max_us : e->rx_poll_us;
 	e->cycles_per_us = hz / 1000000;
 	for (unsigned i = 0; i < n_ports; i++) {

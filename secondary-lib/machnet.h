@@ -159,6 +159,22 @@ int machnet_init(void);
  * longer knows this process: it took it for dead), or the control ones. */
 void *machnet_attach(void);
 
+/* machnet_attach() on engine `engine` (0 .. machnet_engine_count() - 1)
+ * instead of the least loaded one: e.g. a server with a thread per engine
+ * attaches one channel on each, and a listener on every channel takes each
+ * flow on the engine it arrived on. Returns the handle, or NULL with errno
+ * ENODEV (no such engine) or as machnet_attach(). */
+void *machnet_attach_engine(unsigned engine);
+
+/* The number of engines of the machnetd this process is attached to, or -1
+ * with errno ENOTCONN (machnet_init() has not succeeded) or ESHUTDOWN. */
+int machnet_engine_count(void);
+
+/* The engine that serves channel_ctx (0 .. machnet_engine_count() - 1), or
+ * -1 with errno EINVAL (NULL channel), EBADF, EBUSY or ESHUTDOWN (the common
+ * ones). */
+int machnet_channel_engine(void *channel_ctx);
+
 /* Accepts flows addressed to local_ip:port on this channel; their messages
  * arrive on it. local_ip "0.0.0.0" listens on every address of machnetd (a
  * peer's flow to any of them is accepted). Returns 0 or -1 with errno

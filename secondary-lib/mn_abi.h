@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#define MN_ABI_VERSION 2u
+#define MN_ABI_VERSION 3u
 
 #define MN_ABI_ASSERT_SIZE(t, n) _Static_assert(sizeof(t) == (n), #t " changed: bump MN_ABI_VERSION")
 
@@ -351,6 +351,7 @@ struct mn_ctrl_req {
 	uint32_t local_ip, remote_ip;	/* host order */
 	uint16_t local_port, remote_port;
 	uint32_t flow_id;	/* CLOSE */
+	uint32_t engine;	/* ATTACH: the engine wanted + 1; 0: the least loaded */
 };
 
 struct mn_ctrl_rep {
@@ -368,7 +369,7 @@ MN_ABI_ASSERT_SIZE(struct mn_app_slot, 32);
 MN_ABI_ASSERT_SIZE(struct mn_chan_shm, 32);
 MN_ABI_ASSERT_SIZE(struct mn_msg_meta, 20);
 MN_ABI_ASSERT_SIZE(struct mn_event, 32);
-MN_ABI_ASSERT_SIZE(struct mn_ctrl_req, 52);
+MN_ABI_ASSERT_SIZE(struct mn_ctrl_req, 56);
 MN_ABI_ASSERT_SIZE(struct mn_ctrl_rep, 36);
 MN_ABI_ASSERT_SIZE(struct mn_engine_wake, 64);
 MN_ABI_ASSERT_SIZE(struct mn_ctrl_shm,

@@ -271,7 +271,8 @@ static void chan_release(struct mn_lib_chan *c)
 	pthread_mutex_unlock(&G.lock);
 }
 
-void *machnet_attach(void)
+/* ATTACH with want = engine + 1, or 0 for machnetd's choice. */
+static void *attach(uint32_t want)
 {
 	struct mn_lib_chan *c = NULL;
 	struct mn_ctrl_req req;
@@ -305,6 +306,7 @@ void *machnet_attach(void)
 	c->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	memset(&req, 0, sizeof(req));
 	req.op = MN_REQ_ATTACH;
+	req.engine = want;
 	req.req_id = mn_lib_next_req_id();
 	ret = ctrl_call_fd(&req, &rep, c->efd);
 	if (ret < 0)
@@ -341,6 +343,43 @@ fail:
 	chan_release(c);
 	errno = -ret;
 	return NULL;
+}
+
+void *machnet_attach(void)
+{
+	return attach(0);
+}
+
+void *machnet_attach_engine(unsigned engine)
+{
+	int st = atomic_load(&G.state);
+
+	if (st == MN_LIB_READY && (G.shm == NULL || engine >= G.shm->n_engines)) {
+		errno = ENODEV;
+		return NULL;
+	}
+	return attach(engine + 1);
+}
+
+int machnet_channel_engine(void *channel_ctx)
+{
+	int err, e;
+	struct mn_lib_chan *c = mn_lib_chan_enter(channel_ctx, &err);
+
+	if (c == NULL)
+		return mn_lib_fail(err);
+	e = (int)c->cs->engine;
+	mn_lib_chan_leave(c);
+	return e;
+}
+
+int machnet_engine_count(void)
+{
+	int st = atomic_load(&G.state);
+
+	if (st != MN_LIB_READY)
+		return mn_lib_fail(st == MN_LIB_BROKEN ? ESHUTDOWN : ENOTCONN);
+	return (int)G.shm->n_engines;
 }
 
 int machnet_detach(void *channel_ctx)

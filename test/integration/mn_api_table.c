@@ -64,6 +64,9 @@ static const struct doc {
 	{ "poll_event", { C } },
 	{ "recv_wait", { C } },
 	{ "channel_fd", { ENOSYS, C } },
+	{ "attach_engine", { ENODEV, ENOTCONN, ESHUTDOWN, ENOSPC, EMFILE, EAGAIN, ESRCH, K } },
+	{ "engine_count", { ENOTCONN, ESHUTDOWN } },
+	{ "channel_engine", { C } },
 	{ "zc_alloc", { EMSGSIZE, EAGAIN, C } },
 	{ "zc_send", { EAGAIN, C } },
 	{ "zc_recv", { C } },
@@ -101,6 +104,7 @@ static const char *name_of(int err)
 	case EPROTO: return "EPROTO";
 	case ENOTCONN: return "ENOTCONN";
 	case ENOSPC: return "ENOSPC";
+	case ENODEV: return "ENODEV";
 	case EDQUOT: return "EDQUOT";
 	case EMFILE: return "EMFILE";
 	case EAGAIN: return "EAGAIN";
@@ -248,6 +252,8 @@ static int table(const char *lip, const char *rip, uint16_t port, const char *de
 	char in[32];
 
 	ROWP("attach", "before machnet_init()", machnet_attach(), ENOTCONN);
+	ROWP("attach_engine", "before machnet_init()", machnet_attach_engine(0), ENOTCONN);
+	ROW("engine_count", "before machnet_init()", machnet_engine_count(), ENOTCONN);
 	if (machnet_init() != 0) {
 		printf("FAIL machnet_init: %s (%s)\n", machnet_strerror(errno),
 		       machnet_init_detail());
@@ -257,6 +263,27 @@ static int table(const char *lip, const char *rip, uint16_t port, const char *de
 	if (ch == NULL) {
 		printf("FAIL attach: %s\n", machnet_strerror(errno));
 		return 1;
+	}
+
+	/* engines: the app's choice, and what is not an engine */
+	{
+		int n_eng = machnet_engine_count();
+		void *ce;
+
+		ROW("engine_count", "after machnet_init()", n_eng, 0);
+		ROW("channel_engine", "NULL channel", machnet_channel_engine(NULL), EINVAL);
+		ROW("channel_engine", "the first channel", machnet_channel_engine(ch), 0);
+		ROWP("attach_engine", "engine == count", machnet_attach_engine((unsigned)n_eng),
+		     ENODEV);
+		ROWP("attach_engine", "engine 1000000", machnet_attach_engine(1000000), ENODEV);
+		ROWP("attach_engine", "the last engine",
+		     (ce = machnet_attach_engine((unsigned)n_eng - 1)), 0);
+		if (ce != NULL) {
+			check(machnet_channel_engine(ce) == n_eng - 1,
+			      "attach_engine(last): the channel is on the engine asked for");
+			machnet_detach(ce);
+			ROW("channel_engine", "a detached channel", machnet_channel_engine(ce), EBADF);
+		}
 	}
 
 	/* listen */

@@ -55,7 +55,7 @@ static void check_defaults_except_ifaces(const struct mn_config *c)
 	CU_ASSERT_EQUAL(c->keepalive_ms, 1000);
 	CU_ASSERT_EQUAL(c->idle, MN_IDLE_ADAPTIVE);
 	CU_ASSERT_EQUAL(c->yield_us, 500);
-	CU_ASSERT_EQUAL(c->rx_poll_us, 1000);
+	CU_ASSERT_EQUAL(c->rx_poll_us, 250);
 	CU_ASSERT_EQUAL(c->rx_poll_max_us, 8000);
 	CU_ASSERT_EQUAL(c->idle_polls, 256);
 	CU_ASSERT_EQUAL(c->idle_sleep_us, 50);
