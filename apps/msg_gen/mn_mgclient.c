@@ -317,11 +317,9 @@ int mn_mg_run_client(void)
 		t->expect = g_opt.layout;
 		mn_hist_reset(&t->sec);
 		mn_hist_reset(&t->total);
-		t->ch = machnet_attach();
-		if (t->ch == NULL) {
-			fprintf(stderr, "msg_gen: machnet_attach: %s\n", machnet_strerror(errno));
+		t->ch = mn_mgrun_attach();
+		if (t->ch == NULL)
 			return 1;
-		}
 		t->nflows = g_opt.flows;
 		for (unsigned f = 0; f < g_opt.flows; f++) {
 			if (machnet_connect(t->ch, g_opt.local_ip, g_opt.remote_ip, g_opt.remote_port,

@@ -12,6 +12,7 @@
 struct mg_opts g_opt = {
 	.local_port = 888, .remote_port = 888, .msg_size = 1024, .window = 1,
 	.warmup = 1.0, .flows = 1, .threads = 1, .drain = 2.0, .idle_polls = MG_IDLE_POLLS,
+	.engine = -1,
 };
 
 static void usage(FILE *f)
@@ -41,6 +42,9 @@ static void usage(FILE *f)
 "                       (default 1)\n"
 "  --threads N          client threads, each with its own channel, 1 .. %d\n"
 "                       (default 1)\n"
+"  --engine N           put every channel on machnetd's engine N (0 ..), e.g. a\n"
+"                       server's on the engine its flows should live on\n"
+"                       (default: machnetd spreads them)\n"
 "  --verify             check the bytes of every response (default: off): all of\n"
 "                       them when the server is ours, the slot and Machnet's\n"
 "                       pattern when it is Machnet's\n"
@@ -119,7 +123,7 @@ bool mn_mgopt_parse(int argc, char **argv, int *status)
 {
 	enum { O_LIP = 256, O_RIP, O_LPORT, O_RPORT, O_SIZE, O_WIN, O_NR, O_VERIFY, O_DUR,
 	       O_WARM, O_FLOWS, O_THREADS, O_JSON, O_BUSY, O_INST, O_IDLEP, O_DRAIN, O_LAYOUT,
-	       O_COMPAT, O_WAIT };
+	       O_COMPAT, O_WAIT, O_ENGINE };
 	static const struct option lo[] = {
 		{ "local_ip", required_argument, NULL, O_LIP },
 		{ "remote_ip", required_argument, NULL, O_RIP },
@@ -134,6 +138,7 @@ bool mn_mgopt_parse(int argc, char **argv, int *status)
 		{ "warmup", required_argument, NULL, O_WARM },
 		{ "flows", required_argument, NULL, O_FLOWS },
 		{ "threads", required_argument, NULL, O_THREADS },
+		{ "engine", required_argument, NULL, O_ENGINE },
 		{ "json", required_argument, NULL, O_JSON },
 		{ "busy", no_argument, NULL, O_BUSY },
 		{ "wait", no_argument, NULL, O_WAIT },
@@ -177,6 +182,9 @@ bool mn_mgopt_parse(int argc, char **argv, int *status)
 		case O_THREADS:
 			if (parse_u64("threads", optarg, 1, MG_MAX_THREADS, &v)) goto bad;
 			g_opt.threads = (unsigned)v; break;
+		case O_ENGINE:
+			if (parse_u64("engine", optarg, 0, 1023, &v)) goto bad;
+			g_opt.engine = (int)v; break;
 		case O_JSON: g_opt.json = optarg; break;
 		case O_BUSY: g_opt.busy = true; break;
 		case O_WAIT: g_opt.wait = true; break;

@@ -42,6 +42,7 @@ struct mg_opts {
 	double warmup;			/* seconds excluded from the summary */
 	unsigned flows;
 	unsigned threads;
+	int engine;			/* every channel on this engine; -1: machnetd's choice */
 	const char *json;
 	bool busy;			/* spin instead of yielding when idle */
 	bool wait;			/* sleep in machnet_recv_wait() when no reply is due */

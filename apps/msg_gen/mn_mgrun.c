@@ -42,3 +42,17 @@ bool mn_mg_report_flow_event(const char *who, const MachnetEvent_t *ev)
 	fflush(stderr);
 	return true;
 }
+
+void *mn_mgrun_attach(void)
+{
+	void *ch = g_opt.engine < 0 ? machnet_attach() : machnet_attach_engine((unsigned)g_opt.engine);
+
+	if (ch == NULL && g_opt.engine >= 0 && errno == ENODEV)
+		fprintf(stderr, "msg_gen: --engine %d: machnetd has %d engine(s)\n", g_opt.engine,
+			machnet_engine_count());
+	else if (ch == NULL)
+		fprintf(stderr, "msg_gen: machnet_attach: %s\n", machnet_strerror(errno));
+	else if (g_opt.engine >= 0)
+		printf("msg_gen: channel on engine %d\n", machnet_channel_engine(ch));
+	return ch;
+}

@@ -69,4 +69,8 @@ int mn_mg_run_server(void);
  * (and --json): 0, or an MG_EXIT_* status. */
 int mn_mg_run_client(void);
 
+/* A channel for this run: on --engine's engine, or machnetd's choice;
+ * prints why on failure (NULL). */
+void *mn_mgrun_attach(void);
+
 #endif

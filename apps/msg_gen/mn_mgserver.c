@@ -34,11 +34,9 @@ int mn_mg_run_server(void)
 	unsigned empty = 0, turns = 0;
 	bool seen[MN_MGFMT_OURS + 1] = { false };
 
-	ch = machnet_attach();
-	if (ch == NULL) {
-		fprintf(stderr, "msg_gen: machnet_attach: %s\n", machnet_strerror(errno));
+	ch = mn_mgrun_attach();
+	if (ch == NULL)
 		return 1;
-	}
 	if (machnet_listen(ch, g_opt.local_ip, g_opt.local_port) != 0) {
 		fprintf(stderr, "msg_gen: listen on %s:%u: %s\n", g_opt.local_ip,
 			g_opt.local_port, machnet_strerror(errno));

@@ -5,7 +5,8 @@
 #     an echo client with 2 channels (one per engine) against an echo
 #     server with 2 channels, verified messages of mixed sizes; two msg_gen
 #     clients (--flows 8, --verify) against one msg_gen server with one
-#     channel, which must take every flow wherever its SYN lands. One
+#     channel, on engine 1 (--engine 1: machnet_attach_engine), which must
+#     take every flow wherever its SYN lands. One
 #     msg_gen client is killed (SIGKILL) half-way: the others do not notice.
 #     Every message arrives intact and in order; frames were steered.
 #  2. mn-a with 2 engines, mn-b with 1 and queues = 2 on its memif (memif
@@ -30,9 +31,13 @@ mn_pool_base
 
 mn_app esrv "$MN_A" "$MN_ECHO_CHECK" server 198.18.0.1 7100 "$ECHO_N" --threads 2
 ES=$MN_PID
-mn_app msrv "$MN_A" "$MN_MSG_GEN" --local_ip 198.18.0.1 --local_port 7200
+# The msg_gen server asks for engine 1 (machnet_attach_engine): every flow
+# to it lives there, whichever queue its frames arrive on.
+mn_app msrv "$MN_A" "$MN_MSG_GEN" --local_ip 198.18.0.1 --local_port 7200 --engine 1
 MS=$MN_PID
 mn_wait_log "$MN_TMP/msrv.log" 'server listening' 20 "$MS" || mn_fail "msg_gen server"
+grep -q 'channel on engine 1$' "$MN_TMP/msrv.log" ||
+	mn_fail "msg_gen --engine 1: $(grep -m1 engine "$MN_TMP/msrv.log")"
 mn_wait_log "$MN_TMP/esrv.log" 'listening' 20 "$ES" || mn_fail "echo server"
 
 mn_app ecli "$MN_B" "$MN_ECHO_CHECK" client 198.18.0.2 198.18.0.1 7100 "$ECHO_N" 7 4 \
