@@ -797,3 +797,38 @@ int mn_chan_deliver_acct(struct mn_chan_engine *e, uint16_t chan, struct rte_mbu
 	wake_app(e, c);
 	return 0;
 }
+
+static bool same_flow(const struct mn_flow_key *a, const struct mn_flow_key *b)
+{
+	return a->lip == b->lip && a->rip == b->rip && a->lport == b->lport && a->rport == b->rport;
+}
+
+bool mn_chan_flow_blocked(struct mn_chan_engine *e, uint16_t ch, const struct mn_flow_key *k,
+			  bool blocked)
+{
+	struct mn_chan *c = active_chan(e, ch);
+	struct mn_chan_shm *cs;
+	uint32_t n;
+
+	if (c == NULL)
+		return false;
+	cs = c->shm;
+	n = __atomic_load_n(&cs->n_blocked, __ATOMIC_RELAXED);
+	if (n > MN_CHAN_BLOCKED_MAX)
+		n = MN_CHAN_BLOCKED_MAX;	/* only this engine writes it: cannot happen */
+	for (uint32_t i = 0; i < n; i++) {
+		if (!same_flow(&cs->blocked[i], k))
+			continue;
+		if (blocked)
+			return true;
+		/* The last slot fills the hole, then the count drops. */
+		cs->blocked[i] = cs->blocked[n - 1];
+		__atomic_store_n(&cs->n_blocked, n - 1, __ATOMIC_RELEASE);
+		return false;
+	}
+	if (!blocked || n == MN_CHAN_BLOCKED_MAX)
+		return false;
+	cs->blocked[n] = *k;
+	__atomic_store_n(&cs->n_blocked, n + 1, __ATOMIC_RELEASE);
+	return true;
+}

@@ -19,6 +19,7 @@
 #ifndef MN_CHAN_H
 #define MN_CHAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -213,6 +214,12 @@ void mn_chan_destroy(struct mn_chan *c);
  * MN_CMD_CHAN_DEL (reset the channel's flows and listeners, then call
  * mn_chan_release()). Returns how many were written to cmds. */
 unsigned mn_chan_engine_cmds(struct mn_chan_engine *e, struct mn_engine_cmd *cmds, unsigned n);
+
+/* The transport's word on flow k of channel ch: its send buffer is full
+ * (blocked: published in the channel's shm, at most MN_CHAN_BLOCKED_MAX)
+ * or has room again. Returns true when k is (still) published. */
+bool mn_chan_flow_blocked(struct mn_chan_engine *e, uint16_t ch, const struct mn_flow_key *k,
+			  bool blocked);
 
 /* Answers a LISTEN/CONNECT/CLOSE command on its channel's event ring with
  * status (0 or -errno) and, for CONNECT, the flow (NULL otherwise).

@@ -207,8 +207,10 @@ static const struct key transport_keys[] = {
 	{ "tx_flow_pkts", KT_INT, C(tx_flow_pkts), .def = 0, .lo = 0, .hi = 1 << 24,
 	  .range_md = "0..16777216 (0 = `memory.mbufs` / 8)",
 	  .help = "Send buffer of a flow, in packets: queued and unacknowledged in the stack. A message "
-		  "that does not fit waits in the engine (bounded, then `machnet_send` fails with `EAGAIN`); "
-		  "a flow with nothing queued takes one message of any size." },
+		  "that does not fit waits in the engine, and from then on `machnet_send` on that flow fails "
+		  "with `EAGAIN` until it has room (the channel's other flows go on; up to 8 flows of a "
+		  "channel are told apart, more fall back to the channel's share); a flow with nothing "
+		  "queued takes one message of any size." },
 	{ "tx_chan_pkts", KT_INT, C(tx_chan_pkts), .def = 0, .lo = 0, .hi = 1 << 24,
 	  .range_md = "0..16777216 (0 = `memory.mbufs` / 4)",
 	  .help = "Mbufs one channel (one app) may hold for sending: free buffers handed to it, messages it "

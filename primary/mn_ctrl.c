@@ -382,6 +382,7 @@ static int do_attach(const struct mn_ctrl_req *r, struct mn_ctrl_rep *rep, int e
 	c->engine = best;
 	c->fill_want = 0;
 	c->wait = 0;
+	c->n_blocked = 0;
 	g.chans[ch].gen = c->gen;
 	/* Before CHAN_ADD: the engine reads it from then on. */
 	g.chans[ch].quota = &g.quota[r->slot];

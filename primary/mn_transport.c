@@ -81,6 +81,17 @@ static void steer_forget(struct mn_transport *x, unsigned from, uint32_t token, 
 		x->st.steer_drop++;
 }
 
+/* Tells the flow's channel whether the flow can take more (machnet_send's
+ * per-flow EAGAIN): blocked while any message of it is parked. */
+static void publish_blocked(struct mn_transport *x, const struct mn_tr_flow *xf, bool blocked)
+{
+	const struct mn_flow_key k = { .lip = xf->lip, .rip = xf->rip, .lport = xf->lport,
+				       .rport = xf->rport };
+
+	if (!xf->orphan && xf->chan < MN_MAX_CHANNELS)
+		mn_chan_flow_blocked(x->ce, xf->chan, &k, blocked);
+}
+
 void mn_tr_flow_free(struct mn_transport *x, struct mn_tr_flow *xf)
 {
 	if (xf->state == XF_FREE)
@@ -91,6 +102,8 @@ void mn_tr_flow_free(struct mn_transport *x, struct mn_tr_flow *xf)
 			     xf->rport);
 	if (xf->state == XF_ARP)
 		x->n_arp--;
+	if (xf->npend)
+		publish_blocked(x, xf, false);
 	xf->f = NULL;
 	xf->state = XF_FREE;
 	xf->gen++;
@@ -438,7 +451,8 @@ static void park(struct mn_transport *x, struct mn_tr_flow *xf, const struct mn_
 	p->msg = *msg;
 	p->idx = (uint32_t)(xf - x->flows);
 	p->gen = xf->gen;
-	xf->npend++;
+	if (xf->npend++ == 0)
+		publish_blocked(x, xf, true);
 	x->st.send_parked++;
 	if (msg->chan < MN_MAX_CHANNELS && ++x->chan_pend[msg->chan] >= MN_TRANSPORT_PEND_CHAN)
 		x->ce->chans[msg->chan].tx_hold = 1;
@@ -481,7 +495,8 @@ static unsigned retry_parked(struct mn_transport *x)
 			x->pend[k++] = *p;
 			continue;
 		}
-		xf->npend--;
+		if (--xf->npend == 0)
+			publish_blocked(x, xf, false);
 		unpark(x, &p->msg);
 		if (r < 0)
 			send_failed(x, &p->msg, r);

@@ -215,14 +215,15 @@ int machnet_connect(void *channel_ctx, const char *local_ip, const char *remote_
  * (backpressure: nothing was queued, retry later), or the common ones.
  * Errors of the flow itself (reset, unknown flow) arrive as events, see
  * machnet_poll_event().
- * EAGAIN is flow control: the channel's send ring is full, or machnetd
- * gives the channel no more free buffers because its share of the pool for
- * sending (transport.tx_chan_pkts: buffers it holds, messages queued and
- * data the peer has not acknowledged) is used, typically because a peer
- * app does not read and its stack closed the flow's window. It clears as
- * the peer acknowledges. The share is per channel: while one flow's peer
- * does not read, the channel's other flows may see EAGAIN too (a channel
- * per independent peer avoids that). A message accepted (0) is delivered
+ * EAGAIN is flow control. Per flow: the flow's send buffer is full
+ * (transport.tx_flow_pkts: data queued and not yet acknowledged, typically
+ * because the peer app does not read and its stack closed the window);
+ * the channel's other flows go on. It clears as the peer acknowledges.
+ * Per channel: the send ring is full, or the channel's share of the pool
+ * for sending (transport.tx_chan_pkts: buffers it holds, messages queued,
+ * unacknowledged data) is used; then every flow of the channel sees it,
+ * which happens when more than 8 of its flows are blocked at once (a
+ * channel per independent group of peers avoids that). A message accepted (0) is delivered
  * or its flow reported reset: it is never dropped while both stacks run,
  * however long the peer app does not read. */
 int machnet_send(const void *channel_ctx, MachnetFlow_t flow, const void *buf, size_t len);

@@ -231,6 +231,14 @@ enum mn_chan_state {
 
 /* One channel's shared description. Written by the primary, except fill_want
  * and wait (written by the app, read by the engine). */
+/* A flow as machnet_send() names it (MachnetFlow_t: host order). */
+struct mn_flow_key {
+	uint32_t lip, rip;
+	uint16_t lport, rport;
+};
+
+#define MN_CHAN_BLOCKED_MAX 8	/* flows of one channel published as blocked */
+
 struct mn_chan_shm {
 	uint32_t state;		/* enum mn_chan_state */
 	uint32_t gen;
@@ -246,6 +254,17 @@ struct mn_chan_shm {
 	 * channel's eventfd. */
 	uint32_t wait;		/* MN_WAIT_* */
 	uint32_t wake_seq;	/* futex word (shared, not private: two processes) */
+	/* Flows whose send buffer is full (the engine parked a message of
+	 * theirs, transport.tx_flow_pkts): a send on one fails with EAGAIN
+	 * before it takes a buffer, so a flow that cannot send does not hold up
+	 * the channel's others. The engine writes a slot, then n_blocked
+	 * (release); the control thread clears it at attach. An app that reads
+	 * it mid-update sends once more (the engine parks it) or sees a
+	 * passing EAGAIN: nothing is lost either way. More blocked flows than
+	 * slots fall back to the channel's share (tx_chan_pkts). */
+	uint32_t n_blocked;
+	struct mn_flow_key blocked[MN_CHAN_BLOCKED_MAX];
+	uint8_t pad_[60];	/* to three cache lines: channels share none */
 };
 
 enum mn_ctrl_state {
@@ -366,14 +385,14 @@ struct mn_ctrl_rep {
 };
 
 MN_ABI_ASSERT_SIZE(struct mn_app_slot, 32);
-MN_ABI_ASSERT_SIZE(struct mn_chan_shm, 32);
+MN_ABI_ASSERT_SIZE(struct mn_chan_shm, 192);
 MN_ABI_ASSERT_SIZE(struct mn_msg_meta, 20);
 MN_ABI_ASSERT_SIZE(struct mn_event, 32);
 MN_ABI_ASSERT_SIZE(struct mn_ctrl_req, 56);
 MN_ABI_ASSERT_SIZE(struct mn_ctrl_rep, 36);
 MN_ABI_ASSERT_SIZE(struct mn_engine_wake, 64);
 MN_ABI_ASSERT_SIZE(struct mn_ctrl_shm,
-		   80 + MN_MAX_APPS * 32 + MN_MAX_CHANNELS * 32 + MN_ABI_MAX_ENGINES * 64);
+		   80 + MN_MAX_APPS * 32 + MN_MAX_CHANNELS * 192 + MN_ABI_MAX_ENGINES * 64);
 
 /* ===== end of section 2 ===== */
 

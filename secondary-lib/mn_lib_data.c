@@ -143,6 +143,27 @@ static void set_meta(struct mn_lib_chan *c, struct rte_mbuf *head, const Machnet
 	md->chan = (uint16_t)c->id;
 }
 
+/* True when the engine says f's send buffer is full (mn_abi.h, n_blocked):
+ * the send fails with EAGAIN before it takes a buffer. One load when no
+ * flow of the channel is blocked. */
+static bool flow_blocked(const struct mn_chan_shm *cs, const MachnetFlow_t *f)
+{
+	uint32_t n = __atomic_load_n(&cs->n_blocked, __ATOMIC_ACQUIRE);
+
+	if (likely(n == 0))
+		return false;
+	if (n > MN_CHAN_BLOCKED_MAX)
+		n = MN_CHAN_BLOCKED_MAX;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct mn_flow_key *k = &cs->blocked[i];
+
+		if (k->lport == f->src_port && k->rport == f->dst_port && k->rip == f->dst_ip &&
+		    k->lip == f->src_ip)
+			return true;
+	}
+	return false;
+}
+
 /* Builds one message (checked msghdr) into a chain. */
 static int build_msg(struct mn_lib_chan *c, const MachnetMsgHdr_t *h, unsigned pending,
 		     struct rte_mbuf **out)
@@ -152,6 +173,8 @@ static int build_msg(struct mn_lib_chan *c, const MachnetMsgHdr_t *h, unsigned p
 	size_t iov = 0, iov_off = 0;
 	int ret;
 
+	if (flow_blocked(c->cs, &h->flow_info))
+		return -EAGAIN;
 	ret = have_room(c, pending, nseg);
 	if (ret < 0)
 		return ret;
@@ -550,7 +573,7 @@ int machnet_zc_send(void *channel_ctx, MachnetZcMsg_t *msg)
 	if (msg == NULL || msg->handle == NULL)
 		return mn_lib_fail(EINVAL);
 	ENTER_OR_FAIL(c, channel_ctx);
-	if (rte_ring_free_count(c->tx) == 0)
+	if (rte_ring_free_count(c->tx) == 0 || flow_blocked(c->cs, &msg->flow))
 		return leave_ret(c, send_fail(c, EAGAIN));
 	set_meta(c, msg->handle, &msg->flow, 0);
 	rte_ring_enqueue(c->tx, msg->handle);

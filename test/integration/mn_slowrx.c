@@ -11,6 +11,15 @@
  *       PHASE_S seconds, each as fast as machnet_send accepts them (EAGAIN
  *       counted, then retried), then the end marker; waits (MAX_S) for
  *       "done". Prints "client: accepted A x 1 MiB + B x 64 KiB, EAGAIN E".
+ *   mn_slowrx mixed LIP RIP PORT RR_PORT SECONDS MAX_S
+ *       one channel, two flows: S to the server (PORT, which does not read)
+ *       and F to an rr-server (RR_PORT). For SECONDS: offer a 64 KiB
+ *       message on S (EAGAIN counted, not retried), then one 64-byte
+ *       request-reply on F, which must be answered within 5 s. Prints
+ *       "mixed: S accepted N x 64 KiB, EAGAIN E; F N2 request-replies, N3 of
+ *       them while S was blocked", then sends S's end marker (retried on
+ *       EAGAIN until the server reads again: SIGUSR1 to it) and waits for
+ *       "done".
  *   mn_slowrx rr-server LIP PORT MAX_S
  *       echoes every message until SIGTERM or MAX_S seconds.
  *   mn_slowrx rr-client LIP RIP PORT SECONDS
@@ -290,6 +299,104 @@ static int client(const char *lip, const char *rip, uint16_t port, double phase_
 	return 0;
 }
 
+/* One request-reply on f within wait_s. 0, or 3/4 after printing why. */
+static int rr_once(void *ch, MachnetFlow_t f, double wait_s, unsigned long *eagain,
+		   const char *who)
+{
+	uint8_t out[RR_LEN], in[RR_LEN * 4];
+	double deadline = mn_now_s() + wait_s;
+	MachnetFlow_t rx;
+
+	memset(out, 'q', sizeof(out));
+	if (send_retry(ch, f, out, sizeof(out), deadline, eagain, who))
+		return 3;
+	for (;;) {
+		ssize_t len = machnet_recv(ch, in, sizeof(in), &rx);
+
+		if (len < 0) {
+			printf("%s: error: recv: %s\n", who, machnet_strerror(errno));
+			return 3;
+		}
+		if (len > 0 && rx.src_port == f.dst_port)
+			return 0;
+		if (check_events(ch, who))
+			return 3;
+		if (mn_now_s() > deadline) {
+			printf("%s: error: no reply on the other flow within %.0f s\n", who, wait_s);
+			return 4;
+		}
+		if (len == 0)
+			sched_yield();
+	}
+}
+
+static int mixed(const char *lip, const char *rip, uint16_t port, uint16_t rr_port, double secs,
+		 double max_s)
+{
+	uint8_t *b = malloc(SMALL);
+	void *ch = attach_or_die("mixed");
+	double t_end, deadline = mn_now_s() + max_s;
+	unsigned long s_eagain = 0, rr = 0, rr_blocked = 0, eagain = 0;
+	uint32_t seq = 0;
+	MachnetFlow_t s, f, rx;
+	int r;
+
+	if (b == NULL || machnet_connect(ch, lip, rip, port, &s) != 0 ||
+	    machnet_connect(ch, lip, rip, rr_port, &f) != 0) {
+		printf("mixed: error: connect: %s\n", machnet_strerror(errno));
+		return 3;
+	}
+	t_end = mn_now_s() + secs;
+	while (mn_now_s() < t_end) {
+		fill_msg(b, seq, SMALL);
+		if (machnet_send(ch, s, b, SMALL) == 0) {
+			seq++;
+		} else if (errno == EAGAIN) {
+			s_eagain++;
+		} else {
+			printf("mixed: error: send: %s\n", machnet_strerror(errno));
+			return 3;
+		}
+		r = rr_once(ch, f, 5.0, &eagain, "mixed");
+		if (r)
+			return r;
+		rr++;
+		if (s_eagain)
+			rr_blocked++;
+	}
+	printf("mixed: S accepted %u x 64 KiB, EAGAIN %lu; F %lu request-replies, %lu of them "
+	       "while S was blocked\n", seq, s_eagain, rr, rr_blocked);
+	fflush(stdout);
+	/* The end marker waits (EAGAIN) until the server reads again. */
+	put32(b, MAGIC_END);
+	put32(b + 4, seq);
+	put32(b + 8, HDR);
+	if (send_retry(ch, s, b, HDR, deadline, &eagain, "mixed"))
+		return 3;
+	for (;;) {
+		ssize_t len = machnet_recv(ch, b, SMALL, &rx);
+
+		if (len < 0) {
+			printf("mixed: error: recv: %s\n", machnet_strerror(errno));
+			return 3;
+		}
+		if (len == 4 && memcmp(b, "done", 4) == 0)
+			break;
+		if (check_events(ch, "mixed"))
+			return 3;
+		if (mn_now_s() > deadline) {
+			printf("mixed: error: no answer from the server\n");
+			return 4;
+		}
+		if (len == 0)
+			sched_yield();
+	}
+	printf("mixed: server confirmed\n");
+	machnet_close(ch, &s);
+	machnet_close(ch, &f);
+	return 0;
+}
+
 static int rr_server(const char *lip, uint16_t port, double max_s)
 {
 	uint8_t b[RR_LEN * 4];
@@ -406,6 +513,9 @@ int main(int argc, char **argv)
 	if (argc == 7 && strcmp(argv[1], "client") == 0)
 		return client(argv[2], argv[3], (uint16_t)atoi(argv[4]), atof(argv[5]),
 			      atof(argv[6]));
+	if (argc == 8 && strcmp(argv[1], "mixed") == 0)
+		return mixed(argv[2], argv[3], (uint16_t)atoi(argv[4]), (uint16_t)atoi(argv[5]),
+			     atof(argv[6]), atof(argv[7]));
 	if (argc == 5 && strcmp(argv[1], "rr-server") == 0)
 		return rr_server(argv[2], (uint16_t)atoi(argv[3]), atof(argv[4]));
 	if (argc == 6 && strcmp(argv[1], "rr-client") == 0)
