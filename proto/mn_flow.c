@@ -123,10 +123,19 @@ void mn_port_cursor_init(struct mn_proto *ep)
 	}
 }
 
+/* With RSS, a free port whose replies would land on another engine's
+ * queue is passed over (the first one is kept as `spare`) until one fits or
+ * MN_PROTO_RSS_TRIES have missed; the spare is taken then. The hash's fixed
+ * part (addresses, remote port) is computed once per connect. */
 int mn_port_pick(struct mn_proto *ep, int li, uint32_t lip, uint32_t rip, uint16_t rport)
 {
 	const uint32_t range = 65536 - MN_PROTO_FIRST_PORT;
+	const struct mn_rss *rss = ep->rss[li];
+	const uint32_t tries = rss && ep->rss_owned[li] ? MN_PROTO_RSS_TRIES : 0;
+	const uint32_t base = rss ? mn_rss_reply_base(rss, lip, rip, rport) : 0;
 	uint32_t p = ep->p.port_seed ? ep->port_next[li] : MN_PROTO_FIRST_PORT, seen = 0;
+	uint32_t missed = 0;
+	int spare = -1;
 
 	/* One pass at most: `seen` counts the ports looked at. */
 	while (seen < range) {
@@ -146,11 +155,28 @@ int mn_port_pick(struct mn_proto *ep, int li, uint32_t lip, uint32_t rip, uint16
 		    mn_listener_find(ep, lip, (uint16_t)port) ||
 		    mn_flow_lookup(ep, lip, (uint16_t)port, rip, rport))
 			continue;
+		if (rss != NULL &&
+		    mn_rss_queue(rss, base ^ mn_rss_lport_part(rss, (uint16_t)port)) %
+		    ep->p.port_stride != ep->p.port_phase) {
+			if (spare < 0)
+				spare = (int)port;
+			if (++missed < tries)
+				continue;
+			break;
+		}
 		if (ep->p.port_seed)
 			ep->port_next[li] = (uint16_t)p;
 		return (int)port;
 	}
-	return -1;
+	if (spare < 0)
+		return -1;
+	/* No free port fits: the spare follows the stride rule, so software
+	 * steering still brings its replies here. The cursor moves past every
+	 * port looked at. */
+	ep->st.port_rss_miss++;
+	if (ep->p.port_seed)
+		ep->port_next[li] = (uint16_t)p;
+	return spare;
 }
 
 struct listener *mn_listener_find(struct mn_proto *ep, uint32_t ip, uint16_t port)
