@@ -311,10 +311,13 @@ static int open_ports(void)
 			mn_log("%s: memif server not up yet; waiting for it (dialling every second)",
 			       f->name);
 		mn_port_link_str(&g_ports[i], line, sizeof(line));
-		mn_log("%s %s mac %02x:%02x:%02x:%02x:%02x:%02x ip %s/%u, tx checksum %s, %s",
+		mn_log("%s %s mac %02x:%02x:%02x:%02x:%02x:%02x ip %s/%u, tx checksum %s, "
+		       "rss %s (%u entries, %u queues), %s",
 		       f->name, f->device[0] ? f->device : f->pci, mac[0], mac[1], mac[2], mac[3],
 		       mac[4], mac[5], ipstr(f->ip, ip_s), f->prefix_len,
-		       g_ports[i].tx_csum_offload ? "offload" : "software", line);
+		       g_ports[i].tx_csum_offload ? "offload" : "software",
+		       g_ports[i].has_rss ? "ipv4-udp" : "off",
+		       g_ports[i].has_rss ? g_ports[i].rss.reta_size : 0, g_ports[i].n_queues, line);
 		D.link_up[i] = -1;
 	}
 	return 0;
