@@ -136,6 +136,7 @@ int mn_port_pick(struct mn_proto *ep, int li, uint32_t lip, uint32_t rip, uint16
 	uint32_t p = ep->p.port_seed ? ep->port_next[li] : MN_PROTO_FIRST_PORT, seen = 0;
 	uint32_t missed = 0;
 	int spare = -1;
+	bool fits;
 
 	/* One pass at most: `seen` counts the ports looked at. */
 	while (seen < range) {
@@ -151,15 +152,22 @@ int mn_port_pick(struct mn_proto *ep, int li, uint32_t lip, uint32_t rip, uint16
 		seen++;
 		p = port + 1 == 65536 ? MN_PROTO_FIRST_PORT : port + 1;
 		if (port % ep->p.port_stride != ep->p.port_phase ||
-		    mn_port_used(ep, li, (uint16_t)port) ||
-		    mn_listener_find(ep, lip, (uint16_t)port) ||
+		    mn_port_used(ep, li, (uint16_t)port))
+			continue;
+		/* The hash before the listener scan: most misses cost no more. */
+		fits = rss == NULL ||
+		       mn_rss_queue(rss, base ^ mn_rss_lport_part(rss, (uint16_t)port)) %
+		       ep->p.port_stride == ep->p.port_phase;
+		if (!fits && spare >= 0) {
+			if (++missed < tries)
+				continue;
+			break;
+		}
+		if (mn_listener_find(ep, lip, (uint16_t)port) ||
 		    mn_flow_lookup(ep, lip, (uint16_t)port, rip, rport))
 			continue;
-		if (rss != NULL &&
-		    mn_rss_queue(rss, base ^ mn_rss_lport_part(rss, (uint16_t)port)) %
-		    ep->p.port_stride != ep->p.port_phase) {
-			if (spare < 0)
-				spare = (int)port;
+		if (!fits) {
+			spare = (int)port;
 			if (++missed < tries)
 				continue;
 			break;
