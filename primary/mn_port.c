@@ -140,10 +140,10 @@ int mn_port_open(const struct mn_cfg_iface *ifc, uint16_t n_engines,
 		out->tx_csum_offload = true;
 	}
 	/* RX interrupts wake a sleeping engine (mn_rxintr); PMDs without
-	 * them ignore the flag, one that refuses it is configured without. */
-	/* RSS spreads flows over the queues (software steering delivers what
-	 * lands elsewhere without it). A device that refuses one of the two
-	 * is configured without it: intr first, then RSS, then both. */
+	 * them ignore the flag. RSS spreads flows over the queues (software
+	 * steering delivers what lands elsewhere without it). A device that
+	 * refuses one is configured without it: intr first, then RSS, then
+	 * both. */
 	want_rss = rss_wanted(&info, n_queues);
 	rc = -EINVAL;
 	for (unsigned drop = 0; drop < 4 && rc; drop++) {

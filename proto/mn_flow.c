@@ -130,7 +130,8 @@ void mn_port_cursor_init(struct mn_proto *ep)
 int mn_port_pick(struct mn_proto *ep, int li, uint32_t lip, uint32_t rip, uint16_t rport)
 {
 	const uint32_t range = 65536 - MN_PROTO_FIRST_PORT;
-	const struct mn_rss *rss = ep->rss[li];
+	/* One endpoint (engine) owns every queue: any port fits. */
+	const struct mn_rss *rss = ep->p.port_stride > 1 ? ep->rss[li] : NULL;
 	const uint32_t tries = rss && ep->rss_owned[li] ? MN_PROTO_RSS_TRIES : 0;
 	const uint32_t base = rss ? mn_rss_reply_base(rss, lip, rip, rport) : 0;
 	uint32_t p = ep->p.port_seed ? ep->port_next[li] : MN_PROTO_FIRST_PORT, seen = 0;
