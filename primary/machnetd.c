@@ -293,7 +293,7 @@ static void free_pools_and_info(void)
 
 static int open_ports(void)
 {
-	char err[MN_CFG_ERR_LEN], line[256], ip_s[INET_ADDRSTRLEN];
+	char err[MN_CFG_ERR_LEN], line[256], ip_s[INET_ADDRSTRLEN], rss[64];
 
 	for (unsigned i = 0; i < g_cfg.n_ifaces; i++) {
 		const struct mn_cfg_iface *f = &g_cfg.ifaces[i];
@@ -311,10 +311,15 @@ static int open_ports(void)
 			mn_log("%s: memif server not up yet; waiting for it (dialling every second)",
 			       f->name);
 		mn_port_link_str(&g_ports[i], line, sizeof(line));
-		mn_log("%s %s mac %02x:%02x:%02x:%02x:%02x:%02x ip %s/%u, tx checksum %s, %s",
+		if (g_ports[i].has_rss)
+			snprintf(rss, sizeof(rss), "ipv4-udp (RETA %u entries over %u queues)",
+				 (unsigned)g_ports[i].rss.reta_size, (unsigned)g_ports[i].n_queues);
+		else
+			snprintf(rss, sizeof(rss), "off");
+		mn_log("%s %s mac %02x:%02x:%02x:%02x:%02x:%02x ip %s/%u, tx checksum %s, rss %s, %s",
 		       f->name, f->device[0] ? f->device : f->pci, mac[0], mac[1], mac[2], mac[3],
 		       mac[4], mac[5], ipstr(f->ip, ip_s), f->prefix_len,
-		       g_ports[i].tx_csum_offload ? "offload" : "software", line);
+		       g_ports[i].tx_csum_offload ? "offload" : "software", rss, line);
 		D.link_up[i] = -1;
 	}
 	return 0;

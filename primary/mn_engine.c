@@ -148,6 +148,7 @@ int mn_engine_init(struct mn_engine *e, unsigned id, const struct mn_config *cfg
 		     q += cfg->n_engines)
 			p->rxq[p->n_rxq++] = (uint16_t)q;
 		p->tx_csum_offload = ports[i].tx_csum_offload;
+		p->rss = ports[i].has_rss ? &ports[i].rss : NULL;
 		memcpy(p->ifc.mac, ports[i].mac.addr_bytes, 6);
 		p->ifc.ip = ifc->ip;
 		p->ifc.prefix_len = ifc->prefix_len;
@@ -180,6 +181,7 @@ void mn_engine_transport_env(struct mn_engine *e, struct mn_transport_env *env)
 	for (unsigned i = 0; i < e->n_ports; i++) {
 		env->ports[i].ifc = e->ports[i].ifc;
 		env->ports[i].tx_csum_offload = e->ports[i].tx_csum_offload;
+		env->ports[i].rss = e->ports[i].rss;
 		env->ports[i].txq = &e->ports[i].txq;
 	}
 }

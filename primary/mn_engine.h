@@ -50,6 +50,9 @@ struct mn_engine_port {
 	uint16_t n_rxq;		/* the RX queues it polls: queue, queue + engines, ... */
 	uint16_t rxq[MN_ENGINE_MAX_RXQ];
 	bool tx_csum_offload;
+	/* The port's RSS (mn_port.rss) or NULL: for the transport's connects
+	 * (read at mn_transport_init, which copies it). */
+	const struct mn_rss *rss;
 	struct mn_iface ifc;
 	struct mn_txq txq;
 	/* Test-only fault injectors, [MN_FAULT_RX] and [MN_FAULT_TX] (the TX

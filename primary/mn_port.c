@@ -53,6 +53,49 @@ static int find_port(const struct mn_cfg_iface *ifc, uint16_t *pid, char *err, s
 	return 0;
 }
 
+/* RSS for IPv4/UDP where the device hashes it and the port has queues to
+ * spread over; the driver's own key (read back after start) and its
+ * default RETA (round robin over the queues). DPDK 22.11 cannot choose the
+ * hash function: drivers default to Toeplitz, which mn_rss predicts; a
+ * device that uses another costs steering, never correctness. */
+static bool rss_wanted(const struct rte_eth_dev_info *info, uint16_t n_queues)
+{
+	return n_queues > 1 && (info->flow_type_rss_offloads & RTE_ETH_RSS_NONFRAG_IPV4_UDP) &&
+	       info->reta_size >= 1 && info->reta_size <= MN_RSS_RETA_MAX &&
+	       info->hash_key_size >= MN_RSS_KEY_MIN && info->hash_key_size <= MN_RSS_KEY_MAX;
+}
+
+/* After start: the key and the RETA the NIC uses. Any failure, or an entry
+ * naming a queue we did not set up, leaves has_rss false (connects then
+ * follow the stride rule alone and steering delivers). */
+static void rss_read(struct mn_port *out, const struct rte_eth_dev_info *info)
+{
+	struct rte_eth_rss_reta_entry64 reta[MN_RSS_RETA_MAX / RTE_ETH_RETA_GROUP_SIZE];
+	struct rte_eth_rss_conf rc;
+	struct mn_rss *r = &out->rss;
+	uint16_t n = info->reta_size;
+
+	memset(&rc, 0, sizeof(rc));
+	rc.rss_key = r->key;
+	rc.rss_key_len = info->hash_key_size;
+	if (rte_eth_dev_rss_hash_conf_get(out->port_id, &rc) != 0 ||
+	    !(rc.rss_hf & RTE_ETH_RSS_NONFRAG_IPV4_UDP))
+		return;
+	memset(reta, 0, sizeof(reta));
+	for (uint16_t g = 0; g < (n + RTE_ETH_RETA_GROUP_SIZE - 1) / RTE_ETH_RETA_GROUP_SIZE; g++)
+		reta[g].mask = UINT64_MAX;
+	if (rte_eth_dev_rss_reta_query(out->port_id, reta, n) != 0)
+		return;
+	for (uint16_t k = 0; k < n; k++) {
+		r->reta[k] = reta[k / RTE_ETH_RETA_GROUP_SIZE].reta[k % RTE_ETH_RETA_GROUP_SIZE];
+		if (r->reta[k] >= out->n_queues)
+			return;
+	}
+	r->key_len = info->hash_key_size;
+	r->reta_size = n;
+	out->has_rss = mn_rss_valid(r);
+}
+
 int mn_port_open(const struct mn_cfg_iface *ifc, uint16_t n_engines,
                  struct rte_mempool *const *pools, struct mn_port *out,
                  char *err, size_t errlen)
@@ -65,6 +108,7 @@ int mn_port_open(const struct mn_cfg_iface *ifc, uint16_t n_engines,
 	const char *dev;
 	/* Queue q is received by engine q % n_engines, into its pool. */
 	uint16_t pid, n_queues = ifc->queues ? ifc->queues : n_engines;
+	bool want_rss;
 	int rc, socket;
 
 	memset(out, 0, sizeof(*out));
@@ -96,11 +140,20 @@ int mn_port_open(const struct mn_cfg_iface *ifc, uint16_t n_engines,
 		out->tx_csum_offload = true;
 	}
 	/* RX interrupts wake a sleeping engine (mn_rxintr); PMDs without
-	 * them ignore the flag, one that refuses it is configured without. */
-	conf.intr_conf.rxq = ifc->rx_interrupts ? 1 : 0;
-	rc = rte_eth_dev_configure(pid, n_queues, n_queues, &conf);
-	if (rc && conf.intr_conf.rxq) {
-		conf.intr_conf.rxq = 0;
+	 * them ignore the flag. RSS spreads flows over the queues (software
+	 * steering delivers what lands elsewhere without it). A device that
+	 * refuses one is configured without it: intr first, then RSS, then
+	 * both. */
+	want_rss = rss_wanted(&info, n_queues);
+	rc = -EINVAL;
+	for (unsigned drop = 0; drop < 4 && rc; drop++) {
+		bool intr = ifc->rx_interrupts && !(drop & 1), rss = want_rss && !(drop & 2);
+
+		if ((drop & 1 && !ifc->rx_interrupts) || (drop & 2 && !want_rss))
+			continue;	/* the same as an attempt made */
+		conf.intr_conf.rxq = intr ? 1 : 0;
+		conf.rxmode.mq_mode = rss ? RTE_ETH_MQ_RX_RSS : RTE_ETH_MQ_RX_NONE;
+		conf.rx_adv_conf.rss_conf.rss_hf = rss ? RTE_ETH_RSS_NONFRAG_IPV4_UDP : 0;
 		rc = rte_eth_dev_configure(pid, n_queues, n_queues, &conf);
 	}
 	if (rc) {
@@ -175,6 +228,8 @@ int mn_port_open(const struct mn_cfg_iface *ifc, uint16_t n_engines,
 		goto fail_close;
 	} else {
 		out->started = true;
+		if (conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS)
+			rss_read(out, &info);
 	}
 	/* memif's MAC is a devarg: known before the port starts. */
 	rc = rte_eth_macaddr_get(pid, &out->mac);

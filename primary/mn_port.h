@@ -3,7 +3,9 @@
  * Finds the ethdev of a config interface (vdev name, PCI address or MAC),
  * gives it one RX/TX queue pair per engine (queue q fills from pools[q]),
  * sets MTU and MAC from the config, turns on IPv4/UDP TX checksum offload
- * where the device offers it, and starts it. A memif client whose server
+ * where the device offers it, RSS over IPv4/UDP where the device has it and
+ * there is more than one queue (then reads back the key and RETA), and
+ * starts it. A memif client whose server
  * is not up yet cannot start (DPDK 22.11's memif dials only in dev_start):
  * its port is left configured, stopped and held (dialling), and
  * mn_memif_redial starts it once the server answers. Control path only.
@@ -20,6 +22,7 @@
 #include <rte_mempool.h>
 
 #include "mn_config.h"
+#include "mn_rss.h"
 
 struct mn_port {
 	const struct mn_cfg_iface *cfg;
@@ -31,6 +34,12 @@ struct mn_port {
 	 * succeeds, then releases the hold. */
 	bool dialling;
 	bool tx_csum_offload;	/* the NIC fills IPv4 and UDP checksums */
+	/* RSS over IPv4/UDP with the key and RETA read back after start:
+	 * engines' connects pick source ports whose replies land on their own
+	 * queues (mn_port_pick). False without RSS (memif, af_packet, af_xdp,
+	 * one queue) or when the key or RETA could not be read. */
+	bool has_rss;
+	struct mn_rss rss;
 	struct rte_ether_addr mac;	/* as the port reports it after start */
 	/* Odd while the main thread restarts the running port (the memif
 	 * redial): DPDK's burst calls must not race dev_stop/dev_start, so the

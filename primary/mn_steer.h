@@ -20,7 +20,11 @@
  *      which each engine publishes for its own listeners), recorded in 2;
  *   4. anything else: the engine whose connects use that local port
  *      (source ports are split between engines: port % n_engines == id),
- *      where an unknown flow is answered as always (RST).
+ *      where an unknown flow is answered as always (RST). On a port with
+ *      RSS the connects also choose ports whose replies the NIC puts on
+ *      their engine's queue (mn_port_pick), so this rule is for the few
+ *      connects that found none (port_rss_miss); the split is kept so that
+ *      those still reach their engine.
  *
  * Frames cross as copies in the owner's pool (a channel's buffers must be
  * its engine's: mn_chan checks), so a steered frame costs one copy. Frames

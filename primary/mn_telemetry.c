@@ -26,7 +26,7 @@
 	X(rx_unexpected) X(retransmits) X(fast_retransmits) X(rtos) X(rtos_spurious) X(rst_sent) \
 	X(rst_unknown_sent) X(flows_opened) X(flows_failed) \
 	X(keepalives_sent) X(keepalive_failures) X(tx_piggy_acks) X(rx_piggy_acks) \
-	X(rx_window_closed) X(zwin_probes) X(zwin_opened)
+	X(rx_window_closed) X(zwin_probes) X(zwin_opened) X(port_rss_miss)
 
 static const struct mn_info *g_info;
 static const struct mn_engine *g_engines;

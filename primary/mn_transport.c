@@ -654,6 +654,9 @@ int mn_transport_init(struct mn_transport *x, const struct mn_transport_env *env
 	for (i = 0; i < env->n_ports; i++) {
 		pp.local[i].ip = env->ports[i].ifc.ip;
 		memcpy(pp.local[i].mac, env->ports[i].ifc.mac, 6);
+		/* With RSS, connects also pick ports whose replies the NIC puts
+		 * on this engine's queues (q % engines == id): nothing to steer. */
+		pp.local[i].rss = env->ports[i].rss;
 		if (cfg->ifaces[i].mtu < mtu)
 			mtu = cfg->ifaces[i].mtu;
 		if (!env->ports[i].tx_csum_offload)
@@ -683,7 +686,9 @@ int mn_transport_init(struct mn_transport *x, const struct mn_transport_env *env
 	 * packet of that flow cannot address the new one. */
 	pp.port_seed = (uint32_t)rte_rand() | 1;
 	/* Engines split the source ports, so a frame's local port names the
-	 * engine that opened its flow (mn_steer.h, rule 4). */
+	 * engine that opened its flow (mn_steer.h, rule 4); with RSS the port
+	 * must also hash the replies to one of the engine's RX queues, which
+	 * are the queues q with q % engines == id (mn_engine_init). */
 	pp.port_stride = cfg->n_engines;
 	pp.port_phase = env->engine_id;
 	pp.tx_csum = offload ? MN_ENC_CSUM_NONE : (MN_ENC_CSUM_IP | MN_ENC_CSUM_UDP);

@@ -134,6 +134,7 @@ struct mn_transport_stats {
 struct mn_transport_port {
 	struct mn_iface ifc;
 	bool tx_csum_offload;
+	const struct mn_rss *rss;	/* the port's RSS, or NULL (see mn_port_pick) */
 	struct mn_txq *txq;
 };
 

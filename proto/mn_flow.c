@@ -123,10 +123,21 @@ void mn_port_cursor_init(struct mn_proto *ep)
 	}
 }
 
+/* With RSS, a free port whose replies would land on another engine's
+ * queue is passed over (the first one is kept as `spare`) until one fits or
+ * MN_PROTO_RSS_TRIES have missed; the spare is taken then. The hash's fixed
+ * part (addresses, remote port) is computed once per connect. */
 int mn_port_pick(struct mn_proto *ep, int li, uint32_t lip, uint32_t rip, uint16_t rport)
 {
 	const uint32_t range = 65536 - MN_PROTO_FIRST_PORT;
+	/* One endpoint (engine) owns every queue: any port fits. */
+	const struct mn_rss *rss = ep->p.port_stride > 1 ? ep->rss[li] : NULL;
+	const uint32_t tries = rss && ep->rss_owned[li] ? MN_PROTO_RSS_TRIES : 0;
+	const uint32_t base = rss ? mn_rss_reply_base(rss, lip, rip, rport) : 0;
 	uint32_t p = ep->p.port_seed ? ep->port_next[li] : MN_PROTO_FIRST_PORT, seen = 0;
+	uint32_t missed = 0;
+	int spare = -1;
+	bool fits;
 
 	/* One pass at most: `seen` counts the ports looked at. */
 	while (seen < range) {
@@ -142,15 +153,39 @@ int mn_port_pick(struct mn_proto *ep, int li, uint32_t lip, uint32_t rip, uint16
 		seen++;
 		p = port + 1 == 65536 ? MN_PROTO_FIRST_PORT : port + 1;
 		if (port % ep->p.port_stride != ep->p.port_phase ||
-		    mn_port_used(ep, li, (uint16_t)port) ||
-		    mn_listener_find(ep, lip, (uint16_t)port) ||
+		    mn_port_used(ep, li, (uint16_t)port))
+			continue;
+		/* The hash before the listener scan: most misses cost no more. */
+		fits = rss == NULL ||
+		       mn_rss_queue(rss, base ^ mn_rss_lport_part(rss, (uint16_t)port)) %
+		       ep->p.port_stride == ep->p.port_phase;
+		if (!fits && spare >= 0) {
+			if (++missed < tries)
+				continue;
+			break;
+		}
+		if (mn_listener_find(ep, lip, (uint16_t)port) ||
 		    mn_flow_lookup(ep, lip, (uint16_t)port, rip, rport))
 			continue;
+		if (!fits) {
+			spare = (int)port;
+			if (++missed < tries)
+				continue;
+			break;
+		}
 		if (ep->p.port_seed)
 			ep->port_next[li] = (uint16_t)p;
 		return (int)port;
 	}
-	return -1;
+	if (spare < 0)
+		return -1;
+	/* No free port fits: the spare follows the stride rule, so software
+	 * steering still brings its replies here. The cursor moves past every
+	 * port looked at. */
+	ep->st.port_rss_miss++;
+	if (ep->p.port_seed)
+		ep->port_next[li] = (uint16_t)p;
+	return spare;
 }
 
 struct listener *mn_listener_find(struct mn_proto *ep, uint32_t ip, uint16_t port)

@@ -42,8 +42,10 @@ void mn_proto_params_default(struct mn_proto_params *p)
  * members are fine: creation may have stopped half-way). */
 static void free_tables(struct mn_proto *ep)
 {
-	for (uint32_t i = 0; i < MN_PROTO_MAX_LOCAL; i++)
+	for (uint32_t i = 0; i < MN_PROTO_MAX_LOCAL; i++) {
 		free(ep->ports[i]);
+		free(ep->rss[i]);
+	}
 	free(ep->flows);
 	free(ep->ht);
 	free(ep->ls);
@@ -51,6 +53,34 @@ static void free_tables(struct mn_proto *ep)
 	free(ep->scratch);
 	free(ep->tx_scratch);
 	free(ep);
+}
+
+static bool rss_params_ok(const struct mn_proto_params *p)
+{
+	for (uint32_t i = 0; i < p->n_local && i < MN_PROTO_MAX_LOCAL; i++)
+		if (p->local[i].rss != NULL && !mn_rss_valid(p->local[i].rss))
+			return false;
+	return true;
+}
+
+/* Copies local i's RSS description (the caller's may go away); the
+ * params keep a pointer to the copy, never to the caller's. */
+static int rss_copy(struct mn_proto *ep, uint32_t i)
+{
+	const struct mn_rss *r = ep->p.local[i].rss;
+
+	ep->p.local[i].rss = NULL;
+	if (r == NULL)
+		return 0;
+	ep->rss[i] = malloc(sizeof(*r));
+	if (ep->rss[i] == NULL)
+		return -1;
+	*ep->rss[i] = *r;
+	for (uint32_t k = 0; k < r->reta_size; k++)
+		if (r->reta[k] % ep->p.port_stride == ep->p.port_phase)
+			ep->rss_owned[i] = true;
+	ep->p.local[i].rss = ep->rss[i];
+	return 0;
 }
 
 struct mn_proto *mn_proto_create(const struct mn_proto_params *p, const struct mn_proto_ops *ops,
@@ -67,7 +97,7 @@ struct mn_proto *mn_proto_create(const struct mn_proto_params *p, const struct m
 	    p->init_rto_ns == 0 ||
 	    p->keepalive_ns > MN_PROTO_MAX_KEEPALIVE_NS || p->give_up_ns > MN_PROTO_MAX_GIVE_UP_NS ||
 	    p->ack_delay_ns > p->min_rto_ns / 2 || p->port_stride > 1024 ||
-	    p->port_phase >= (p->port_stride ? p->port_stride : 1)) {
+	    p->port_phase >= (p->port_stride ? p->port_stride : 1) || !rss_params_ok(p)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -101,6 +131,8 @@ struct mn_proto *mn_proto_create(const struct mn_proto_params *p, const struct m
 	for (i = 0; i < p->n_local; i++) {
 		ep->ports[i] = calloc(65536 / 32, sizeof(uint32_t));
 		if (!ep->ports[i])
+			goto nomem;
+		if (rss_copy(ep, i) < 0)
 			goto nomem;
 	}
 	if (mn_wheel_init(&ep->wheel, 14, 16, now) < 0)	/* 16384 x 65.5 us: 1.07 s */

@@ -145,6 +145,7 @@
 #define MN_PROTO_PLAIN_INFLIGHT	32	/* ... toward a plain Machnet peer */
 #define MN_PROTO_MAX_MSG	(8u << 20)	/* largest message, bytes */
 #define MN_PROTO_FIRST_PORT	1024	/* lowest source port a connect is given */
+#define MN_PROTO_RSS_TRIES	256	/* free ports a connect tries against RSS */
 #define MN_PROTO_ACK_EVERY	2	/* ACK at least every second packet (RFC 5681) */
 #define MN_PROTO_MAX_KEEPALIVE_NS	(86400ull * 1000000000ull)	/* one day */
 #define MN_PROTO_MAX_GIVE_UP_NS		(86400ull * 1000000000ull)	/* one day */
@@ -225,9 +226,17 @@ enum mn_proto_cc {
 	MN_PROTO_CC_FIXED,	/* fixed window (with halving on loss) always */
 };
 
+struct mn_rss;
+
 struct mn_proto_local {
 	uint32_t ip;
 	uint8_t mac[6];
+	/* The RSS of the port this address is on (mn_rss.h), or NULL (no
+	 * RSS: memif, af_packet, af_xdp, one queue). mn_proto_create copies
+	 * it. With it, a connect's source port is also one whose replies the
+	 * NIC puts on an RX queue q with q % port_stride == port_phase (see
+	 * mn_proto_connect). */
+	const struct mn_rss *rss;
 };
 
 struct mn_proto_params {
@@ -315,6 +324,8 @@ struct mn_proto_stats {
 	uint64_t rx_window_closed;	/* data dropped: the owner's budget for the flow was used */
 	uint64_t zwin_probes;		/* window probes sent to peers whose window was closed */
 	uint64_t zwin_opened;		/* peers' windows that opened again */
+	uint64_t port_rss_miss;		/* connects on an RSS port given a source port whose
+					 * replies land on another engine's queue (steered) */
 };
 
 /* Snapshot of one flow. */
@@ -359,7 +370,17 @@ int mn_proto_unlisten(struct mn_proto *ep, uint32_t ip, uint16_t port);
  * (a bitmap word of 32 used ports is skipped at once; worst case, all but
  * one in use, 2,016 words plus the free ports' listener checks). With
  * port_seed 0 the lowest free port is taken (deterministic reuse). Only ports with
- * port % port_stride == port_phase are handed out. MN_PROTO_EV_CONNECTED or
+ * port % port_stride == port_phase are handed out (an engine's owner rule
+ * for frames software steering hands over). Where the local address has
+ * RSS (params.local[].rss), a free port is also tried against the NIC's
+ * hash: it is taken only if the peer's replies land on an RX queue q with
+ * q % port_stride == port_phase (the endpoint's engine's queues), so
+ * nothing needs steering; with E engines sharing the RETA evenly about E
+ * free ports are tried. After MN_PROTO_RSS_TRIES misses (or at once when
+ * no RETA entry is the engine's) the first free port tried is taken
+ * anyway, counted in port_rss_miss: its replies reach the engine through
+ * software steering, since the port still follows the stride rule.
+ * MN_PROTO_EV_CONNECTED or
  * MN_PROTO_EV_CONNECT_FAILED
  * follows. Data may be queued with mn_proto_send*() before it is connected. Returns the
  * flow, or NULL with errno EADDRNOTAVAIL (not a local IP, or no free port),

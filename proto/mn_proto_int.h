@@ -16,6 +16,7 @@
 
 #include <string.h>
 
+#include "mn_rss.h"
 #include "mn_timer.h"
 
 #define NIL UINT32_MAX
@@ -153,6 +154,10 @@ struct mn_proto {
 	struct listener *ls;
 	uint32_t *ports[MN_PROTO_MAX_LOCAL];	/* bitmap of active source ports */
 	uint16_t port_next[MN_PROTO_MAX_LOCAL];	/* source-port cursor (port_seed != 0) */
+	/* The copies of params.local[].rss (NULL: no RSS), and whether any
+	 * RETA entry is one of this endpoint's queues (else no port can fit). */
+	struct mn_rss *rss[MN_PROTO_MAX_LOCAL];
+	bool rss_owned[MN_PROTO_MAX_LOCAL];
 
 	struct pkt *pool;
 	uint32_t pool_free;
