@@ -49,8 +49,8 @@
 struct opts {
 	const char *local, *remote;
 	uint16_t port;
-	unsigned flows, rounds, size;
-	unsigned long gap_us, random_gap_us, idle_ms, timeout_ms, count, hold_ms;
+	unsigned flows, rounds, size, window;
+	unsigned long gap_us, random_gap_us, idle_ms, timeout_ms, count, hold_ms, load_ms;
 	int close;
 };
 
@@ -60,7 +60,8 @@ static int usage(int rc)
 		"usage: epoll_echo --local IP [--port P] [--count N]                 (server)\n"
 		"       epoll_echo --local IP --remote IP [--port P] [--flows N] [--rounds R]\n"
 		"                  [--size B] [--gap-us U | --random-gap-us U] [--idle-ms M]\n"
-		"                  [--timeout MS] [--hold MS] [--close]                (client)\n"
+		"                  [--timeout MS] [--window W] [--load-ms D]\n"
+		"                  [--hold MS] [--close]                               (client)\n"
 		"  --port P           server port (default %u)\n"
 		"  --count N          server: exit after echoing N messages (default: until SIGTERM)\n"
 		"  --flows N          client: flows to open, 1..%u (default 1)\n"
@@ -70,6 +71,10 @@ static int usage(int rc)
 		"  --random-gap-us U  client: a random pause of 0..U us between rounds instead\n"
 		"  --idle-ms M        client: stay connected and idle this long first (default 0)\n"
 		"  --timeout MS       client: wait for a round's replies at most this long (default 5000)\n"
+		"  --window W         client: at most W requests of a round in flight (default: all)\n"
+		"  --load-ms D        client: after the rounds, D ms of load: --window (default 32)\n"
+		"                     requests in flight, flow after flow, each reply checked;\n"
+		"                     prints the replies per second\n"
 		"  --hold MS          client: after the rounds, keep the flows open until SIGUSR1\n"
 		"                     (at most MS; exit 1 when it does not come)\n"
 		"  --close            client: close every flow (machnet_close) at the end\n"
@@ -128,6 +133,10 @@ static int parse(int argc, char **argv, struct opts *o)
 			o->idle_ms = n;
 		else if (!strcmp(a, "--timeout") && n > 0)
 			o->timeout_ms = n;
+		else if (!strcmp(a, "--window") && n > 0 && n <= UINT32_MAX)
+			o->window = (unsigned)n;
+		else if (!strcmp(a, "--load-ms") && n > 0)
+			o->load_ms = n;
 		else if (!strcmp(a, "--hold") && n > 0)
 			o->hold_ms = n;
 		else
@@ -378,14 +387,48 @@ static int take_replies(struct client *c, unsigned round)
 	return got;
 }
 
+/* Waits for replies until fewer than `most` of the round's requests are
+ * unanswered (`*left` of them are), or the deadline. */
+static int await_replies(struct client *c, unsigned round, unsigned *left, unsigned most,
+			 uint64_t deadline)
+{
+	unsigned long x1, x2;
+
+	while (*left > most) {
+		uint64_t now = now_ns();
+		int w, t;
+
+		if (now > deadline) {
+			fprintf(stderr, "epoll_echo: round %u: %u of %u replies missing after %lu ms\n",
+				round, *left, c->o->flows, c->o->timeout_ms);
+			return 1;
+		}
+		w = loop_wait(&c->l, (int)((deadline - now) / 1000000 + 1));
+		if (w == -2)
+			return 1;
+		if (w < 0 && w != -3)
+			return perror("epoll_echo: epoll_wait"), 1;
+		t = take_replies(c, round);
+		if (t < 0)
+			return 1;
+		*left -= (unsigned)t;
+		if (drain_events(c->ch, &x1, &x2) < 0)
+			return fail("machnet_poll_event");
+	}
+	return 0;
+}
+
 static int client_round(struct client *c, unsigned round)
 {
 	const struct opts *o = c->o;
 	uint64_t deadline = now_ns() + o->timeout_ms * 1000000ull;
 	unsigned left = o->flows;
-	unsigned long x1, x2;
 
 	for (unsigned i = 0; i < o->flows; i++) {
+		/* In flight: sent (i) less answered (flows - left). */
+		if (o->window && i - (o->flows - left) >= o->window &&
+		    await_replies(c, round, &left, o->flows - i + o->window - 1, deadline))
+			return 1;
 		fill(c->buf, o->size, round, i);
 		c->waiting[i] = 1;
 		c->sent_at[i] = now_ns();
@@ -401,28 +444,92 @@ static int client_round(struct client *c, unsigned round)
 			left -= (unsigned)t;
 		}
 	}
-	while (left > 0) {
-		uint64_t now = now_ns();
-		int w, t;
+	return await_replies(c, round, &left, 0, deadline);
+}
 
-		if (now > deadline) {
-			fprintf(stderr, "epoll_echo: round %u: %u of %u replies missing after %lu ms\n",
-				round, left, o->flows, o->timeout_ms);
-			return 1;
-		}
-		w = loop_wait(&c->l, (int)((deadline - now) / 1000000 + 1));
-		if (w == -2)
-			return 1;
-		if (w < 0)
-			return perror("epoll_echo: epoll_wait"), 1;
-		t = take_replies(c, round);
-		if (t < 0)
-			return 1;
-		left -= (unsigned)t;
-		if (drain_events(c->ch, &x1, &x2) < 0)
-			return fail("machnet_poll_event");
+/* --load-ms: keeps `window` requests in flight, flow after flow (several
+ * on one flow when the window is larger than the flows), for load_ms. A
+ * flow's replies come in its order, so each is checked whole against the
+ * pattern of that flow's next expected number (numbered on from the
+ * rounds'). */
+static int load(struct client *c)
+{
+	const struct opts *o = c->o;
+	unsigned win = o->window ? o->window : 32, inflight = 0, next = 0;
+	uint32_t *txs = calloc(o->flows, sizeof(uint32_t)), *rxs = calloc(o->flows, sizeof(uint32_t));
+	uint64_t t0 = now_ns(), end = t0 + o->load_ms * 1000000ull;
+	uint64_t drain_end = end + o->timeout_ms * 1000000ull, now = t0;
+	unsigned long done = 0, bad = 0, x1, x2;
+	int rc = 1;
+
+	if (txs == NULL || rxs == NULL) {
+		perror("epoll_echo");
+		goto out;
 	}
-	return 0;
+	while (now < end || inflight > 0) {
+		int got = 0;
+
+		if (now > drain_end) {
+			fprintf(stderr, "epoll_echo: load: %u replies missing\n", inflight);
+			goto out;
+		}
+		while (now < end && inflight < win) {
+			unsigned i = next;
+
+			fill(c->buf, o->size, o->rounds + txs[i], i);
+			if (machnet_send(c->ch, c->flows[i], c->buf, o->size) != 0) {
+				if (errno != EAGAIN) {
+					fail("machnet_send");
+					goto out;
+				}
+				break;
+			}
+			next = next + 1 == o->flows ? 0 : next + 1;
+			txs[i]++;
+			inflight++;
+		}
+		for (;;) {
+			MachnetFlow_t f;
+			ssize_t n = machnet_recv(c->ch, c->rx, sizeof(c->rx), &f);
+			int32_t i;
+
+			if (n < 0) {
+				fail("machnet_recv");
+				goto out;
+			}
+			if (n == 0)
+				break;
+			i = c->by_port[f.dst_port];
+			if (i < 0 || rxs[i] == txs[i] || (size_t)n != o->size) {
+				bad++;
+				continue;
+			}
+			fill(c->want, o->size, o->rounds + rxs[i], (unsigned)i);
+			if (memcmp(c->want, c->rx, o->size) != 0) {
+				bad++;
+				continue;
+			}
+			rxs[i]++;
+			inflight--;
+			done++;
+			got++;
+		}
+		if (drain_events(c->ch, &x1, &x2) < 0) {
+			fail("machnet_poll_event");
+			goto out;
+		}
+		if (!got && loop_wait(&c->l, 1) == -2)
+			goto out;
+		now = now_ns();
+	}
+	printf("epoll_echo: load: %lu replies in %.3f s: %.0f rpc/s (window %u, %u flows), %lu bad\n",
+	       done, (now - t0) / 1e9, done / ((now - t0) / 1e9), win, o->flows, bad);
+	c->bad += bad;
+	rc = 0;
+out:
+	free(txs);
+	free(rxs);
+	return rc;
 }
 
 /* Keeps the flows open, asleep, until SIGUSR1 (0) or hold_ms (1). */
@@ -516,6 +623,8 @@ static int client(const struct opts *o, void *ch)
 		if (r == 0)
 			first = c->rtt[0];
 	}
+	if (o->load_ms && load(c) != 0)
+		goto out;
 	if (o->hold_ms && hold(c) != 0)
 		goto out;
 	if (o->close && close_all(c) != 0)
