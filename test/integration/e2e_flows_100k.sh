@@ -69,7 +69,7 @@ mn_wait_log "$MN_TMP/srvb.log" 'listening on' 20 "$SB" || mn_fail "server on mn-
 
 # Generous bounds for the clients (a slow connect is a few hundred us on
 # this 2-CPU machine): the test's waits below are what fail it.
-HOLD_MS=$(( $(mn_s 400) * 1000 ))
+HOLD_MS=$(( $(mn_s 300) * 1000 ))
 t0=$SECONDS
 mn_app clib "$MN_B" "$MN_EPOLL_ECHO" --local 198.18.0.2 --remote 198.18.0.1 --port $PORT \
 	--flows "$HALF" --rounds 1 --window 256 --timeout $(( $(mn_s 60) * 1000 )) --hold $HOLD_MS --close
@@ -80,7 +80,7 @@ CA=$MN_PID
 for c in clia clib; do
 	pid=$CA
 	[ $c = clib ] && pid=$CB
-	mn_wait_log "$MN_TMP/$c.log" 'flows connected' 240 "$pid" || {
+	mn_wait_log "$MN_TMP/$c.log" 'flows connected' 120 "$pid" || {
 		mn_dump_stats "$MN_A" "$MN_B"
 		mn_fail "$c did not open its $HALF flows: $(tail -3 "$MN_TMP/$c.log")"
 	}
@@ -90,7 +90,7 @@ mn_log "opened $TOTAL flows in about $t_open s; $(grep -h 'flows connected' "$MN
 for c in clia clib; do
 	pid=$CA
 	[ $c = clib ] && pid=$CB
-	mn_wait_log "$MN_TMP/$c.log" 'holding' 120 "$pid" || {
+	mn_wait_log "$MN_TMP/$c.log" 'holding' 90 "$pid" || {
 		mn_dump_stats "$MN_A" "$MN_B"
 		mn_fail "$c: request-replies not all answered: $(tail -3 "$MN_TMP/$c.log")"
 	}
@@ -115,7 +115,7 @@ kill -USR1 "$CA" "$CB"
 for c in clia clib; do
 	pid=$CA
 	[ $c = clib ] && pid=$CB
-	mn_wait_exit "$pid" 240
+	mn_wait_exit "$pid" 120
 	if [ "$MN_RC" -ne 0 ]; then
 		mn_dump_stats "$MN_A" "$MN_B"
 		mn_fail "$c: exit $MN_RC: $(tail -4 "$MN_TMP/$c.log")"
