@@ -14,7 +14,12 @@
  * then runs --rounds rounds: one message on every flow at once, all replies
  * awaited (each checked), --gap-us (or a random 0..--random-gap-us) apart.
  * It prints the round-trip times (the first one, after the idle time, on
- * its own) and exits 0 when every request was answered.
+ * its own) and exits 0 when every request was answered. Every reply is
+ * checked whole: its bytes are a pattern of (round, flow), so a reply that
+ * comes back cut, altered or on another flow counts as unexpected. With
+ * --hold the client then keeps its flows open until SIGUSR1 (so that a
+ * test can look at the stacks with every flow open); with --close it
+ * closes every flow (machnet_close) before it detaches.
  *
  * The loop's rule (see machnet_channel_fd() in machnet.h): when the
  * descriptor is readable, take messages with machnet_recv() until it
@@ -31,18 +36,22 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "machnet.h"
 
 #define DEFAULT_PORT 31590
 #define MAX_MSG 65536
-#define MAX_FLOWS 4096
+/* A client's flows share its local address, so each has its own local port
+ * (replies are matched by it): at most one per port. */
+#define MAX_FLOWS 65535
 
 struct opts {
 	const char *local, *remote;
 	uint16_t port;
-	unsigned flows, rounds, size;
-	unsigned long gap_us, random_gap_us, idle_ms, timeout_ms, count;
+	unsigned flows, rounds, size, window;
+	unsigned long gap_us, random_gap_us, idle_ms, timeout_ms, count, hold_ms, load_ms;
+	int close;
 };
 
 static int usage(int rc)
@@ -51,7 +60,8 @@ static int usage(int rc)
 		"usage: epoll_echo --local IP [--port P] [--count N]                 (server)\n"
 		"       epoll_echo --local IP --remote IP [--port P] [--flows N] [--rounds R]\n"
 		"                  [--size B] [--gap-us U | --random-gap-us U] [--idle-ms M]\n"
-		"                  [--timeout MS]                                      (client)\n"
+		"                  [--timeout MS] [--window W] [--load-ms D]\n"
+		"                  [--hold MS] [--close]                               (client)\n"
 		"  --port P           server port (default %u)\n"
 		"  --count N          server: exit after echoing N messages (default: until SIGTERM)\n"
 		"  --flows N          client: flows to open, 1..%u (default 1)\n"
@@ -61,6 +71,13 @@ static int usage(int rc)
 		"  --random-gap-us U  client: a random pause of 0..U us between rounds instead\n"
 		"  --idle-ms M        client: stay connected and idle this long first (default 0)\n"
 		"  --timeout MS       client: wait for a round's replies at most this long (default 5000)\n"
+		"  --window W         client: at most W requests of a round in flight (default: all)\n"
+		"  --load-ms D        client: after the rounds, D ms of load: --window (default 32)\n"
+		"                     requests in flight, flow after flow, each reply checked;\n"
+		"                     prints the replies per second\n"
+		"  --hold MS          client: after the rounds, keep the flows open until SIGUSR1\n"
+		"                     (at most MS; exit 1 when it does not come)\n"
+		"  --close            client: close every flow (machnet_close) at the end\n"
 		"The machnetd instance comes from $MACHNET_INSTANCE (default mn0).\n",
 		DEFAULT_PORT, MAX_FLOWS, MAX_MSG);
 	return rc;
@@ -81,6 +98,11 @@ static int parse(int argc, char **argv, struct opts *o)
 
 		if (!strcmp(a, "-h") || !strcmp(a, "--help"))
 			exit(usage(0));
+		if (!strcmp(a, "--close")) {
+			o->close = 1;
+			i--;
+			continue;
+		}
 		if (v == NULL)
 			return -1;
 		if (strcmp(a, "--local") && strcmp(a, "--remote")) {
@@ -111,6 +133,12 @@ static int parse(int argc, char **argv, struct opts *o)
 			o->idle_ms = n;
 		else if (!strcmp(a, "--timeout") && n > 0)
 			o->timeout_ms = n;
+		else if (!strcmp(a, "--window") && n > 0 && n <= UINT32_MAX)
+			o->window = (unsigned)n;
+		else if (!strcmp(a, "--load-ms") && n > 0)
+			o->load_ms = n;
+		else if (!strcmp(a, "--hold") && n > 0)
+			o->hold_ms = n;
 		else
 			return -1;
 	}
@@ -158,6 +186,7 @@ static int loop_open(struct loop *l, void *ch)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
 	l->sigfd = signalfd(-1, &set, SFD_CLOEXEC);
 	l->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (l->sigfd < 0 || l->ep < 0) {
@@ -173,8 +202,8 @@ static int loop_open(struct loop *l, void *ch)
 	return 0;
 }
 
-/* Blocks until the channel may have something (1), a signal came (-2), or
- * timeout_ms (-1: none) passed (0). */
+/* Blocks until the channel may have something (1), SIGINT or SIGTERM came
+ * (-2), SIGUSR1 came (-3), or timeout_ms (-1: none) passed (0). */
 static int loop_wait(struct loop *l, int timeout_ms)
 {
 	struct epoll_event evs[2];
@@ -184,9 +213,15 @@ static int loop_wait(struct loop *l, int timeout_ms)
 		return errno == EINTR ? 0 : -1;
 	l->wakeups++;
 	for (int i = 0; i < n; i++) {
-		if (evs[i].data.fd == l->sigfd)
+		struct signalfd_siginfo si;
+
+		if (evs[i].data.fd != l->sigfd) {
+			ch = 1;
+			continue;
+		}
+		if (read(l->sigfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
 			return -2;
-		ch = 1;
+		return si.ssi_signo == SIGUSR1 ? -3 : -2;
 	}
 	return ch;
 }
@@ -246,6 +281,8 @@ static int server(const struct opts *o, void *ch)
 
 		if (w == -2)
 			break;
+		if (w == -3)
+			continue;
 		if (w < 0)
 			return perror("epoll_echo: epoll_wait"), 1;
 		for (;;) {
@@ -287,6 +324,20 @@ static void print_rtts(uint64_t *rtt, size_t n, uint64_t first)
 	       rtt[n * 99 / 100] / 1000.0, rtt[n * 999 / 1000] / 1000.0, rtt[n - 1] / 1000.0, n);
 }
 
+/* The bytes of flow i's message in round r: r and i, then a pattern of
+ * both, so that a reply proves whose it is and that it is whole. */
+static void fill(char *buf, unsigned size, unsigned r, unsigned i)
+{
+	uint32_t x = r * 2654435761u ^ (i + 1) * 40503u;
+
+	memcpy(buf, &r, sizeof(r));
+	memcpy(buf + sizeof(r), &i, sizeof(i));
+	for (unsigned k = 8; k < size; k++) {
+		x = x * 1103515245u + 12345u;
+		buf[k] = (char)(x >> 16);
+	}
+}
+
 struct client {
 	const struct opts *o;
 	void *ch;
@@ -298,7 +349,7 @@ struct client {
 	uint64_t *rtt;
 	size_t n_rtt;
 	unsigned long answered, bad;
-	char buf[MAX_MSG], rx[MAX_MSG];
+	char buf[MAX_MSG], rx[MAX_MSG], want[MAX_MSG];
 };
 
 /* Takes every waiting reply of round `round`; returns how many, -1 on error. */
@@ -323,6 +374,11 @@ static int take_replies(struct client *c, unsigned round)
 			c->bad++;
 			continue;
 		}
+		fill(c->want, c->o->size, round, (unsigned)i);
+		if (memcmp(c->want, c->rx, c->o->size) != 0) {
+			c->bad++;
+			continue;
+		}
 		c->waiting[i] = 0;
 		c->rtt[c->n_rtt++] = now_ns() - c->sent_at[i];
 		c->answered++;
@@ -331,16 +387,49 @@ static int take_replies(struct client *c, unsigned round)
 	return got;
 }
 
+/* Waits for replies until fewer than `most` of the round's requests are
+ * unanswered (`*left` of them are), or the deadline. */
+static int await_replies(struct client *c, unsigned round, unsigned *left, unsigned most,
+			 uint64_t deadline)
+{
+	unsigned long x1, x2;
+
+	while (*left > most) {
+		uint64_t now = now_ns();
+		int w, t;
+
+		if (now > deadline) {
+			fprintf(stderr, "epoll_echo: round %u: %u of %u replies missing after %lu ms\n",
+				round, *left, c->o->flows, c->o->timeout_ms);
+			return 1;
+		}
+		w = loop_wait(&c->l, (int)((deadline - now) / 1000000 + 1));
+		if (w == -2)
+			return 1;
+		if (w < 0 && w != -3)
+			return perror("epoll_echo: epoll_wait"), 1;
+		t = take_replies(c, round);
+		if (t < 0)
+			return 1;
+		*left -= (unsigned)t;
+		if (drain_events(c->ch, &x1, &x2) < 0)
+			return fail("machnet_poll_event");
+	}
+	return 0;
+}
+
 static int client_round(struct client *c, unsigned round)
 {
 	const struct opts *o = c->o;
 	uint64_t deadline = now_ns() + o->timeout_ms * 1000000ull;
 	unsigned left = o->flows;
-	unsigned long x1, x2;
 
 	for (unsigned i = 0; i < o->flows; i++) {
-		memcpy(c->buf, &round, sizeof(round));
-		memcpy(c->buf + sizeof(round), &i, sizeof(i));
+		/* In flight: sent (i) less answered (flows - left). */
+		if (o->window && i - (o->flows - left) >= o->window &&
+		    await_replies(c, round, &left, o->flows - i + o->window - 1, deadline))
+			return 1;
+		fill(c->buf, o->size, round, i);
 		c->waiting[i] = 1;
 		c->sent_at[i] = now_ns();
 		while (machnet_send(c->ch, c->flows[i], c->buf, o->size) != 0) {
@@ -355,34 +444,136 @@ static int client_round(struct client *c, unsigned round)
 			left -= (unsigned)t;
 		}
 	}
-	while (left > 0) {
-		uint64_t now = now_ns();
-		int w, t;
+	return await_replies(c, round, &left, 0, deadline);
+}
 
-		if (now > deadline) {
-			fprintf(stderr, "epoll_echo: round %u: %u of %u replies missing after %lu ms\n",
-				round, left, o->flows, o->timeout_ms);
+/* --load-ms: keeps `window` requests in flight, flow after flow (several
+ * on one flow when the window is larger than the flows), for load_ms. A
+ * flow's replies come in its order, so each is checked whole against the
+ * pattern of that flow's next expected number (numbered on from the
+ * rounds'). */
+static int load(struct client *c)
+{
+	const struct opts *o = c->o;
+	unsigned win = o->window ? o->window : 32, inflight = 0, next = 0;
+	uint32_t *txs = calloc(o->flows, sizeof(uint32_t)), *rxs = calloc(o->flows, sizeof(uint32_t));
+	uint64_t t0 = now_ns(), end = t0 + o->load_ms * 1000000ull;
+	uint64_t drain_end = end + o->timeout_ms * 1000000ull, now = t0;
+	unsigned long done = 0, bad = 0, x1, x2;
+	int rc = 1;
+
+	if (txs == NULL || rxs == NULL) {
+		perror("epoll_echo");
+		goto out;
+	}
+	while (now < end || inflight > 0) {
+		int got = 0;
+
+		if (now > drain_end) {
+			fprintf(stderr, "epoll_echo: load: %u replies missing\n", inflight);
+			goto out;
+		}
+		while (now < end && inflight < win) {
+			unsigned i = next;
+
+			fill(c->buf, o->size, o->rounds + txs[i], i);
+			if (machnet_send(c->ch, c->flows[i], c->buf, o->size) != 0) {
+				if (errno != EAGAIN) {
+					fail("machnet_send");
+					goto out;
+				}
+				break;
+			}
+			next = next + 1 == o->flows ? 0 : next + 1;
+			txs[i]++;
+			inflight++;
+		}
+		for (;;) {
+			MachnetFlow_t f;
+			ssize_t n = machnet_recv(c->ch, c->rx, sizeof(c->rx), &f);
+			int32_t i;
+
+			if (n < 0) {
+				fail("machnet_recv");
+				goto out;
+			}
+			if (n == 0)
+				break;
+			i = c->by_port[f.dst_port];
+			if (i < 0 || rxs[i] == txs[i] || (size_t)n != o->size) {
+				bad++;
+				continue;
+			}
+			fill(c->want, o->size, o->rounds + rxs[i], (unsigned)i);
+			if (memcmp(c->want, c->rx, o->size) != 0) {
+				bad++;
+				continue;
+			}
+			rxs[i]++;
+			inflight--;
+			done++;
+			got++;
+		}
+		if (drain_events(c->ch, &x1, &x2) < 0) {
+			fail("machnet_poll_event");
+			goto out;
+		}
+		if (!got && loop_wait(&c->l, 1) == -2)
+			goto out;
+		now = now_ns();
+	}
+	printf("epoll_echo: load: %lu replies in %.3f s: %.0f rpc/s (window %u, %u flows), %lu bad\n",
+	       done, (now - t0) / 1e9, done / ((now - t0) / 1e9), win, o->flows, bad);
+	c->bad += bad;
+	rc = 0;
+out:
+	free(txs);
+	free(rxs);
+	return rc;
+}
+
+/* Keeps the flows open, asleep, until SIGUSR1 (0) or hold_ms (1). */
+static int hold(struct client *c)
+{
+	uint64_t until = now_ns() + c->o->hold_ms * 1000000ull;
+	unsigned long x1 = 0, x2 = 0;
+
+	printf("epoll_echo: holding %u flows\n", c->o->flows);
+	fflush(stdout);
+	for (uint64_t now = now_ns(); now < until; now = now_ns()) {
+		int w = loop_wait(&c->l, (int)((until - now) / 1000000 + 1));
+
+		if (w == -3)
+			return 0;
+		if (w == -2 || w < 0)
+			return 1;
+		if (drain_events(c->ch, &x1, &x2) < 0 || take_replies(c, UINT32_MAX) < 0)
+			return 1;
+	}
+	fprintf(stderr, "epoll_echo: no SIGUSR1 within %lu ms\n", c->o->hold_ms);
+	return 1;
+}
+
+/* Closes every flow, one after the other (each close waits for the peer's
+ * answer, so at most one is in flight). */
+static int close_all(struct client *c)
+{
+	uint64_t t0 = now_ns();
+
+	for (unsigned i = 0; i < c->o->flows; i++)
+		if (machnet_close(c->ch, &c->flows[i]) != 0) {
+			fprintf(stderr, "epoll_echo: close of flow %u: %s\n", i,
+				machnet_strerror(errno));
 			return 1;
 		}
-		w = loop_wait(&c->l, (int)((deadline - now) / 1000000 + 1));
-		if (w == -2)
-			return 1;
-		if (w < 0)
-			return perror("epoll_echo: epoll_wait"), 1;
-		t = take_replies(c, round);
-		if (t < 0)
-			return 1;
-		left -= (unsigned)t;
-		if (drain_events(c->ch, &x1, &x2) < 0)
-			return fail("machnet_poll_event");
-	}
+	printf("epoll_echo: %u flows closed in %.1f ms\n", c->o->flows, (now_ns() - t0) / 1e6);
 	return 0;
 }
 
 static int client(const struct opts *o, void *ch)
 {
 	struct client *c = calloc(1, sizeof(*c));
-	uint64_t first = 0;
+	uint64_t first = 0, t0;
 	unsigned long x1 = 0, x2 = 0;
 	int rc = 1;
 
@@ -394,6 +585,7 @@ static int client(const struct opts *o, void *ch)
 	if (c->rtt == NULL)
 		return perror("epoll_echo"), 1;
 	memset(c->by_port, 0xff, sizeof(c->by_port));
+	t0 = now_ns();
 	for (unsigned i = 0; i < o->flows; i++) {
 		while (machnet_connect(ch, o->local, o->remote, o->port, &c->flows[i]) != 0) {
 			if (errno != EAGAIN)
@@ -404,7 +596,8 @@ static int client(const struct opts *o, void *ch)
 	}
 	if (loop_open(&c->l, ch))
 		return 1;
-	printf("epoll_echo: %u flows connected to %s:%u\n", o->flows, o->remote, o->port);
+	printf("epoll_echo: %u flows connected to %s:%u in %.1f ms\n", o->flows, o->remote,
+	       o->port, (now_ns() - t0) / 1e6);
 	if (o->idle_ms) {
 		uint64_t until = now_ns() + o->idle_ms * 1000000ull;
 
@@ -430,6 +623,12 @@ static int client(const struct opts *o, void *ch)
 		if (r == 0)
 			first = c->rtt[0];
 	}
+	if (o->load_ms && load(c) != 0)
+		goto out;
+	if (o->hold_ms && hold(c) != 0)
+		goto out;
+	if (o->close && close_all(c) != 0)
+		goto out;
 	rc = c->bad ? 1 : 0;
 out:
 	printf("epoll_echo: answered %lu/%llu requests on %u flows, %lu unexpected replies, "
@@ -457,6 +656,7 @@ int main(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (machnet_init() != 0) {
 		fprintf(stderr, "epoll_echo: machnet_init: %s (%s)\n", machnet_strerror(errno),
