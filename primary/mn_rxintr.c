@@ -10,6 +10,7 @@
 #include <rte_epoll.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
+#include <rte_log.h>
 
 #include "mn_wake.h"
 
@@ -96,8 +97,18 @@ int mn_rxintr_add_queue(struct mn_rxintr_engine *re, uint16_t port_id, uint16_t 
 	if (re->n_q == MN_RXINTR_MAX_Q)
 		return -ENOSPC;
 	/* The only way ethdev says whether a queue has an interrupt: a PMD
-	 * without (or a port configured without intr_conf.rxq) refuses. */
-	if (rte_eth_dev_rx_intr_ctl_q(port_id, queue, re->epfd, RTE_INTR_EVENT_ADD, re) != 0)
+	 * without (or a port configured without intr_conf.rxq) refuses, and
+	 * logs "Rx Intr handle unset" at ERR, which is no error here: ethdev's
+	 * log is muted for the question. */
+	int lt = rte_log_register("lib.ethdev"), lvl = lt >= 0 ? rte_log_get_level((uint32_t)lt) : -1;
+	int rc;
+
+	if (lvl >= 0)
+		rte_log_set_level((uint32_t)lt, RTE_LOG_CRIT);
+	rc = rte_eth_dev_rx_intr_ctl_q(port_id, queue, re->epfd, RTE_INTR_EVENT_ADD, re);
+	if (lvl >= 0)
+		rte_log_set_level((uint32_t)lt, (uint32_t)lvl);
+	if (rc != 0)
 		return -ENOTSUP;
 	rte_eth_dev_rx_intr_ctl_q(port_id, queue, re->epfd, RTE_INTR_EVENT_DEL, re);
 	re->q[re->n_q].port_id = port_id;
