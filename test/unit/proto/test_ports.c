@@ -10,73 +10,13 @@
 
 #include <CUnit/Basic.h>
 
+#include "mn_null_ops.h"
 #include "mn_proto.h"
 
 #define IP_A 0xc6120001u	/* 198.18.0.1 */
 #define IP_B 0xc6120002u
 #define PORT 7000
 #define NPORTS (65536 - MN_PROTO_FIRST_PORT)
-
-struct buf {
-	int refs;
-	uint8_t data[2048];
-};
-
-static long g_bufs;	/* buffers alive: every one must come back */
-
-static void put(struct buf *b)
-{
-	if (--b->refs == 0) {
-		free(b);
-		g_bufs--;
-	}
-}
-
-static int op_tx(void *ctx, unsigned local, void *buf, uint8_t *frame, uint32_t len)
-{
-	(void)ctx, (void)local, (void)frame, (void)len;
-	put(buf);
-	return 0;
-}
-
-static void op_hold(void *ctx, void *buf)
-{
-	(void)ctx;
-	((struct buf *)buf)->refs++;
-}
-
-static void op_release(void *ctx, void *buf)
-{
-	(void)ctx;
-	put(buf);
-}
-
-static void *op_alloc(void *ctx, uint8_t **payload)
-{
-	struct buf *b = malloc(sizeof(*b));
-
-	(void)ctx;
-	if (b == NULL)
-		return NULL;
-	b->refs = 1;
-	g_bufs++;
-	*payload = b->data + 128;
-	return b;
-}
-
-static int op_deliver(void *ctx, struct mn_flow *f, void *cookie, const struct mn_seg *segs,
-		      uint32_t nsegs, uint32_t msg_len)
-{
-	(void)ctx, (void)f, (void)cookie, (void)segs, (void)nsegs, (void)msg_len;
-	return -ENOBUFS;
-}
-
-static void op_event(void *ctx, struct mn_flow *f, void *cookie, enum mn_proto_event ev, int err)
-{
-	(void)ctx, (void)f, (void)cookie, (void)ev, (void)err;
-}
-
-static const uint8_t MAC_B[6] = { 2, 0, 0, 0, 0, 2 };
 
 static struct mn_proto *make(uint32_t seed, uint32_t max_flows)
 {
