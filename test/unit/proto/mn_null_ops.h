@@ -1,5 +1,5 @@
 /* mn_null_ops.h: proto callbacks for unit tests that only open, refuse and
- * close flows (the port picker's tests): frames are dropped on the floor,
+ * close flows (the port picker's tests), and lport(): frames are dropped on the floor,
  * nothing is delivered, buffers are counted so a test can check every one
  * came back (g_bufs == 0). One translation unit each: the state is static. */
 #ifndef MN_NULL_OPS_H
@@ -72,5 +72,14 @@ static inline void op_event(void *ctx, struct mn_flow *f, void *cookie, enum mn_
 }
 
 static const uint8_t MAC_B[6] = { 2, 0, 0, 0, 0, 2 };
+
+/* The local port proto picked for f. */
+static inline uint16_t lport(struct mn_flow *f)
+{
+	struct mn_flow_info fi;
+
+	mn_flow_info(f, &fi);
+	return fi.local_port;
+}
 
 #endif

@@ -36,14 +36,6 @@ static struct mn_proto *make(uint32_t seed, uint32_t max_flows)
 	return mn_proto_create(&p, &ops, 0);
 }
 
-static uint16_t lport(struct mn_flow *f)
-{
-	struct mn_flow_info fi;
-
-	mn_flow_info(f, &fi);
-	return fi.local_port;
-}
-
 static void test_cycles_never_reuse(void)
 {
 	struct mn_proto *ep = make(12345, 16);

@@ -84,14 +84,6 @@ static struct mn_proto *make(uint32_t seed, const struct mn_rss *rss, uint32_t e
 	return mn_proto_create(&p, &ops, 0);
 }
 
-static uint16_t lport(struct mn_flow *f)
-{
-	struct mn_flow_info fi;
-
-	mn_flow_info(f, &fi);
-	return fi.local_port;
-}
-
 static uint64_t misses(const struct mn_proto *ep)
 {
 	return mn_proto_stats(ep)->port_rss_miss;
