@@ -77,24 +77,23 @@ CB=$MN_PID
 mn_app clia "$MN_A" "$MN_EPOLL_ECHO" --local 198.18.0.1 --remote 198.18.0.2 --port $PORT \
 	--flows "$HALF" --rounds 1 --window 256 --timeout $(( $(mn_s 60) * 1000 )) --hold $HOLD_MS --close
 CA=$MN_PID
-for c in clia clib; do
-	pid=$CA
-	[ $c = clib ] && pid=$CB
-	mn_wait_log "$MN_TMP/$c.log" 'flows connected' 120 "$pid" || {
-		mn_dump_stats "$MN_A" "$MN_B"
-		mn_fail "$c did not open its $HALF flows: $(tail -3 "$MN_TMP/$c.log")"
-	}
-done
+# both_clients PATTERN SECONDS WHAT: waits for PATTERN in both clients' logs;
+# fails with WHAT (and both stacks' counters) when one does not get there.
+both_clients() {
+	local c pid
+	for c in clia clib; do
+		pid=$CA
+		[ $c = clib ] && pid=$CB
+		mn_wait_log "$MN_TMP/$c.log" "$1" "$2" "$pid" || {
+			mn_dump_stats "$MN_A" "$MN_B"
+			mn_fail "$c: $3: $(tail -3 "$MN_TMP/$c.log")"
+		}
+	done
+}
+both_clients 'flows connected' 120 "did not open its $HALF flows"
 t_open=$((SECONDS - t0))
 mn_log "opened $TOTAL flows in about $t_open s; $(grep -h 'flows connected' "$MN_TMP"/cli?.log | tr '\n' ';')"
-for c in clia clib; do
-	pid=$CA
-	[ $c = clib ] && pid=$CB
-	mn_wait_log "$MN_TMP/$c.log" 'holding' 90 "$pid" || {
-		mn_dump_stats "$MN_A" "$MN_B"
-		mn_fail "$c: request-replies not all answered: $(tail -3 "$MN_TMP/$c.log")"
-	}
-done
+both_clients 'holding' 90 "request-replies not all answered"
 
 # Every flow is open and idle now: both stacks hold all of them.
 wait_flows "$MN_A" $((f0a + TOTAL)) 10 || mn_fail "mn-a: $(stats "$MN_A") (flows app_flows pool quota_leaks), expected $((f0a + TOTAL)) flows"
