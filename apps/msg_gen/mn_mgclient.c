@@ -23,6 +23,7 @@ struct mg_slot {
 struct mg_thread {
 	unsigned idx;
 	pthread_t tid;
+	bool joined;			/* reaped by the main thread: its tid is gone */
 	void *ch;
 	MachnetFlow_t flows[MG_MAX_FLOWS];
 	unsigned nflows;
@@ -351,8 +352,14 @@ int mn_mg_run_client(void)
 		nanosleep(&ts, NULL);
 		now = mn_mg_now_ns();
 		running = 0;
-		for (unsigned i = 0; i < g_opt.threads; i++)
-			running += pthread_tryjoin_np(th[i].tid, NULL) == EBUSY;
+		for (unsigned i = 0; i < g_opt.threads; i++) {
+			/* Once reaped, a thread's id must not be joined again (undefined
+			 * behaviour: glibc went on answering EBUSY, and a client whose
+			 * threads finished at different times never exited). */
+			if (!th[i].joined)
+				th[i].joined = pthread_tryjoin_np(th[i].tid, NULL) == 0;
+			running += !th[i].joined;
+		}
 		done = running == 0;
 		if (now - t_prev < 1000000000ull && !done)
 			continue;
