@@ -26,18 +26,23 @@
  *       one 64-byte request at a time for SECONDS; every second prints
  *       "rr: n=.. p50_us=.. p99_us=.. max_us=.." for that second, at the end
  *       the same over the whole run as "rr total: ...".
+ * The programs behave as apps on a shared machine should: they wait for
+ * messages with machnet_recv_timeout() (asleep in the kernel, not spinning)
+ * and back off 50 us after an EAGAIN, so the CPUs are left to the engines
+ * and the request-reply pair measures the stack, not the scheduler's time
+ * slices (spinning apps made every round trip cost a 4 ms slice).
  * Every program polls its events: a RESET or SEND_FAILED is reported
  * ("error: event ...") and makes it exit 3. Exit 0: all checks passed;
  * 1: a check failed; 3: a call or the flow failed; 4: a deadline passed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "machnet.h"
 #include "mn_clock.h"
@@ -49,7 +54,7 @@
 #define MAGIC_END 0x454e4421u	/* "END!" */
 #define HDR 12
 #define RR_LEN 64
-#define RR_MAX 200000
+#define RR_MAX 1000000
 
 static volatile sig_atomic_t g_go, g_stop;
 
@@ -119,6 +124,26 @@ static void *attach_or_die(const char *who)
 	return ch;
 }
 
+/* After an EAGAIN: give the CPU away for a moment (the engine that frees
+ * the send buffer may need it). */
+static void backoff(void)
+{
+	struct timespec ts = { 0, 50000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/* machnet_recv() that sleeps up to 1 ms when nothing is waiting: the length,
+ * 0 after the timeout, -1 as machnet_recv(). */
+static ssize_t recv_wait(void *ch, void *buf, size_t len, MachnetFlow_t *rx)
+{
+	ssize_t r = machnet_recv_timeout(ch, buf, len, rx, 1000);
+
+	if (r < 0 && errno == ETIMEDOUT)
+		return 0;
+	return r;
+}
+
 /* Sends one message, retrying on EAGAIN until deadline; counts EAGAINs. */
 static int send_retry(void *ch, MachnetFlow_t f, const uint8_t *b, uint32_t len, double deadline,
 		      unsigned long *eagain, const char *who)
@@ -135,7 +160,7 @@ static int send_retry(void *ch, MachnetFlow_t f, const uint8_t *b, uint32_t len,
 			printf("%s: error: send blocked past the deadline\n", who);
 			return 4;
 		}
-		sched_yield();
+		backoff();
 	}
 	return 0;
 }
@@ -165,7 +190,7 @@ static int server(const char *lip, uint16_t port, double max_s)
 			printf("server: error: no flow accepted\n");
 			return 4;
 		}
-		sched_yield();
+		machnet_recv_wait(ch, 1000);
 	}
 	printf("server: paused\n");
 	fflush(stdout);
@@ -179,7 +204,7 @@ static int server(const char *lip, uint16_t port, double max_s)
 	printf("server: reading\n");
 	fflush(stdout);
 	for (;;) {
-		ssize_t len = machnet_recv(ch, b, BIG, &rx);
+		ssize_t len = recv_wait(ch, b, BIG, &rx);
 
 		if (len < 0) {
 			printf("server: error: recv: %s\n", machnet_strerror(errno));
@@ -229,7 +254,7 @@ static int server(const char *lip, uint16_t port, double max_s)
 	while (mn_now_s() < deadline) {
 		if (machnet_poll_event(ch, &ev) == 1 && ev.type == MACHNET_EV_RESET)
 			break;
-		sched_yield();
+		machnet_recv_wait(ch, 1000);
 	}
 	return 0;
 }
@@ -266,7 +291,7 @@ static int client(const char *lip, const char *rip, uint16_t port, double phase_
 			eagain++;
 			if (check_events(ch, "client"))
 				return 3;
-			sched_yield();
+			backoff();
 		}
 		printf("client: phase %d: %lu messages of %u B accepted\n", ph + 1, n[ph], len);
 		fflush(stdout);
@@ -279,7 +304,7 @@ static int client(const char *lip, const char *rip, uint16_t port, double phase_
 	printf("client: accepted %lu x 1 MiB + %lu x 64 KiB, EAGAIN %lu\n", n[0], n[1], eagain);
 	fflush(stdout);
 	for (;;) {
-		ssize_t len = machnet_recv(ch, b, BIG, &rx);
+		ssize_t len = recv_wait(ch, b, BIG, &rx);
 
 		if (len < 0) {
 			printf("client: error: recv: %s\n", machnet_strerror(errno));
@@ -311,7 +336,7 @@ static int rr_once(void *ch, MachnetFlow_t f, double wait_s, unsigned long *eaga
 	if (send_retry(ch, f, out, sizeof(out), deadline, eagain, who))
 		return 3;
 	for (;;) {
-		ssize_t len = machnet_recv(ch, in, sizeof(in), &rx);
+		ssize_t len = recv_wait(ch, in, sizeof(in), &rx);
 
 		if (len < 0) {
 			printf("%s: error: recv: %s\n", who, machnet_strerror(errno));
@@ -325,8 +350,6 @@ static int rr_once(void *ch, MachnetFlow_t f, double wait_s, unsigned long *eaga
 			printf("%s: error: no reply on the other flow within %.0f s\n", who, wait_s);
 			return 4;
 		}
-		if (len == 0)
-			sched_yield();
 	}
 }
 
@@ -374,7 +397,7 @@ static int mixed(const char *lip, const char *rip, uint16_t port, uint16_t rr_po
 	if (send_retry(ch, s, b, HDR, deadline, &eagain, "mixed"))
 		return 3;
 	for (;;) {
-		ssize_t len = machnet_recv(ch, b, SMALL, &rx);
+		ssize_t len = recv_wait(ch, b, SMALL, &rx);
 
 		if (len < 0) {
 			printf("mixed: error: recv: %s\n", machnet_strerror(errno));
@@ -388,8 +411,6 @@ static int mixed(const char *lip, const char *rip, uint16_t port, uint16_t rr_po
 			printf("mixed: error: no answer from the server\n");
 			return 4;
 		}
-		if (len == 0)
-			sched_yield();
 	}
 	printf("mixed: server confirmed\n");
 	machnet_close(ch, &s);
@@ -412,7 +433,7 @@ static int rr_server(const char *lip, uint16_t port, double max_s)
 	printf("rr-server: listening\n");
 	fflush(stdout);
 	while (!g_stop && mn_now_s() < deadline) {
-		ssize_t len = machnet_recv(ch, b, sizeof(b), &rx);
+		ssize_t len = recv_wait(ch, b, sizeof(b), &rx);
 
 		if (len < 0) {
 			printf("rr-server: error: recv: %s\n", machnet_strerror(errno));
@@ -471,7 +492,7 @@ static int rr_client(const char *lip, const char *rip, uint16_t port, double sec
 		if (send_retry(ch, f, out, sizeof(out), t_end + 10, &eagain, "rr-client"))
 			return 3;
 		for (;;) {
-			ssize_t len = machnet_recv(ch, in, sizeof(in), &rx);
+			ssize_t len = recv_wait(ch, in, sizeof(in), &rx);
 
 			if (len < 0) {
 				printf("rr-client: error: recv: %s\n", machnet_strerror(errno));
