@@ -4,6 +4,7 @@
  * that keeps an aborted flow's slot from being reused while callbacks run). */
 #include "mn_proto_int.h"
 
+#include <errno.h>
 #include <string.h>
 
 static uint32_t tuple_hash(uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport)
@@ -206,6 +207,51 @@ struct listener *mn_listener_find(struct mn_proto *ep, uint32_t ip, uint16_t por
 	return any;
 }
 
+int mn_flow_blk_get(struct mn_flow *f)
+{
+	struct mn_proto *ep = f->ep;
+	struct mn_winblk *b;
+	uint32_t k = ep->blk_free;
+
+	if (f->blk != NIL)
+		return 0;
+	if (k != NIL) {
+		b = &ep->blks[k];
+		ep->blk_free = b->win[0];
+		b->win[0] = NIL;
+	} else if (ep->blk_hw < ep->nblk) {
+		k = ep->blk_hw++;
+		b = &ep->blks[k];
+		memset(b, 0xff, sizeof(*b));
+	} else {
+		return -ENOBUFS;
+	}
+	f->blk = k;
+	f->win = b->win;
+	f->ooo = b->ooo;
+	return 0;
+}
+
+/* Back to the free list; the caller has made every entry NIL. */
+static void blk_put(struct mn_flow *f)
+{
+	struct mn_proto *ep = f->ep;
+	struct mn_winblk *b = &ep->blks[f->blk];
+
+	b->win[0] = ep->blk_free;
+	ep->blk_free = f->blk;
+	f->blk = NIL;
+	f->win = ep->blks[0].win;
+	f->ooo = ep->blks[0].ooo;
+}
+
+void mn_flow_blk_idle(struct mn_flow *f)
+{
+	/* ACKs clear win[] as they free packets, delivery clears ooo[]. */
+	if (f->blk != NIL && f->snd_una == f->snd_nxt && f->ooo_count == 0)
+		blk_put(f);
+}
+
 struct mn_flow *mn_flow_alloc(struct mn_proto *ep, int li, uint32_t lip, uint16_t lport,
                               uint32_t rip, uint16_t rport)
 {
@@ -222,8 +268,9 @@ struct mn_flow *mn_flow_alloc(struct mn_proto *ep, int li, uint32_t lip, uint16_
 		return NULL;
 	}
 	memset(f, 0, sizeof(*f));
-	memset(f->win, 0xff, sizeof(f->win));
-	memset(f->ooo, 0xff, sizeof(f->ooo));
+	f->blk = NIL;
+	f->win = ep->blks[0].win;
+	f->ooo = ep->blks[0].ooo;
 	f->ep = ep;
 	f->idx = idx;
 	f->free_next = NIL;
@@ -275,9 +322,13 @@ void mn_flow_free(struct mn_flow *f)
 		f->rq_head = ep->pool[i].next;
 		rx_pkt_free(ep, i);
 	}
-	for (s = 0; s < MN_PROTO_RX_AHEAD; s++)
-		if (f->ooo[s] != NIL)
-			rx_pkt_free(ep, f->ooo[s]);
+	if (f->blk != NIL) {
+		for (s = 0; s < MN_PROTO_RX_AHEAD; s++)
+			if (f->ooo[s] != NIL)
+				rx_pkt_free(ep, f->ooo[s]);
+		memset(&ep->blks[f->blk], 0xff, sizeof(ep->blks[0]));
+		blk_put(f);
+	}
 	if (f->state == ST_SYN_RCVD)
 		ep->nhalf--;
 	if (!f->passive)

@@ -221,7 +221,8 @@ static void on_data(struct mn_flow *f, void *buf, uint8_t *frame, const struct m
 		rwin_refuse(f, buf, now);
 		return;
 	}
-	if (ep->pool_used >= ep->p.pool_pkts || (i = pool_get(ep)) == NIL) {
+	if (ep->pool_used >= ep->p.pool_pkts || (off > 0 && mn_flow_blk_get(f) < 0) ||
+	    (i = pool_get(ep)) == NIL) {
 		/* Not ACKed: the peer will send it again. */
 		ep->st.rx_nomem++;
 		ep->ops.release(ep->ops.ctx, buf);
@@ -262,6 +263,7 @@ static void on_data(struct mn_flow *f, void *buf, uint8_t *frame, const struct m
 		}
 		f->rcv_nxt++;
 	}
+	mn_flow_blk_idle(f);
 	f->rx_unacked += (uint32_t)(f->rcv_nxt - seq);
 	mn_ack_sched(f, how);
 	if (f->rq_msgs)

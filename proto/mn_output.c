@@ -210,6 +210,8 @@ void mn_flow_push(struct mn_flow *f, uint64_t now)
 			f->push_at = f->next_send_at;
 			break;
 		}
+		if (mn_flow_blk_get(f) < 0)
+			break;	/* cannot happen: a block per pool packet */
 		i = f->sq_head;
 		f->sq_head = ep->pool[i].next;
 		if (f->sq_head == NIL)

@@ -50,6 +50,7 @@ static void free_tables(struct mn_proto *ep)
 	free(ep->ht);
 	free(ep->ls);
 	free(ep->pool);
+	free(ep->blks);
 	free(ep->scratch);
 	free(ep->tx_scratch);
 	free(ep);
@@ -124,9 +125,14 @@ struct mn_proto *mn_proto_create(const struct mn_proto_params *p, const struct m
 	ep->ht_mask = htsize - 1;
 	ep->ls = calloc(ep->p.max_listeners, sizeof(*ep->ls));
 	ep->pool = calloc(p->pool_pkts, sizeof(*ep->pool));
+	/* One block per packet or per flow, whichever is fewer (a block is
+	 * held only beside a packet), plus the all-NIL one. */
+	ep->nblk = (p->pool_pkts < p->max_flows ? p->pool_pkts : p->max_flows) + 1;
+	ep->blks = malloc((size_t)ep->nblk * sizeof(*ep->blks));
 	ep->scratch = calloc(ep->max_msg_pkts, sizeof(*ep->scratch));
 	ep->tx_scratch = calloc(ep->max_msg_pkts, sizeof(*ep->tx_scratch));
-	if (!ep->flows || !ep->ht || !ep->ls || !ep->pool || !ep->scratch || !ep->tx_scratch)
+	if (!ep->flows || !ep->ht || !ep->ls || !ep->pool || !ep->scratch || !ep->tx_scratch ||
+	    !ep->blks)
 		goto nomem;
 	for (i = 0; i < p->n_local; i++) {
 		ep->ports[i] = calloc(65536 / 32, sizeof(uint32_t));
@@ -142,6 +148,10 @@ struct mn_proto *mn_proto_create(const struct mn_proto_params *p, const struct m
 	 * (flows_hw), so the table's pages stay untouched until needed. */
 	ep->free_flow = NIL;
 	ep->flows_hw = 0;
+	/* Blocks likewise, from 1: block 0 is the all-NIL one. */
+	memset(&ep->blks[0], 0xff, sizeof(ep->blks[0]));
+	ep->blk_hw = 1;
+	ep->blk_free = NIL;
 	for (i = 0; i < p->pool_pkts; i++)
 		ep->pool[i].next = i + 1 < p->pool_pkts ? i + 1 : NIL;
 	ep->pool_free = 0;
@@ -423,6 +433,16 @@ uint32_t mn_proto_nflows(const struct mn_proto *ep)
 const struct mn_proto_stats *mn_proto_stats(const struct mn_proto *ep)
 {
 	return &ep->st;
+}
+
+uint32_t mn_proto_winblks(const struct mn_proto *ep, uint32_t *touched)
+{
+	uint32_t n = ep->blk_hw - 1;
+
+	*touched = n;
+	for (uint32_t k = ep->blk_free; k != NIL; k = ep->blks[k].win[0])
+		n--;
+	return n;
 }
 
 int mn_proto_test_set_seq(struct mn_flow *f, uint32_t snd_nxt, uint32_t rcv_nxt)

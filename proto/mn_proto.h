@@ -440,6 +440,10 @@ void mn_flow_info(const struct mn_flow *f, struct mn_flow_info *out);
 /* Number of flows in the table (any state). */
 uint32_t mn_proto_nflows(const struct mn_proto *ep);
 const struct mn_proto_stats *mn_proto_stats(const struct mn_proto *ep);
+/* Window blocks (2 KiB each: a flow's packets in flight and out of order,
+ * held only while it has some): how many flows hold one now; *touched:
+ * how many were ever in use at once (their memory stays resident). */
+uint32_t mn_proto_winblks(const struct mn_proto *ep, uint32_t *touched);
 
 /* Test hook: moves an established, idle flow's sequence numbers (next to
  * send, next expected), so that tests can cross the 2^32 wrap. The peer must

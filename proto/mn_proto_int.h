@@ -107,7 +107,13 @@ struct mn_flow {
 	uint32_t frto_seq;
 	uint32_t undo_recover;
 	struct mn_cc undo_cc;
-	uint32_t win[MN_PROTO_MAX_INFLIGHT];	/* pkt index by seq & 255 */
+	/* win[] and ooo[] live in a window block (struct mn_winblk) that the
+	 * flow holds only while it has packets in flight or out of order; an
+	 * idle flow points both at the endpoint's all-NIL block and holds
+	 * none (mn_flow_blk_get/put). blk: the block's index, NIL: none. */
+	uint32_t *win;			/* pkt index by seq & 255 */
+	uint32_t *ooo;			/* pkt index by seq & 255 */
+	uint32_t blk;
 
 	/* receiver */
 	uint32_t rcv_nxt;
@@ -118,13 +124,20 @@ struct mn_flow {
 	uint32_t zw_n;			/* window probes sent since the peer closed its window */
 	uint64_t rx_msg_bytes;
 	uint64_t rx_retry_at;
-	uint32_t ooo[MN_PROTO_RX_AHEAD];	/* pkt index by seq & 255 */
 
 	/* keepalive (extension peers only) */
 	uint64_t heard_ns;		/* last frame from the peer */
 	uint64_t ka_at;			/* next keepalive check; 0: off */
 	uint64_t ka_since;		/* first probe of the current series */
 	uint32_t ka_n;			/* probes sent in the current series */
+};
+
+/* The per-busy-flow part of a flow's state: 2 KiB that an idle flow does
+ * not need. Every entry is NIL while the block is free (the free list
+ * links through win[0]). */
+struct mn_winblk {
+	uint32_t win[MN_PROTO_MAX_INFLIGHT];
+	uint32_t ooo[MN_PROTO_RX_AHEAD];
 };
 
 struct listener {
@@ -158,6 +171,14 @@ struct mn_proto {
 	 * RETA entry is one of this endpoint's queues (else no port can fit). */
 	struct mn_rss *rss[MN_PROTO_MAX_LOCAL];
 	bool rss_owned[MN_PROTO_MAX_LOCAL];
+
+	/* Window blocks: blks[0] is the all-NIL block idle flows point at,
+	 * never handed out; blks[1..nblk) are taken in order (blk_hw) and then
+	 * from the free list, so only as many are touched as were ever busy at
+	 * once. A flow holding one holds a packet, so nblk - 1 >= min(pool
+	 * packets, flows) never runs out. */
+	struct mn_winblk *blks;
+	uint32_t nblk, blk_hw, blk_free;
 
 	struct pkt *pool;
 	uint32_t pool_free;
@@ -282,6 +303,12 @@ struct listener *mn_listener_find(struct mn_proto *ep, uint32_t ip, uint16_t por
 struct mn_flow *mn_flow_alloc(struct mn_proto *ep, int li, uint32_t lip, uint16_t lport,
                               uint32_t rip, uint16_t rport);
 void mn_flow_free(struct mn_flow *f);
+/* Gives f a window block before it stores a packet in win[] or ooo[]
+ * (nothing when it has one). 0, or -ENOBUFS. */
+int mn_flow_blk_get(struct mn_flow *f);
+/* Gives f's window block back once nothing is in flight or out of order
+ * (every entry is NIL again then); nothing otherwise. */
+void mn_flow_blk_idle(struct mn_flow *f);
 void mn_cb_enter(struct mn_proto *ep);
 void mn_cb_leave(struct mn_proto *ep);
 void mn_flow_event(struct mn_flow *f, enum mn_proto_event ev, int err);

@@ -250,6 +250,7 @@ void mn_on_ack(struct mn_flow *f, const struct mn_hdr *h, uint64_t now)
 			tx_pkt_free(ep, i);
 		}
 		f->snd_una = a;
+		mn_flow_blk_idle(f);
 		/* The packet that carried our pending ACK arrived. */
 		if (f->ack_carried && mn_seq_gt(a, f->ack_carrier)) {
 			f->ack_carried = 0;

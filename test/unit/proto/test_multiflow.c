@@ -362,6 +362,17 @@ static void run_case(const struct mcase *mc, uint64_t seed)
 		CU_ASSERT_EQUAL(r->cl[i].echoed, r->msgs);
 		CU_ASSERT_EQUAL(r->cl[i].srv_recv, r->msgs);
 	}
+	/* Once the last ACKs are in, no flow holds a window block, and no
+	 * more were ever taken than flows were busy at once. */
+	mn_sim_run(r->s, NULL, NULL, mn_sim_now(r->s) + 100000000ull, 50000000ull);
+	for (i = 0; i < 2; i++) {
+		uint32_t touched, held = mn_proto_winblks(mn_sim_ep(r->s, (int)i), &touched);
+
+		CU_ASSERT_EQUAL(held, 0);
+		CU_ASSERT(touched >= 1 && touched <= 2 * r->nf);
+		if (rc == 0 && held != 0)
+			printf("\n   node %u: %u window blocks held after the run", i, held);
+	}
 	CU_ASSERT_EQUAL(st[0]->msgs_delivered, st[1]->msgs_sent);
 	CU_ASSERT_EQUAL(st[1]->msgs_delivered, st[0]->msgs_sent);
 	leaked = mn_sim_destroy(r->s);
