@@ -357,7 +357,7 @@ for rep, pts in sorted(conn.items()):
     mb, ma = b.get("mode", "none"), a.get("mode", "none")
     last = pts[-1]
     crate.append({"rep": rep, "flows_done": ok, "seconds": secs, "flows_per_s": ok / secs if secs else None,
-                  "failures": sum(p["step_failures"] or 0 for p in steps) + sum(1 for p in steps if p["exit_status"]),
+                  "failures": sum(p["step_failures"] or (1 if p["exit_status"] else 0) for p in steps),
                   "parallel": par, "start": s0, "end": last, "points": pts,
                   "back_at_start": {k: last[k] == s0[k] for k in keys if k != "rss_kb"},
                   "vcpu_mode": mb if mb == ma else mb + ">" + ma, "pingpong_before": b, "pingpong_after": a})
