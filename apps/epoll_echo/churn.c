@@ -6,8 +6,9 @@
  * closing at a time; --churn-par P runs P threads, each on its own channel
  * (machnet_attach(): a channel is one thread's), taking flow numbers from a
  * shared counter, so that P flows are in some stage at once. The result
- * line: flows done, seconds, flows/s, failures; any failure makes the exit
- * status 1.
+ * line: flows done, seconds, flows/s, failures (flows not done: failed, or
+ * never tried because the workers stop after CHURN_MAX_FAILS); any failure
+ * makes the exit status 1.
  */
 #include <errno.h>
 #include <pthread.h>
