@@ -5,6 +5,8 @@
 #
 #   scripts/bench_scale.sh [--flows 1,100,...] [--window W] [--size B]
 #                          [--duration S] [--reps N] [--out DIR] [--build DIR]
+#   scripts/bench_scale.sh --connrate N [--connrate-step S] [--churn-par P]
+#                          [--size B] [--reps N] [--out DIR] [--build DIR]
 #
 # Each repetition starts two machnetd (conf/mn-a.conf, conf/mn-b.conf with
 # unique instance names, a private memif socket, transport.max_flows 131072,
@@ -26,6 +28,16 @@
 # run) / N of each stack, with N its largest run (flow entries are taken
 # as needed and reused, never returned: RSS only grows).
 #
+# --connrate N (the connection-rate benchmark of issue 15) runs, on the same
+# two stacks, instead of the flow counts: N flows from B to A's server, each
+# connected, used for one verified request-reply and closed (epoll_echo
+# --churn, --churn-par flows at once, one thread and channel each; the
+# client on CPU 0), as clients of --connrate-step flows one after the
+# other. Before the first and after each, machnetd's VmRSS and the flows,
+# app_flows and pool_in_use counters of both stacks are read (after the
+# flows have ended: bounded wait for flows back at the start value), so the
+# table shows whether each is back at its start after N flows.
+#
 # Output: the table on stdout and in OUT/table.md, everything in
 # OUT/bench_scale.json, logs in OUT/logs/. Needs root (hugepages). Processes
 # and waits are scripts/lib/mn.sh's: bounded, killed by PID at exit.
@@ -43,6 +55,9 @@ OUT=
 BUILD=$top/build
 PORT=7200
 HALF_MAX=50000	# flows one client opens at most (one address's source ports)
+CONNRATE=
+STEP=100000
+PAR=4
 
 usage() {
 	awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"
@@ -55,6 +70,10 @@ Options:
   --reps N         repetitions, each on fresh stacks (default $REPS)
   --out DIR        results directory (default BUILD/bench/scale-<date-time>)
   --build DIR      meson build directory with the binaries (default build)
+  --connrate N     connection rate instead: N flows (connect, one request-reply,
+                   close) from B to A, and RSS / counters before and after
+  --connrate-step S  flows per churn client (a measurement point each; default $STEP)
+  --churn-par P    churn flows at once, 1..64 (default $PAR)
   -h, --help       this text
 USAGE
 }
@@ -83,6 +102,12 @@ while [ $# -gt 0 ]; do
 	--build) [ $# -ge 2 ] || die "--build wants a directory"
 		BUILD=$(cd "$2" 2>/dev/null && pwd) || die "no build directory '$2'"
 		shift 2 ;;
+	--connrate) [ $# -ge 2 ] && is_uint "$2" || die "--connrate wants a number of flows"
+		CONNRATE=$2; shift 2 ;;
+	--connrate-step) [ $# -ge 2 ] && is_uint "$2" || die "--connrate-step wants a number of flows"
+		STEP=$2; shift 2 ;;
+	--churn-par) [ $# -ge 2 ] && is_uint "$2" && [ "$2" -le 64 ] || die "--churn-par wants 1..64"
+		PAR=$2; shift 2 ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; die "unknown option '$1'" ;;
 	esac
@@ -110,6 +135,7 @@ mn_at_exit rm -rf "$TMP"
 trap 'exit 130' INT TERM
 MANIFEST=$OUT/runs.tsv
 : > "$MANIFEST"
+: > "$OUT/connrate.tsv"
 ID=$$
 # glibc's MALLOC_PERTURB_ (meson sets it) writes every page of the flow
 # tables at start: the memory per flow is measured as machnetd runs.
@@ -157,6 +183,44 @@ run() {
 	log "$tag: $(grep -h 'load:' "${logs[@]}" | tr '\n' ' ')"
 }
 
+# counters INST PID: machnetd's VmRSS, flows, app_flows, pool_in_use (tab separated).
+counters() {
+	local k v out
+	out=$(rss "$2")
+	for k in flows app_flows pool_in_use; do
+		v=$(mn_tel_get "$1" /machnet/stats $k) || v=-1
+		out+=$'\t'$v
+	done
+	echo "$out"
+}
+flows_at() { [ "$(mn_tel_get "$1" /machnet/stats flows)" = "$2" ]; }
+
+# connrate REP PA PB IA IB: CONNRATE flows in churn clients of STEP flows,
+# B to A; a line of OUT/connrate.tsv before the first and after each.
+connrate() {
+	local rep=$1 pa=$2 pb=$3 ia=$4 ib=$5 done=0 n rc fa0 fb0 lg
+	fa0=$(mn_tel_get "$ia" /machnet/stats flows) fb0=$(mn_tel_get "$ib" /machnet/stats flows)
+	pingpong "$OUT/r$rep-connrate.pp-before.json"
+	printf '%s\t0\t0\t-\t%s\t%s\n' "$rep" "$(counters "$ia" "$pa")" "$(counters "$ib" "$pb")" >> "$OUT/connrate.tsv"
+	while [ $done -lt "$CONNRATE" ]; do
+		n=$((CONNRATE - done < STEP ? CONNRATE - done : STEP))
+		lg=$OUT/logs/r$rep-churn-$done.log
+		# at least 100 flows/s, or the client counts as hung
+		mn_spawn "$lg" env MACHNET_INSTANCE="$ib" taskset -c 0 "$ECHO" --local 198.18.0.2 \
+			--remote 198.18.0.1 --port $PORT --churn "$n" --churn-par "$PAR" --size "$SIZE"
+		mn_wait_exit "$MN_PID" $((n / 100 + 60))
+		rc=$MN_RC
+		done=$((done + n))
+		# the ends of the last flows may still be on their way
+		mn_wait_for 5 "" flows_at "$ia" "$fa0" && mn_wait_for 5 "" flows_at "$ib" "$fb0"
+		printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$done" "$rc" "$lg" \
+			"$(counters "$ia" "$pa")" "$(counters "$ib" "$pb")" >> "$OUT/connrate.tsv"
+		log "r$rep connrate: $done flows: $(grep -h 'churn:' "$lg" | tr '\n' ' ')"
+		[ "$rc" -eq 0 ] || { log "r$rep connrate: client exit status $rc (see $lg)"; break; }
+	done
+	pingpong "$OUT/r$rep-connrate.pp-after.json"
+}
+
 # rep REP: two stacks, an epoll_echo server on each, every flow count.
 rep() {
 	local r=$1 ia="mnscale-a-$ID-$1" ib="mnscale-b-$ID-$1" sock=$TMP/memif-$1.sock side conf inst
@@ -186,9 +250,13 @@ rep() {
 	sb=$MN_PID
 	mn_wait_log "$OUT/logs/r$r-server-a.log" 'listening on' 20 "$sa" || die "server on A did not listen"
 	mn_wait_log "$OUT/logs/r$r-server-b.log" 'listening on' 20 "$sb" || die "server on B did not listen"
-	for n in ${FLOWS//,/ }; do
-		run "$r" "$n" "$pa" "$pb" "$ia" "$ib"
-	done
+	if [ -n "$CONNRATE" ]; then
+		connrate "$r" "$pa" "$pb" "$ia" "$ib"
+	else
+		for n in ${FLOWS//,/ }; do
+			run "$r" "$n" "$pa" "$pb" "$ia" "$ib"
+		done
+	fi
 	mn_stop "$sa" TERM 10
 	mn_stop "$sb" TERM 10
 	mn_stop "$pb" TERM 20
@@ -196,15 +264,16 @@ rep() {
 	rm -f "$sock"
 }
 
+[ -n "$CONNRATE" ] && FLOWS="none, connrate $CONNRATE in steps of $STEP, $PAR at once"
 log "results in $OUT (flows $FLOWS, window $WINDOW, ${SIZE} B, ${DURATION} s each, $REPS rep(s))"
 : > "$OUT/rss_start.tsv"
 for ((r = 1; r <= REPS; r++)); do
 	rep "$r"
 done
 
-python3 - "$OUT" "$WINDOW" "$SIZE" "$DURATION" <<'PY'
+python3 - "$OUT" "$WINDOW" "$SIZE" "$DURATION" "$PAR" <<'PY'
 import json, os, re, sys
-out, window, size, duration = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+out, window, size, duration, par = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 def load(p):
     try:
         with open(p) as f:
@@ -261,9 +330,57 @@ for m in mem:
     lines.append("")
     lines.append("memory per idle flow (rep %d, %d flows): A %d B, B %d B (VmRSS growth / flows)" % (
         m["rep"], m["flows"], m["bytes_per_idle_flow"][0], m["bytes_per_idle_flow"][1]))
+if not runs:
+    lines = []
+# --connrate: one point per line of connrate.tsv (rep, flows so far, exit
+# status, log, then VmRSS/flows/app_flows/pool_in_use of A and of B).
+keys = ["rss_kb", "flows", "app_flows", "pool_in_use"]
+conn = {}
+for line in open(os.path.join(out, "connrate.tsv")):
+    t = line.rstrip("\n").split("\t")
+    rep, n, rc, lg, a, b = int(t[0]), int(t[1]), int(t[2]), t[3], t[4:8], t[8:12]
+    pt = {"flows_done": n, "exit_status": rc}
+    for i, k in enumerate(keys):
+        pt[k] = [int(a[i]), int(b[i])]
+    if lg != "-":
+        m = re.search(r"churn: (\d+) flows in ([\d.]+) s: (\d+) flows/s.*?(\d+) failures", open(lg).read())
+        pt.update({"step_flows": int(m.group(1)), "step_s": float(m.group(2)),
+                   "step_flows_per_s": float(m.group(3)), "step_failures": int(m.group(4))} if m else
+                  {"step_flows": 0, "step_s": 0.0, "step_flows_per_s": None, "step_failures": None})
+    conn.setdefault(rep, []).append(pt)
+crate = []
+for rep, pts in sorted(conn.items()):
+    s0, steps = pts[0], pts[1:]
+    secs = sum(p["step_s"] for p in steps)
+    ok = sum(p["step_flows"] for p in steps)
+    b, a = load(os.path.join(out, "r%d-connrate.pp-before.json" % rep)), load(os.path.join(out, "r%d-connrate.pp-after.json" % rep))
+    mb, ma = b.get("mode", "none"), a.get("mode", "none")
+    last = pts[-1]
+    crate.append({"rep": rep, "flows_done": ok, "seconds": secs, "flows_per_s": ok / secs if secs else None,
+                  "failures": sum(p["step_failures"] or (1 if p["exit_status"] else 0) for p in steps),
+                  "parallel": par, "start": s0, "end": last, "points": pts,
+                  "back_at_start": {k: last[k] == s0[k] for k in keys if k != "rss_kb"},
+                  "vcpu_mode": mb if mb == ma else mb + ">" + ma, "pingpong_before": b, "pingpong_after": a})
+if crate:
+    lines += ["| rep | flows | s | flows/s | failures | VmRSS A start>end (kB) | VmRSS B start>end (kB) | flows A/B | app_flows A/B | pool_in_use A/B | vCPU mode |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
+    f = lambda s0, e, k: "%d>%d" % (s0[k][0], e[k][0]) + "/" + "%d>%d" % (s0[k][1], e[k][1])
+    for c in crate:
+        s0, e = c["start"], c["end"]
+        lines.append("| %d | %d | %.1f | %s | %d | %d>%d | %d>%d | %s | %s | %s | %s |" % (
+            c["rep"], c["flows_done"], c["seconds"], "%.0f" % c["flows_per_s"] if c["flows_per_s"] else "-",
+            c["failures"], s0["rss_kb"][0], e["rss_kb"][0], s0["rss_kb"][1], e["rss_kb"][1],
+            f(s0, e, "flows"), f(s0, e, "app_flows"), f(s0, e, "pool_in_use"), c["vcpu_mode"]))
+    lines += ["", "| rep | flows so far | step flows/s | VmRSS A/B (kB) | flows A/B | pool_in_use A/B |", "|---|---|---|---|---|---|"]
+    for c in crate:
+        for p in c["points"]:
+            lines.append("| %d | %d | %s | %d/%d | %d/%d | %d/%d |" % (c["rep"], p["flows_done"],
+                "%.0f" % p["step_flows_per_s"] if p.get("step_flows_per_s") else "-",
+                p["rss_kb"][0], p["rss_kb"][1], p["flows"][0], p["flows"][1], p["pool_in_use"][0], p["pool_in_use"][1]))
 table = "\n".join(lines) + "\n"
 open(os.path.join(out, "table.md"), "w").write(table)
-json.dump({"window": window, "size": size, "duration_s": duration, "runs": runs, "memory": mem},
+json.dump({"window": window, "size": size, "duration_s": duration, "runs": runs, "memory": mem,
+           "connrate": crate},
           open(os.path.join(out, "bench_scale.json"), "w"), indent=1)
 print(table, end="")
 PY

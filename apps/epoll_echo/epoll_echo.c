@@ -21,6 +21,11 @@
  * test can look at the stacks with every flow open); with --close it
  * closes every flow (machnet_close) before it detaches.
  *
+ * --churn N makes the client a connection-rate test instead (churn.c): N
+ * flows one after the other, each connected, used for one checked
+ * request-reply and closed, --churn-par of them at once (one thread and
+ * channel each); it prints flows/s and failures.
+ *
  * The loop's rule (see machnet_channel_fd() in machnet.h): when the
  * descriptor is readable, take messages with machnet_recv() until it
  * returns 0 and events with machnet_poll_event() until it returns 0; those
@@ -38,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "churn.h"
 #include "machnet.h"
 
 #define DEFAULT_PORT 31590
@@ -51,6 +57,7 @@ struct opts {
 	uint16_t port;
 	unsigned flows, rounds, size, window;
 	unsigned long gap_us, random_gap_us, idle_ms, timeout_ms, count, hold_ms, load_ms;
+	unsigned long churn, churn_par;
 	int close;
 };
 
@@ -62,6 +69,8 @@ static int usage(int rc)
 		"                  [--size B] [--gap-us U | --random-gap-us U] [--idle-ms M]\n"
 		"                  [--timeout MS] [--window W] [--load-ms D]\n"
 		"                  [--hold MS] [--close]                               (client)\n"
+		"       epoll_echo --local IP --remote IP [--port P] --churn N [--churn-par P]\n"
+		"                  [--size B] [--timeout MS]                (connection rate)\n"
 		"  --port P           server port (default %u)\n"
 		"  --count N          server: exit after echoing N messages (default: until SIGTERM)\n"
 		"  --flows N          client: flows to open, 1..%u (default 1)\n"
@@ -78,6 +87,11 @@ static int usage(int rc)
 		"  --hold MS          client: after the rounds, keep the flows open until SIGUSR1\n"
 		"                     (at most MS; exit 1 when it does not come)\n"
 		"  --close            client: close every flow (machnet_close) at the end\n"
+		"  --churn N          client: N times connect, one checked request-reply, close;\n"
+		"                     prints flows/s and failures, exit 1 on any failure\n"
+		"                     (--timeout bounds each flow)\n"
+		"  --churn-par P      client: P churn flows at once, one thread and channel each,\n"
+		"                     1..64 (default 1)\n"
 		"The machnetd instance comes from $MACHNET_INSTANCE (default mn0).\n",
 		DEFAULT_PORT, MAX_FLOWS, MAX_MSG);
 	return rc;
@@ -137,6 +151,10 @@ static int parse(int argc, char **argv, struct opts *o)
 			o->window = (unsigned)n;
 		else if (!strcmp(a, "--load-ms") && n > 0)
 			o->load_ms = n;
+		else if (!strcmp(a, "--churn") && n > 0)
+			o->churn = n;
+		else if (!strcmp(a, "--churn-par") && n >= 1 && n <= 64)
+			o->churn_par = n;
 		else if (!strcmp(a, "--hold") && n > 0)
 			o->hold_ms = n;
 		else
@@ -666,7 +684,14 @@ int main(int argc, char **argv)
 	ch = machnet_attach();
 	if (ch == NULL)
 		return fail("machnet_attach");
-	rc = o.remote ? client(&o, ch) : server(&o, ch);
+	if (o.remote && o.churn) {
+		struct churn_opts co = { o.local, o.remote, o.port, o.size,
+					 o.churn_par ? (unsigned)o.churn_par : 1, o.churn, o.timeout_ms };
+
+		rc = churn_run(&co, ch);
+	} else {
+		rc = o.remote ? client(&o, ch) : server(&o, ch);
+	}
 	fflush(stdout);
 	machnet_detach(ch);
 	return rc;
