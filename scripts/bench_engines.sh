@@ -184,7 +184,7 @@ run() {
 	mn_wait_log "$OUT/logs/$tag-machnetd-b.log" 'arp: 198.18.0.1 is at' 15 "$pb" ||
 		die "machnetd B never resolved A over memif ($tag)"
 	for k in 0 1; do
-		e_srv=() 
+		e_srv=()
 		[ "$set" = 1 ] || e_srv=(--engine "$k")
 		mn_spawn "$OUT/logs/$tag-server$k.log" taskset -c 1 "$MSG_GEN" --instance "$ia" \
 			--local_ip 198.18.0.1 --local_port $((PORT + k)) --msg_size "$SIZE" "${e_srv[@]}"
