@@ -187,7 +187,7 @@ static const struct key transport_keys[] = {
 	  .help = "Flows each engine can hold at once (connecting, open or closing; the connects and accepts "
 		  "past it fail with `ENOSPC`, counted in `flows_full`). The table is allocated at start "
 		  "but its entries are touched only when first used, so memory grows with the most flows "
-		  "ever held at once: about 2.7 KB per flow (measured, \"Flow memory\" above), "
+		  "ever held at once: about 0.7 KB per idle flow (measured, \"Flow memory\" above), "
 		  "plus 8 bytes per configured flow for the lookup hash, always." },
 	{ "rx_flow_pkts", KT_INT, C(rx_flow_pkts), .def = 0, .lo = 0, .hi = 1 << 24,
 	  .range_md = "0..16777216 (0 = `memory.mbufs` / 8)",
