@@ -103,26 +103,11 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-[ "$(id -u)" -eq 0 ] || die "must run as root (DPDK needs the hugepages and /run/machnet)"
-command -v python3 >/dev/null || die "python3 is needed to assemble the results"
 command -v dpdk-telemetry.py >/dev/null || die "dpdk-telemetry.py is needed for the steering counters"
 MACHNETD=$BUILD/primary/machnetd
 MSG_GEN=$BUILD/apps/msg_gen/msg_gen
 PINGPONG=$BUILD/apps/tools/mn-pingpong
-for b in "$MACHNETD" "$MSG_GEN" "$PINGPONG"; do
-	[ -x "$b" ] || die "$b not found or not executable: build it (ninja -C $BUILD)"
-done
-hp_free=$(mn_hugepages_free_mb)
-[ -n "$hp_free" ] && [ "$hp_free" -ge 1024 ] || die "needs 1024 MB of free hugepages, ${hp_free:-?} MB free"
-
-[ -n "$OUT" ] || OUT=$BUILD/bench/engines-$(date +%Y%m%d-%H%M%S)
-mkdir -p "$OUT/logs" || die "cannot create $OUT"
-OUT=$(cd "$OUT" && pwd)
-TMP=$(mktemp -d /tmp/mn-bench-engines.XXXXXX) || die "mktemp failed"
-mn_at_exit rm -rf "$TMP"
-trap 'exit 130' INT TERM
-MANIFEST=$OUT/runs.tsv
-: > "$MANIFEST"
+mn_bench_begin engines "$MACHNETD" "$MSG_GEN" "$PINGPONG"
 ID=$$
 LIMIT=$((DURATION + WARMUP + 60))
 

@@ -116,25 +116,10 @@ for n in ${FLOWS//,/ }; do
 	[ "$n" -ge 1 ] && [ "$n" -le $((2 * HALF_MAX)) ] || die "--flows: $n is not in 1..$((2 * HALF_MAX))"
 done
 
-[ "$(id -u)" -eq 0 ] || die "must run as root (DPDK needs the hugepages and /run/machnet)"
-command -v python3 >/dev/null || die "python3 is needed to assemble the results"
 MACHNETD=$BUILD/primary/machnetd
 ECHO=$BUILD/apps/epoll_echo/epoll_echo
 PINGPONG=$BUILD/apps/tools/mn-pingpong
-for b in "$MACHNETD" "$ECHO" "$PINGPONG"; do
-	[ -x "$b" ] || die "$b not found or not executable: build it (ninja -C $BUILD)"
-done
-hp_free=$(mn_hugepages_free_mb)
-[ -n "$hp_free" ] && [ "$hp_free" -ge 1024 ] || die "needs 1024 MB of free hugepages, ${hp_free:-?} MB free"
-
-[ -n "$OUT" ] || OUT=$BUILD/bench/scale-$(date +%Y%m%d-%H%M%S)
-mkdir -p "$OUT/logs" || die "cannot create $OUT"
-OUT=$(cd "$OUT" && pwd)
-TMP=$(mktemp -d /tmp/mn-bench-scale.XXXXXX) || die "mktemp failed"
-mn_at_exit rm -rf "$TMP"
-trap 'exit 130' INT TERM
-MANIFEST=$OUT/runs.tsv
-: > "$MANIFEST"
+mn_bench_begin scale "$MACHNETD" "$ECHO" "$PINGPONG"
 : > "$OUT/connrate.tsv"
 ID=$$
 # glibc's MALLOC_PERTURB_ (meson sets it) writes every page of the flow

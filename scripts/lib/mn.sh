@@ -205,6 +205,32 @@ mn_hugepages_free_mb() {
 		END { if (f != "" && s != "") print int(f * s / 1024) }' /proc/meminfo
 }
 
+# mn_bench_begin TAG BINARY...: the checks and the results directory every
+# benchmark script starts with. Needs root and python3; each BINARY must
+# be executable; 1024 MB of hugepages must be free. Sets OUT (given with
+# --out, or BUILD/bench/TAG-<date-time>, made absolute), TMP (a private
+# directory, removed at exit) and MANIFEST (OUT/runs.tsv, emptied). Exits
+# 1 with the reason on stderr (the caller's die()).
+mn_bench_begin() {
+	local tag=$1 b hp_free
+	shift
+	[ "$(id -u)" -eq 0 ] || die "must run as root (DPDK needs the hugepages and /run/machnet)"
+	command -v python3 >/dev/null || die "python3 is needed to assemble the results"
+	for b in "$@"; do
+		[ -x "$b" ] || die "$b not found or not executable: build it (ninja -C $BUILD)"
+	done
+	hp_free=$(mn_hugepages_free_mb)
+	[ -n "$hp_free" ] && [ "$hp_free" -ge 1024 ] || die "needs 1024 MB of free hugepages, ${hp_free:-?} MB free"
+	[ -n "$OUT" ] || OUT=$BUILD/bench/$tag-$(date +%Y%m%d-%H%M%S)
+	mkdir -p "$OUT/logs" || die "cannot create $OUT"
+	OUT=$(cd "$OUT" && pwd)
+	TMP=$(mktemp -d "/tmp/mn-bench-$tag.XXXXXX") || die "mktemp failed"
+	mn_at_exit rm -rf "$TMP"
+	trap 'exit 130' INT TERM
+	MANIFEST=$OUT/runs.tsv
+	: > "$MANIFEST"
+}
+
 # mn_conf_rewrite SRC OUT INSTANCE [SED...]: copies a machnetd config with
 # its instance renamed and the sed expressions applied.
 mn_conf_rewrite() {
