@@ -169,24 +169,42 @@ int main(int argc, char **argv)
 		}
 	}
 	/* MF_EVIL_ONLY=tx:K or used:K enqueues only that one (to find which
-	 * descriptor a crash comes from). */
+	 * descriptor a crash comes from). Each ring's garbage goes in one bulk
+	 * enqueue, so the engine sees it in one pass (BURST >= 32): one at a
+	 * time, an app preempted between the two copies of the duplicated
+	 * mbuf let the engine free the first, hand the same mbuf back to this
+	 * channel's fill ring, and then rightly take the second as returned. */
 	{
 		const char *only = getenv("MF_EVIL_ONLY");
 		int k = only && strchr(only, ':') ? atoi(strchr(only, ':') + 1) : -1;
 		int on_tx = only && strncmp(only, "tx", 2) == 0;
+		void *sel[32];
+		unsigned ns = 0;
 
 		for (i = 0; i < ntx; i++)
 			if (!only || (on_tx && (k < 0 || (int)i == k)))
-				while (rte_ring_enqueue(tx, tx_bad[i]) != 0)
-					;
+				sel[ns++] = tx_bad[i];
+		while (ns && rte_ring_enqueue_bulk(tx, sel, ns, NULL) == 0)
+			;
+		ns = 0;
 		for (i = 0; i < nused; i++)
 			if (!only || (!on_tx && (k < 0 || (int)i == k)))
-				while (rte_ring_enqueue(used, used_bad[i]) != 0)
-					;
+				sel[ns++] = used_bad[i];
+		while (ns && rte_ring_enqueue_bulk(used, sel, ns, NULL) == 0)
+			;
 	}
 	printf("evil: channel %u enqueued TX=%u USED=%u\n", id, ntx, nused);
 
-	/* Still a working app afterwards. */
+	/* Still a working app afterwards, on a new channel: the garbage
+	 * channel's fill ring may hold the duplicated mbuf, handed back to it
+	 * between the engine's look at the TX copy and at the used copies, and
+	 * an app that takes a buffer it already gave back uses it twice (its
+	 * own doing; the engine cannot tell). */
+	ch = machnet_attach();
+	if (ch == NULL) {
+		printf("evil: second attach failed: %s\n", strerror(errno));
+		return 1;
+	}
 	if (machnet_connect(ch, argv[1], argv[2], (uint16_t)atoi(argv[3]), &f) != 0) {
 		printf("evil: connect failed: %s\n", strerror(errno));
 		return 1;
