@@ -210,8 +210,11 @@ void mn_flow_push(struct mn_flow *f, uint64_t now)
 			f->push_at = f->next_send_at;
 			break;
 		}
+		/* Cannot fail: every holder of a block holds a pool packet in
+		 * win[] or ooo[], this flow holds one in its queue and none there
+		 * (or it has its block), so holders < min(pool, flows) blocks. */
 		if (mn_flow_blk_get(f) < 0)
-			break;	/* cannot happen: a block per pool packet */
+			break;
 		i = f->sq_head;
 		f->sq_head = ep->pool[i].next;
 		if (f->sq_head == NIL)
