@@ -224,7 +224,7 @@ static void on_data(struct mn_flow *f, void *buf, uint8_t *frame, const struct m
 	/* The slot first, then the block: a flow holds a block only while it
 	 * holds a packet in win[] or ooo[], which is what makes a block per
 	 * pool packet enough (mn_flow_push counts on it). */
-	i = ep->pool_used < ep->p.pool_pkts ? pool_get(ep) : NIL;
+	i = pool_get(ep);	/* NIL exactly when pool_used == pool_pkts */
 	if (i != NIL && off > 0 && mn_flow_blk_get(f) < 0) {
 		pool_put(ep, i);
 		i = NIL;
